@@ -1,0 +1,67 @@
+# The team's memory: every routine task is a target. `make run` and `make test` are README's two commands.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+BENCH   := .venv-bench
+PYTEST_ARGS ?=
+
+.PHONY: all run ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin clean help
+
+all: lint test
+
+help:
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the project with its dev tools
+
+run: $(STAMP) ## the main job: ingest the bundled municipality, then serve the site and APIs
+	$(BIN)/civic ingest
+	$(BIN)/civic datasets
+	$(BIN)/civic serve
+
+ingest: $(STAMP) ## ingest every bundled dataset (no serving)
+	$(BIN)/civic ingest
+
+serve: $(STAMP) ## serve the site and APIs on 127.0.0.1:8000
+	$(BIN)/civic serve
+
+test: $(STAMP) ## the whole test suite (unit, integration and end-to-end)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: $(STAMP) ## only the end-to-end tests (live server, real clients)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fix: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+$(BENCH)/.installed: pyproject.toml
+	$(PY) -m venv $(BENCH)
+	$(BENCH)/bin/pip install --quiet --upgrade pip
+	$(BENCH)/bin/pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: bench-ingest bench-api bench-twin ## every benchmark, us against the named peers, in one run
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/bench_ingest.py
+
+bench-api: $(STAMP) $(BENCH)/.installed
+	$(BIN)/python bench/bench_api.py
+
+bench-twin: $(STAMP) $(BENCH)/.installed
+	$(BIN)/python bench/bench_assignment.py
+
+clean: ## remove published data and caches (not the virtualenvs)
+	rm -rf data .pytest_cache .ruff_cache

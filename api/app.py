@@ -1,0 +1,47 @@
+"""The Flask app factory: composes blueprints and shared HTTP behaviour, owns nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask
+
+from api import http
+from opendata.settings import Settings
+
+#: Blueprint modules, in registration order. Each exposes `bp` (a Blueprint), `CONFORMANCE`
+#: (the OGC conformance class URIs it implements) and `openapi_paths(settings) -> dict`.
+BLUEPRINT_MODULES = (
+    "api.core",
+    "api.features",
+    "api.files",
+    "api.catalog_api",
+    "api.sql",
+    "api.dcat",
+    "api.ckan",
+)
+
+
+def blueprint_modules() -> list:
+    """The imported blueprint modules (an import error fails loudly)."""
+    return [importlib.import_module(name) for name in BLUEPRINT_MODULES]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app for `settings` (from the environment when omitted)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config["CIVIC_SETTINGS"] = settings
+    app.json.ensure_ascii = False
+    app.url_map.strict_slashes = False
+    http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
+    for module in blueprint_modules():
+        app.register_blueprint(module.bp)
+    logging.getLogger("civic.access").setLevel(logging.INFO)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    """The settings an app was built with."""
+    return app.config["CIVIC_SETTINGS"]

@@ -1,0 +1,158 @@
+"""HTTP behaviour shared by every blueprint: problem+json errors, CORS, gzip, ETags, rate limits."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from opendata.errors import CivicError, NotFound, SpecError
+
+log = logging.getLogger("civic.access")
+PROBLEM = "application/problem+json"
+COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem+json",
+                "text/html", "text/csv", "text/turtle", "application/ld+json",
+                "application/rdf+xml", "application/schema+json", "application/vnd.oai.openapi+json")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, rendered as RFC 9457 problem+json."""
+
+    def __init__(self, status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title
+        self.headers = dict(headers or {})
+
+
+def problem(status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None) -> Response:
+    """A problem+json response (`type`, `title`, `status`, `detail`, `instance`)."""
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    title = title or HTTP_STATUS_CODES.get(status, "Error")
+    body = {
+        "type": f"about:blank#{status}" if status != 400 else "about:blank#bad-request",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.full_path.rstrip("?") if request else "",
+    }
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def json_response(data: Any, *, status: int = 200, mimetype: str = "application/json",
+                  etag_source: str | None = None, max_age: int = 60) -> Response:
+    """Serialise `data`; with `etag_source` (e.g. the content hashes it was built from) the
+    response gets a strong ETag and answers conditional GETs with 304."""
+    body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+    resp = Response(body, status=status, mimetype=mimetype)
+    if etag_source is not None:
+        tag = hashlib.sha256((etag_source + request.full_path).encode()).hexdigest()[:32]
+        resp.set_etag(tag)
+        resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+        return resp.make_conditional(request)
+    return resp
+
+
+class RateLimiter:
+    """A token bucket per client address (per worker process): `rate` requests per second,
+    bursting to `burst`. Over the limit gives 429 with Retry-After."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def retry_after(self, client: str) -> float:
+        """0 when the request may go ahead, else seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(client, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self.buckets[client] = (tokens - 1, now)
+                return 0.0
+            self.buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+def _before() -> Response | None:
+    g.started = time.perf_counter()
+    limiter: RateLimiter = current_app.extensions["civic_rate_limiter"]
+    wait = limiter.retry_after(request.remote_addr or "?")
+    if wait > 0:
+        return problem(429, "too many requests from this client; slow down",
+                       headers={"Retry-After": str(max(1, round(wait)))})
+    return None
+
+
+def _gzip(resp: Response) -> Response:
+    if (resp.direct_passthrough or resp.status_code < 200 or resp.status_code in (204, 206, 304)
+            or "Content-Encoding" in resp.headers or "Content-Range" in resp.headers
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or resp.mimetype not in COMPRESSIBLE):
+        return resp
+    data = resp.get_data()
+    if len(data) < 1024:
+        return resp
+    resp.set_data(gzip.compress(data, compresslevel=5))
+    resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["Vary"] = "Accept-Encoding, Accept"
+    if resp.headers.get("ETag") and not resp.headers["ETag"].startswith("W/"):
+        resp.headers["ETag"] = resp.headers["ETag"][:-1] + '-gz"'
+    return resp
+
+
+def _after(resp: Response) -> Response:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        resp.headers.setdefault("Access-Control-Allow-Origin", "*")
+        resp.headers.setdefault("Access-Control-Expose-Headers",
+                                "ETag, Link, Content-Crs, Content-Range, Content-Disposition, Retry-After")
+    resp = _gzip(resp)
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    log.info('%s "%s %s" %s %d %.1fms', request.remote_addr, request.method, request.full_path.rstrip("?"),
+             resp.status_code, resp.calculate_content_length() or 0, elapsed)
+    return resp
+
+
+def _handle_http(err: HTTPException) -> Response:
+    return problem(err.code or 500, err.description or err.name, title=err.name)
+
+
+def _handle_api(err: ApiError) -> Response:
+    return problem(err.status, err.detail, title=err.title, headers=err.headers)
+
+
+def _handle_civic(err: CivicError) -> Response:
+    status = 404 if isinstance(err, NotFound) else 400 if isinstance(err, SpecError) else 422
+    return problem(status, str(err))
+
+
+def _handle_other(err: Exception) -> Response:
+    current_app.logger.exception("unhandled error")
+    return problem(500, "internal server error; the incident was logged")
+
+
+def install(app: Flask, *, rate: float, burst: int) -> None:
+    """Wire the shared behaviour into an app."""
+    app.extensions["civic_rate_limiter"] = RateLimiter(rate, burst)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(ApiError, _handle_api)
+    app.register_error_handler(CivicError, _handle_civic)
+    app.register_error_handler(Exception, _handle_other)

@@ -1,0 +1,13 @@
+"""Blueprint `api.sql` (being built; see BLUEPRINT_MODULES in api/app.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("sql", __name__)
+CONFORMANCE: list[str] = []
+
+
+def openapi_paths(settings: object) -> dict:
+    """OpenAPI 3.0 path items this blueprint serves."""
+    return {}

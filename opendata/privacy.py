@@ -1,0 +1,441 @@
+"""The privacy gate: find personal data in a frame before anything is published.
+
+Detects Nordic identity numbers (validated by checksum and date, so look-alike order numbers pass),
+e-mail addresses and Nordic phone numbers. `scan` reports, `gate` blocks columns that have no
+decision in the spec, `apply` drops or keyed-hashes columns as the spec decides.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opendata.errors import PrivacyBlocked, SpecError
+from opendata.specs import PrivacyDecision
+
+DETECTORS = (
+    "se_personnummer",
+    "se_samordningsnummer",
+    "dk_cpr",
+    "fi_hetu",
+    "no_fodselsnummer",
+    "email",
+    "phone",
+)
+#: Share of a column's non-null cells that must look like the weak (unseparated, checksum-free)
+#: form before those cells count: a lone bare `0101901234` is an order number, a column of them
+#: is a CPR column.
+CONTEXT_SHARE = 0.5
+
+_HETU_TABLE = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+_HETU_CENTURY = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("ABCDEF", 2000)}
+_NO_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_NO_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_NOT_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "tif", "tiff", "bmp", "pdf", "txt", "csv"}
+_PHONE_NSN = {"46": (7, 9), "358": (5, 11), "45": (8, 8), "47": (8, 8)}
+
+# Token boundaries: not glued to letters, digits, signs or decimal points on either side.
+_L = r"(?<![\w.+/-])"
+_R = r"(?![\w+/-]|[.,]\d)"
+
+
+# --- checksums and dates -------------------------------------------------------------------
+
+
+def _luhn_sum(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn (mod 10) check, as used by the last digit of a Swedish personnummer."""
+    return _luhn_sum(digits) % 10 == 0
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit to append to `digits`."""
+    return str(-_luhn_sum(digits + "0") % 10)
+
+
+def _date_ok(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def _yy_date_ok(yy: int, month: int, day: int) -> bool:
+    """A two-digit-year date that is valid in the 1900s or the 2000s (29 Feb needs a leap year)."""
+    return _date_ok(1900 + yy, month, day) or _date_ok(2000 + yy, month, day)
+
+
+def hetu_check(body: str) -> str:
+    """The Finnish HETU check character for DDMMYY + ZZZ (nine digits)."""
+    return _HETU_TABLE[int(body) % 31]
+
+
+def no_controls(nine: str) -> str | None:
+    """The two mod-11 control digits of a Norwegian fødselsnummer, or None if none exist."""
+    k1 = _mod11(nine, _NO_K1)
+    k2 = _mod11(nine + str(k1), _NO_K2) if k1 is not None else None
+    return None if k2 is None else f"{k1}{k2}"
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
+    k = 11 - sum(int(c) * w for c, w in zip(digits, weights, strict=True)) % 11
+    return 0 if k == 11 else (None if k == 10 else k)
+
+
+def _cpr_year(yy: int, d7: int) -> int:
+    """Birth year from the CPR's two-digit year and the first serial digit (CPR century rule)."""
+    if d7 <= 3:
+        return 1900 + yy
+    if d7 in (4, 9):
+        return 2000 + yy if yy <= 36 else 1900 + yy
+    return 2000 + yy if yy <= 57 else 1800 + yy
+
+
+# --- validators: token -> detector name or None ----------------------------------------------
+
+
+def se_kind(token: str) -> str | None:
+    """`se_personnummer`, `se_samordningsnummer` (day + 60) or None for a 10/12-digit token."""
+    digits = token.replace("-", "").replace("+", "")
+    year = None
+    if len(digits) == 12:
+        if digits[:2] not in ("18", "19", "20"):
+            return None
+        year, digits = int(digits[:4]), digits[2:]
+    if len(digits) != 10 or not luhn_ok(digits):
+        return None
+    yy, month, day = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    kind = "se_samordningsnummer" if day > 60 else "se_personnummer"
+    day = day - 60 if day > 60 else day
+    ok = _date_ok(year, month, day) if year else _yy_date_ok(yy, month, day)
+    return kind if ok else None
+
+
+def cpr_ok(token: str) -> bool:
+    """A Danish CPR (DDMMYY-SSSS or DDMMYYSSSS) with a real date; there is no checksum since 2007."""
+    digits = token.replace("-", "")
+    day, month, yy = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    return _date_ok(_cpr_year(yy, int(digits[6])), month, day) if 1 <= month <= 12 else False
+
+
+def hetu_ok(token: str) -> bool:
+    """A Finnish HETU (DDMMYYCZZZQ): known century sign, real date, right check character."""
+    token = token.upper()
+    century = _HETU_CENTURY.get(token[6])
+    if century is None or not _date_ok(century + int(token[4:6]), int(token[2:4]), int(token[:2])):
+        return False
+    return hetu_check(token[:6] + token[7:10]) == token[10]
+
+
+def fnr_ok(token: str) -> bool:
+    """A Norwegian fødselsnummer, D-number (day + 40) or H-number (month + 40): date and both
+    mod-11 control digits."""
+    digits = token.replace(" ", "")
+    day, month, yy = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    day, month = day - 40 if day > 40 else day, month - 40 if month > 40 else month
+    return _yy_date_ok(yy, month, day) and no_controls(digits[:9]) == digits[9:]
+
+
+def email_ok(token: str) -> bool:
+    """An address with a sane local part and a letter TLD that is not a file extension."""
+    local, _, domain = token.rpartition("@")
+    tld = domain.rsplit(".", 1)[-1].lower()
+    labels_ok = all(lab and lab[0] != "-" and lab[-1] != "-" for lab in domain.split("."))
+    return labels_ok and ".." not in local and local[0] != "." and tld not in _NOT_TLDS
+
+
+def phone_ok(token: str) -> bool:
+    """A Nordic number: +46/+358/+45/+47 (or 00...) with the right length, or a national
+    SE/FI number (0 + area code, subscriber part not starting with 0), or a grouped DK/NO one."""
+    digits = re.sub(r"\D", "", token.replace("(0)", ""))
+    if token[0] == "+" or digits.startswith("00"):
+        rest = digits if token[0] == "+" else digits[2:]
+        code = next((c for c in _PHONE_NSN if rest.startswith(c)), None)
+        if code is None:
+            return False
+        nsn = rest[len(code) :].removeprefix("0")
+        low, high = _PHONE_NSN[code]
+        return low <= len(nsn) <= high
+    return 7 <= len(digits) <= 11 if token[0] in "0(" else len(digits) == 8
+
+
+# --- vectorised fast rejects for all-digit cells (the common shape of an ID column) ----------
+
+
+def _digit_rows(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which values are exactly `width` ASCII digits, and their digits as an (n, width) array."""
+    pure = pc.match_substring_regex(values, f"^[0-9]{{{width}}}$").to_numpy(False)
+    fixed = pc.cast(values.filter(pa.array(pure)), pa.binary(width))
+    raw = np.frombuffer(fixed.buffers()[1], np.uint8)[fixed.offset * width :]
+    return pure, raw[: len(fixed) * width].reshape(-1, width) - 48
+
+
+_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], np.uint8)  # digit sum of 2 * d
+
+
+def _se_maybe(values: pa.Array) -> np.ndarray:
+    """False for bare 10/12-digit values whose last ten digits fail the Luhn check."""
+    keep = np.ones(len(values), bool)
+    for width in (10, 12):
+        pure, digits = _digit_rows(values, width)
+        d = digits[:, -10:]
+        total = _DOUBLED[d[:, 0::2]].sum(1, dtype=np.uint16) + d[:, 1::2].sum(1, dtype=np.uint16)
+        keep[pure] = total % 10 == 0
+    return keep
+
+
+def _dk_maybe(values: pa.Array) -> np.ndarray:
+    """False for bare 10-digit values whose DDMM cannot be a day and a month."""
+    keep = np.ones(len(values), bool)
+    pure, d = _digit_rows(values, 10)
+    day, month = d[:, 0] * 10 + d[:, 1], d[:, 2] * 10 + d[:, 3]
+    keep[pure] = (day >= 1) & (day <= 31) & (month >= 1) & (month <= 12)
+    return keep
+
+
+# --- detectors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One way to find a detector's values: a cheap RE2 prefilter (run vectorised in Arrow), the
+    Python token pattern and a validator. `whole` rules need the cell to be exactly the token and
+    only count where the column context agrees (see CONTEXT_SHARE)."""
+
+    prefilter: str
+    token: re.Pattern[str]
+    check: Callable[[str], str | None]
+    whole: bool = False
+    maybe: Callable[[pa.Array], np.ndarray] | None = None
+
+
+def _named(name: str, ok: Callable[[str], bool]) -> Callable[[str], str | None]:
+    return lambda token: name if ok(token) else None
+
+
+_PHONE_INTL = r"(?:\+|\b00) ?(?:358|4[5-7])(?:[ -]?\(0\))?(?:[ -]?\d){5,13}"
+_PHONE_NAT = r"(?:\(0[1-9]\d{0,2}\) ?|0[1-9]\d{0,2}[ -])[1-9]\d*(?: \d{2,})*"
+_PHONE_DKNO = r"[2-9]\d(?: \d\d){3}|[2-9]\d\d \d\d \d{3}"
+_RULES: tuple[_Rule, ...] = (
+    _Rule(r"\d{6}[-+]?\d{4}", re.compile(_L + r"(?:\d\d)?\d{6}[-+]?\d{4}" + _R), se_kind, maybe=_se_maybe),
+    _Rule(r"\d{6}-\d{4}", re.compile(_L + r"\d{6}-\d{4}" + _R), _named("dk_cpr", cpr_ok)),
+    _Rule(r"^\s*\d{10}\s*$", re.compile(r"\d{10}"), _named("dk_cpr", cpr_ok), True, _dk_maybe),
+    _Rule(
+        r"\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]",
+        re.compile(_L + r"\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]" + r"(?![\w+/-])"),
+        _named("fi_hetu", hetu_ok),
+    ),
+    _Rule(r"\d{6} ?\d{5}", re.compile(_L + r"\d{6} ?\d{5}" + _R), _named("no_fodselsnummer", fnr_ok)),
+    _Rule(
+        r"[^\s@]@[^\s@]+\.[^\s@\d]",
+        re.compile(r"(?<![\w.+-])[\w!#$%&'*+/=?^`{|}~.-]+@(?:[\w-]+\.)+[^\W\d_]{2,24}(?![\w-])"),
+        _named("email", email_ok),
+    ),
+    _Rule(
+        r"(?:\+|\b00) ?(?:358|4[5-7])|(?:^|[^\w.+/-])(?:\(?0[1-9]\d{0,2}(?:\) ?|[ -])[1-9]"
+        r"|[2-9]\d \d\d \d\d \d\d|[2-9]\d\d \d\d \d{3})",
+        re.compile(_L + f"(?:{_PHONE_INTL}|{_PHONE_NAT}|{_PHONE_DKNO})" + r"(?![\w+/-]|[ -]?\d)"),
+        _named("phone", phone_ok),
+    ),
+    _Rule(
+        r"^\s*(?:0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11})\s*$",
+        re.compile(r"0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11}"),
+        _named("phone", lambda t: True),
+        whole=True,
+    ),
+)
+_PREFILTER = "|".join(f"(?:{r.prefilter})" for r in _RULES)
+
+
+# --- scanning --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Personal data of one kind found in one column; `sample` is masked, never a full value."""
+
+    column: str
+    detector: str
+    count: int
+    sample: str
+
+
+def mask(token: str, detector: str) -> str:
+    """Hide a found value: e-mails keep first letters and the TLD, numbers their first two
+    characters and the last one (`19121212-1212` -> `19******-***2`)."""
+    if detector == "email":
+        local, _, domain = token.rpartition("@")
+        return f"{local[0]}***@{domain[0]}***.{domain.rsplit('.', 1)[-1]}"
+    head, body, tail = token[:2], token[2:-1], token[-1]
+    return head + re.sub(r"[0-9A-Za-z]", "*", body) + tail
+
+
+def _text_columns(df: pd.DataFrame) -> list[str]:
+    """Columns that can hold identifiers as text: object, string and integer dtypes."""
+    return [
+        str(c)
+        for c, dtype in df.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_integer_dtype(dtype)
+    ]
+
+
+def _to_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """The column as Arrow strings; non-text cells of object columns are treated as missing."""
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return pc.cast(pa.array(series, from_pandas=True), pa.string())
+    try:
+        arr = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(series.map(lambda v: v if isinstance(v, str) else None), type=pa.string())
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _rule_hits(rule: _Rule, values: list[str]) -> dict[int, tuple[str, str]]:
+    """For each candidate value (by index), the detector and first token the rule validates."""
+    hits = {}
+    for i, value in enumerate(values):
+        if rule.whole:
+            tokens = [value.strip()] if rule.token.fullmatch(value.strip()) else []
+        else:
+            tokens = (m.group(0) for m in rule.token.finditer(value))
+        for token in tokens:
+            if name := rule.check(token):
+                hits[i] = (name, token)
+                break
+    return hits
+
+
+def _scan_column(column: str, arr: pa.Array | pa.ChunkedArray) -> list[Finding]:
+    """Prefilter in Arrow, deduplicate, then validate each distinct candidate in Python."""
+    candidates = arr.filter(pc.match_substring_regex(arr, _PREFILTER))
+    if len(candidates) == 0:
+        return []
+    counted = pc.value_counts(candidates)
+    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    strong: dict[str, dict[int, str]] = {}
+    weak: dict[str, dict[int, str]] = {}
+    for rule in _RULES:
+        picked = np.flatnonzero(pc.match_substring_regex(values, rule.prefilter).to_numpy(False))
+        if rule.maybe is not None and len(picked):
+            picked = picked[rule.maybe(values.take(pa.array(picked)))]
+        subset = values.take(pa.array(picked, pa.int64())).to_pylist()
+        for i, (name, token) in _rule_hits(rule, subset).items():
+            (weak if rule.whole else strong).setdefault(name, {}).setdefault(int(picked[i]), token)
+    nonnull = len(arr) - arr.null_count
+    for name, found in weak.items():
+        seen = strong.setdefault(name, {})
+        if counts[list(seen.keys() | found.keys())].sum() >= CONTEXT_SHARE * nonnull:
+            strong[name] = {**found, **seen}
+    return [
+        Finding(column, name, int(counts[list(found)].sum()), mask(found[min(found)], name))
+        for name in DETECTORS
+        if (found := strong.get(name))
+    ]
+
+
+def scan(df: pd.DataFrame, *, columns: Iterable[str] | None = None) -> list[Finding]:
+    """Find personal data in every text (and integer) column, or in the given columns.
+
+    One finding per column and detector; `count` is the number of cells that matched.
+    """
+    names = _text_columns(df) if columns is None else list(columns)
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise SpecError(f"privacy: no such column {', '.join(missing)}; have {list(df.columns)}")
+    findings: list[Finding] = []
+    for name in names:
+        arr = _to_arrow(df[name])
+        if arr is not None:
+            findings.extend(_scan_column(str(name), arr))
+    return findings
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def keyed_hash(value: object, key: bytes) -> str:
+    """HMAC-SHA256 of the value's text under `key`, hex, first 32 characters."""
+    return hmac.new(key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _hash_column(series: pd.Series, key: bytes) -> pd.Series:
+    """Hash each distinct non-null value once; nulls stay null."""
+    codes, uniques = pd.factorize(series)
+    hashed = np.array([keyed_hash(v, key) for v in uniques] + [None], dtype=object)
+    return pd.Series(hashed[codes], index=series.index, name=series.name, dtype="str")
+
+
+def apply(
+    df: pd.DataFrame, decisions: Mapping[str, PrivacyDecision], *, key: bytes
+) -> pd.DataFrame:
+    """A new frame with the spec's decisions applied: drop, keyed hash, or allow (unchanged)."""
+    missing = [c for c in decisions if c not in df.columns]
+    if missing:
+        raise SpecError(
+            f"privacy.{missing[0]}: no such column in the data; columns are "
+            f"{', '.join(map(str, df.columns))}"
+        )
+    hashed = [c for c, d in decisions.items() if d.action == "hash"]
+    if hashed and not key:
+        raise SpecError("privacy: 'hash' needs a secret key; set CIVIC_HASH_KEY")
+    out = df.drop(columns=[c for c, d in decisions.items() if d.action == "drop"])
+    for column in hashed:
+        out[column] = _hash_column(df[column], key)
+    return out
+
+
+def _toml_key(column: str) -> str:
+    return column if re.fullmatch(r"[A-Za-z0-9_-]+", column) else json.dumps(column)
+
+
+def gate(findings: list[Finding], decisions: Mapping[str, PrivacyDecision]) -> None:
+    """Raise `PrivacyBlocked` if any finding is in a column the spec has no decision for."""
+    blocking = [f for f in findings if f.column not in decisions]
+    if not blocking:
+        return
+    lines = [
+        f"Personal data found in {len({f.column for f in blocking})} column(s) without a privacy "
+        "decision; nothing was published."
+    ]
+    lines += [
+        f"  column {f.column!r}: {f.detector} in {f.count} cell(s), e.g. {f.sample}"
+        for f in blocking
+    ]
+    lines.append("Add a decision per column to the dataset spec:")
+    for column in dict.fromkeys(f.column for f in blocking):
+        lines += [
+            f"  [privacy.{_toml_key(column)}]",
+            '  action = "drop"  # or "hash", or "allow" with reason = "..."',
+        ]
+    raise PrivacyBlocked("\n".join(lines))
+
+
+def report(
+    findings: list[Finding], decisions: Mapping[str, PrivacyDecision]
+) -> list[dict[str, object]]:
+    """JSON-ready rows for the quality report; columns with no decision show `blocked`."""
+    return [
+        {
+            "column": f.column,
+            "detector": f.detector,
+            "count": f.count,
+            "action": decisions[f.column].action if f.column in decisions else "blocked",
+        }
+        for f in findings
+    ]

@@ -1,0 +1,453 @@
+"""Dataset specs: one TOML file per dataset, parsed into frozen dataclasses.
+
+Every key is checked: unknown keys, wrong types and missing required fields are refused with the
+key path (`schema.fields[3].type`) and what was expected, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opendata.errors import SpecError
+
+FIELD_TYPES = ("string", "integer", "float", "boolean", "date", "datetime")
+GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "any", "none")
+PRIVACY_ACTIONS = ("drop", "hash", "allow")
+#: EU Publications Office frequency codes (subset) accepted for `update_frequency`.
+FREQUENCIES = (
+    "continuous",
+    "daily",
+    "weekly",
+    "monthly",
+    "quarterly",
+    "annual",
+    "irregular",
+    "never",
+    "unknown",
+)
+#: EU data themes (Publications Office data-theme NAL).
+THEMES = (
+    "AGRI",
+    "ECON",
+    "EDUC",
+    "ENER",
+    "ENVI",
+    "GOVE",
+    "HEAL",
+    "INTR",
+    "JUST",
+    "OP_DATPRO",
+    "REGI",
+    "SOCI",
+    "TECH",
+    "TRAN",
+)
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+LANGS = ("sv", "fi", "en", "da", "no", "nb", "nn", "is", "et", "de")
+
+
+def _fail(path: str, expected: str, got: object) -> SpecError:
+    shown = repr(got) if not isinstance(got, dict) else "a table"
+    return SpecError(f"{path}: expected {expected}, got {shown}")
+
+
+def _check_keys(data: Mapping[str, Any], path: str, allowed: set[str], required: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            hint = _closest(key, allowed)
+            where = f"{path}.{key}" if path else key
+            raise SpecError(
+                f"{where}: unknown key{hint}; allowed here: {', '.join(sorted(allowed))}"
+            )
+    for key in sorted(required):
+        if key not in data:
+            where = f"{path}.{key}" if path else key
+            raise SpecError(f"{where}: required key is missing")
+
+
+def _closest(key: str, allowed: set[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _str(data: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _fail(f"{path}.{key}" if path else key, "a string", value)
+    return value
+
+
+def _num(value: object, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(path, "a number", value)
+    return float(value)
+
+
+def _bool(data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{path}.{key}", "true or false", value)
+    return value
+
+
+def _text(value: object, path: str) -> dict[str, str]:
+    """A multilingual text: a table of language code -> string (a bare string means English)."""
+    if isinstance(value, str):
+        return {"en": value}
+    if not isinstance(value, dict) or not value:
+        raise _fail(path, "a table of language -> text, e.g. {fi = '...', en = '...'}", value)
+    for lang, text in value.items():
+        if lang not in LANGS:
+            raise SpecError(f"{path}.{lang}: unknown language code; use one of {', '.join(LANGS)}")
+        if not isinstance(text, str) or not text.strip():
+            raise _fail(f"{path}.{lang}", "a non-empty string", text)
+    return dict(value)
+
+
+def _choice(value: object, path: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise _fail(path, f"one of {', '.join(choices)}", value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A publisher or contact point."""
+
+    name: str
+    uri: str = ""
+    email: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a national portal needs to list the dataset (DCAT-AP mandatory + recommended)."""
+
+    title: dict[str, str]
+    description: dict[str, str]
+    keywords: dict[str, tuple[str, ...]]
+    themes: tuple[str, ...]
+    publisher: Agent
+    contact: Agent
+    license: str
+    license_url: str
+    attribution: str
+    update_frequency: str
+    spatial: str
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the data comes from and how to read it; `options` are checked by the reader."""
+
+    path: Path
+    format: str
+    crs: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One published column: its type, unit, meaning and constraints."""
+
+    name: str
+    type: str
+    description: dict[str, str] = field(default_factory=dict)
+    unit: str = ""
+    required: bool = False
+    unique: bool = False
+    allowed: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The published columns, the key and the expected geometry."""
+
+    fields: tuple[FieldSpec, ...]
+    primary_key: str | None = None
+    geometry: str = "any"
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One step of the transform list: a registered operation and its parameters."""
+
+    op: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PrivacyDecision:
+    """What to do with one column that holds (or may hold) personal data."""
+
+    action: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A whole dataset spec, as loaded from `datasets/<name>.toml`."""
+
+    name: str
+    metadata: Metadata
+    source: Source
+    schema: Schema
+    transforms: tuple[Transform, ...] = ()
+    privacy: dict[str, PrivacyDecision] = field(default_factory=dict)
+    max_reject_fraction: float = 0.0
+    spec_path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def fingerprint(self) -> str:
+        """A stable hash of the spec's content (not its file path)."""
+        blob = json.dumps(self.raw, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+TOP_KEYS = {"name", "metadata", "source", "schema", "transforms", "privacy", "quality"}
+META_KEYS = {
+    "title",
+    "description",
+    "keywords",
+    "themes",
+    "publisher",
+    "contact",
+    "license",
+    "license_url",
+    "attribution",
+    "update_frequency",
+    "spatial",
+    "notes",
+}
+META_REQUIRED = META_KEYS - {"notes", "license_url", "spatial"}
+
+
+def _agent(value: object, path: str, need_email: bool) -> Agent:
+    if not isinstance(value, dict):
+        raise _fail(path, "a table with name (and uri, email, type)", value)
+    _check_keys(value, path, {"name", "uri", "email", "type"}, {"name", "email"} if need_email else {"name"})
+    return Agent(**{k: _str(value, k, path) for k in value})
+
+
+def _keywords(value: object, path: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or not value:
+        raise _fail(path, "a table of language -> list of keywords", value)
+    out = {}
+    for lang, words in value.items():
+        if lang not in LANGS:
+            raise SpecError(f"{path}.{lang}: unknown language code; use one of {', '.join(LANGS)}")
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise _fail(f"{path}.{lang}", "a list of strings", words)
+        out[lang] = tuple(words)
+    return out
+
+
+def _metadata(data: object) -> Metadata:
+    if not isinstance(data, dict):
+        raise _fail("metadata", "a table", data)
+    _check_keys(data, "metadata", META_KEYS, META_REQUIRED)
+    themes = data["themes"]
+    if not isinstance(themes, list) or not themes:
+        raise _fail("metadata.themes", f"a non-empty list of EU themes ({', '.join(THEMES)})", themes)
+    for i, theme in enumerate(themes):
+        _choice(theme, f"metadata.themes[{i}]", THEMES)
+    title = _text(data["title"], "metadata.title")
+    if not ({"sv", "fi"} & title.keys()) or "en" not in title:
+        raise SpecError("metadata.title: give at least English and Swedish or Finnish (en + sv/fi)")
+    return Metadata(
+        title=title,
+        description=_text(data["description"], "metadata.description"),
+        keywords=_keywords(data["keywords"], "metadata.keywords"),
+        themes=tuple(themes),
+        publisher=_agent(data["publisher"], "metadata.publisher", need_email=False),
+        contact=_agent(data["contact"], "metadata.contact", need_email=True),
+        license=_str(data, "license", "metadata"),
+        license_url=_str(data, "license_url", "metadata", ""),
+        attribution=_str(data, "attribution", "metadata"),
+        update_frequency=_choice(
+            data["update_frequency"], "metadata.update_frequency", FREQUENCIES
+        ),
+        spatial=_str(data, "spatial", "metadata", ""),
+        notes=_text(data["notes"], "metadata.notes") if "notes" in data else {},
+    )
+
+
+def _source(data: object, base: Path) -> Source:
+    from opendata.readers import READERS
+
+    if not isinstance(data, dict):
+        raise _fail("source", "a table", data)
+    _check_keys(data, "source", {"path", "format", "crs", "options"}, {"path", "format"})
+    fmt = _choice(data["format"], "source.format", tuple(READERS))
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise _fail("source.options", "a table", options)
+    crs = data.get("crs")
+    if crs is not None and not (isinstance(crs, str) and re.fullmatch(r"(EPSG|epsg):\d{4,6}|OGC:CRS84", crs)):
+        raise _fail("source.crs", "an 'EPSG:<code>' string such as 'EPSG:3067'", crs)
+    return Source(
+        path=(base / _str(data, "path", "source")),
+        format=fmt,
+        crs=crs.upper() if isinstance(crs, str) else None,
+        options=dict(options),
+    )
+
+
+FIELD_KEYS = {
+    "name",
+    "type",
+    "description",
+    "unit",
+    "required",
+    "unique",
+    "allowed",
+    "min",
+    "max",
+    "estimate",
+}
+
+
+def _field(data: object, path: str) -> FieldSpec:
+    if not isinstance(data, dict):
+        raise _fail(path, "a table", data)
+    _check_keys(data, path, FIELD_KEYS, {"name", "type"})
+    allowed = data.get("allowed")
+    if allowed is not None and not isinstance(allowed, list):
+        raise _fail(f"{path}.allowed", "a list of values", allowed)
+    return FieldSpec(
+        name=_str(data, "name", path),
+        type=_choice(data["type"], f"{path}.type", FIELD_TYPES),
+        description=_text(data["description"], f"{path}.description")
+        if "description" in data
+        else {},
+        unit=_str(data, "unit", path, ""),
+        required=_bool(data, "required", path, False),
+        unique=_bool(data, "unique", path, False),
+        allowed=tuple(allowed) if allowed is not None else None,
+        minimum=_num(data["min"], f"{path}.min") if "min" in data else None,
+        maximum=_num(data["max"], f"{path}.max") if "max" in data else None,
+        estimate=_bool(data, "estimate", path, False),
+    )
+
+
+def _schema(data: object) -> Schema:
+    if not isinstance(data, dict):
+        raise _fail("schema", "a table", data)
+    _check_keys(data, "schema", {"fields", "primary_key", "geometry"}, {"fields"})
+    raw_fields = data["fields"]
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise _fail("schema.fields", "a non-empty array of tables ([[schema.fields]])", raw_fields)
+    fields = tuple(_field(f, f"schema.fields[{i}]") for i, f in enumerate(raw_fields))
+    names = [f.name for f in fields]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SpecError(f"schema.fields: column names repeat: {', '.join(dupes)}")
+    if "geometry" in names:
+        raise SpecError("schema.fields: 'geometry' is reserved for the geometry column")
+    key = data.get("primary_key")
+    if key is not None and key not in names:
+        raise SpecError(f"schema.primary_key: '{key}' is not one of the schema fields")
+    geometry = _choice(data.get("geometry", "any"), "schema.geometry", GEOMETRY_TYPES)
+    return Schema(fields=fields, primary_key=key, geometry=geometry)
+
+
+def _transforms(data: object) -> tuple[Transform, ...]:
+    from opendata.transforms import TRANSFORMS
+
+    if not isinstance(data, list):
+        raise _fail("transforms", "an array of tables ([[transforms]])", data)
+    out = []
+    for i, item in enumerate(data):
+        path = f"transforms[{i}]"
+        if not isinstance(item, dict) or "op" not in item:
+            raise _fail(path, "a table with an 'op' key", item)
+        op = _choice(item["op"], f"{path}.op", tuple(TRANSFORMS))
+        params = {k: v for k, v in item.items() if k != "op"}
+        TRANSFORMS[op].check(params, path)
+        out.append(Transform(op=op, params=params))
+    return tuple(out)
+
+
+def _privacy(data: object) -> dict[str, PrivacyDecision]:
+    if not isinstance(data, dict):
+        raise _fail("privacy", "a table of column -> {action, reason}", data)
+    out = {}
+    for column, decision in data.items():
+        path = f"privacy.{column}"
+        if not isinstance(decision, dict):
+            raise _fail(path, "a table {action = 'drop'|'hash'|'allow', reason = '...'}", decision)
+        _check_keys(decision, path, {"action", "reason"}, {"action"})
+        action = _choice(decision["action"], f"{path}.action", PRIVACY_ACTIONS)
+        reason = _str(decision, "reason", path, "")
+        if action == "allow" and len(reason.strip()) < 10:
+            raise SpecError(f"{path}.reason: 'allow' needs a written justification")
+        out[column] = PrivacyDecision(action=action, reason=reason)
+    return out
+
+
+def _quality(data: object) -> float:
+    if not isinstance(data, dict):
+        raise _fail("quality", "a table", data)
+    _check_keys(data, "quality", {"max_reject_fraction"}, set())
+    value = _num(data.get("max_reject_fraction", 0.0), "quality.max_reject_fraction")
+    if not 0.0 <= value <= 1.0:
+        raise _fail("quality.max_reject_fraction", "a fraction between 0 and 1", value)
+    return value
+
+
+def parse_spec(data: dict[str, Any], *, name: str, base: Path, spec_path: Path | None = None) -> DatasetSpec:
+    """Build a spec from already-parsed TOML/JSON data; raises `SpecError` with the key path."""
+    _check_keys(data, "", TOP_KEYS, {"metadata", "source", "schema"})
+    name = data.get("name", name)
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise _fail("name", "a lower-case identifier (a-z, 0-9, _), e.g. 'roads'", name)
+    return DatasetSpec(
+        name=name,
+        metadata=_metadata(data["metadata"]),
+        source=_source(data["source"], base),
+        schema=_schema(data["schema"]),
+        transforms=_transforms(data.get("transforms", [])),
+        privacy=_privacy(data.get("privacy", {})),
+        max_reject_fraction=_quality(data.get("quality", {})),
+        spec_path=spec_path,
+        raw=data,
+    )
+
+
+def load_spec(path: str | Path) -> DatasetSpec:
+    """Load and check one spec file; source paths are relative to the spec's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such spec file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 text ({err.reason})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    try:
+        return parse_spec(data, name=path.stem, base=path.parent, spec_path=path)
+    except SpecError as err:
+        raise SpecError(f"{path}: {err}") from None
+
+
+def find_specs(folder: Path) -> dict[str, Path]:
+    """Spec files in a folder by dataset name (the file stem)."""
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}

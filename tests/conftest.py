@@ -1,0 +1,104 @@
+"""Shared fixtures: settings on a temporary store, spec builders, the bundled municipality."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opendata.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT / "datasets"
+SHARED = ROOT.parent / "shared"
+
+BASE_METADATA: dict[str, Any] = {
+    "title": {"fi": "Testiaineisto", "sv": "Testdata", "en": "Test data"},
+    "description": {"fi": "Kuvaus", "en": "A dataset for tests"},
+    "keywords": {"en": ["test"], "fi": ["testi"]},
+    "themes": ["REGI"],
+    "publisher": {"name": "Test city", "uri": "https://example.org/city",
+                  "type": "http://purl.org/adms/publishertype/LocalAuthority"},
+    "contact": {"name": "Data team", "email": "data@example.org"},
+    "license": "CC-BY-4.0",
+    "license_url": "https://creativecommons.org/licenses/by/4.0/",
+    "attribution": "Test city",
+    "update_frequency": "monthly",
+}
+
+
+def spec_data(source: dict[str, Any], fields: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A complete, valid spec as a dict; tests override parts of it."""
+    data: dict[str, Any] = {
+        "metadata": copy.deepcopy(BASE_METADATA),
+        "source": source,
+        "schema": {"fields": fields, "geometry": extra.pop("geometry", "Point")},
+    }
+    if "primary_key" in extra:
+        data["schema"]["primary_key"] = extra.pop("primary_key")
+    data.update(extra)
+    return data
+
+
+def write_toml(path: Path, data: dict[str, Any]) -> Path:
+    """Write a dict as TOML (enough of TOML for our specs)."""
+    path.write_text(_toml(data), encoding="utf-8")
+    assert tomllib.loads(path.read_text(encoding="utf-8")) is not None
+    return path
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {_value(v)}' for k, v in value.items()) + " }"
+    raise TypeError(value)
+
+
+def _toml(data: dict[str, Any], prefix: str = "") -> str:
+    lines, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            tables.append((key, value))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            tables.append((key, value))
+        else:
+            lines.append(f'"{key}" = {_value(value)}')
+    out = "\n".join(lines) + "\n"
+    for key, value in tables:
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, list):
+            for item in value:
+                out += f"\n[[{name}]]\n" + _toml(item, name)
+        else:
+            out += f"\n[{name}]\n" + _toml(value, name)
+    return out
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on an empty temporary store; sources may come from tmp_path or datasets/."""
+    return Settings(data_dir=tmp_path / "data", datasets_dir=tmp_path / "specs",
+                    source_roots=(tmp_path, DATASETS))
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The bundled municipality ingested once into a temporary store (Datasette's ds_client idea)."""
+    from opendata.pipeline import ingest
+    from opendata.specs import find_specs, load_spec
+
+    data = tmp_path_factory.mktemp("bundled")
+    cfg = Settings(data_dir=data / "data", datasets_dir=DATASETS, source_roots=(DATASETS,))
+    for path in find_specs(DATASETS).values():
+        ingest(load_spec(path), cfg)
+    return cfg

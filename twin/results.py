@@ -1,0 +1,71 @@
+"""Assignment results: link arrays, totals, OD skims and the results table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin.errors import TwinError
+from twin.network import Network
+from twin.paths import skim
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentResult:
+    """Equilibrium link flows and what follows from them."""
+
+    network: Network
+    demand: np.ndarray
+    flow: np.ndarray
+    time: np.ndarray
+    cost: np.ndarray
+    voc: np.ndarray
+    tstt: float
+    objective: float
+    iterations: int
+    gaps: np.ndarray
+    converged: bool
+    unassigned: float
+    algorithm: str
+
+    @property
+    def gap(self) -> float:
+        """Relative gap at the final iteration."""
+        return float(self.gaps[-1]) if self.gaps.size else float("nan")
+
+    def skim(self) -> dict[str, np.ndarray]:
+        """Zone x zone time, distance and cost along the final shortest-cost paths."""
+        net = self.network
+        fields = {"time": self.time, "distance": net.length, "cost": self.cost}
+        return skim(net, self.cost, fields)
+
+    def link_table(self) -> pd.DataFrame:
+        """One row per link: from, to, flow, time, cost, voc (and source_id)."""
+        net = self.network
+        return pd.DataFrame(
+            {
+                "from": net.from_id,
+                "to": net.to_id,
+                "flow": self.flow,
+                "time": self.time,
+                "cost": self.cost,
+                "voc": self.voc,
+                "source_id": net.source_id,
+            }
+        )
+
+
+def write_results(result: AssignmentResult, path: str | Path) -> Path:
+    """Write the link table as CSV or Parquet, chosen by the file suffix."""
+    path = Path(path)
+    table = result.link_table()
+    if path.suffix.lower() == ".csv":
+        table.to_csv(path, index=False)
+    elif path.suffix.lower() == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        raise TwinError(f"{path}: results must be written as .csv or .parquet")
+    return path
