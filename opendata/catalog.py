@@ -215,6 +215,17 @@ class Catalog:
             )
             return int(result.inserted_primary_key[0])
 
+    def mark_interrupted(self, name: str) -> int:
+        """Runs of `name` still marked running belong to killed processes (the caller holds the
+        dataset lock, so none is alive): record them as interrupted."""
+        with self.begin() as conn:
+            result = conn.execute(
+                runs.update().where((runs.c.dataset == name) & (runs.c.status == "running"))
+                .values(status="interrupted", finished_at=now(),
+                        message="the process stopped before finishing (killed or crashed)")
+            )
+            return int(result.rowcount or 0)
+
     def finish_run(self, conn: Connection | None, run_id: int, *, status: str,
                    version: int | None = None, message: str = "", report_dir: str = "") -> None:
         stmt = runs.update().where(runs.c.id == run_id).values(

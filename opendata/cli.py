@@ -60,16 +60,20 @@ def validate_cmd(spec: Path) -> None:
 @click.pass_context
 def datasets_cmd(ctx: click.Context, as_json: bool) -> None:
     """List datasets with current version, rows, bbox and last run status."""
-    catalog = Catalog(_settings(ctx).catalog_url)
+    settings = _settings(ctx)
+    catalog = Catalog(settings.catalog_url)
+    known = {ds.name: ds for ds in catalog.datasets()}
+    names = sorted(set(known) | set(find_specs(settings.datasets_dir)))
     rows = []
-    for ds in catalog.datasets():
-        last = catalog.runs(ds.name, limit=1)
-        current = catalog.version(ds.name) if ds.current_version else None
+    for name in names:
+        ds = known.get(name)
+        last = catalog.runs(name, limit=1)
+        current = catalog.version(name) if ds and ds.current_version else None
         rows.append({
-            "name": ds.name, "version": ds.current_version,
+            "name": name, "version": ds.current_version if ds else None,
             "rows": current.rows if current else None,
             "bbox": current.bbox if current else None,
-            "status": last[0]["status"] if last else "",
+            "status": last[0]["status"] if last else "never run",
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))

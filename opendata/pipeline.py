@@ -21,7 +21,7 @@ import pandas as pd
 from opendata import _atomic, privacy
 from opendata.catalog import Catalog, now
 from opendata.errors import CivicError, SpecError, ValidationFailed
-from opendata.publish import FORMAT_VERSION, Release, current_if_same, publish
+from opendata.publish import FORMAT_VERSION, Release, current_if_same, dataset_lock, publish
 from opendata.readers import read_source
 from opendata.report import null_counts, reason_counts, render_text
 from opendata.settings import Settings
@@ -106,7 +106,14 @@ def _write_run_report(settings: Settings, name: str, run_id: int, report: dict[s
 
 
 def ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
-    """Run one dataset's pipeline end to end; raises a `CivicError` and publishes nothing on failure."""
+    """Run one dataset's pipeline end to end; raises a `CivicError` and publishes nothing on failure.
+    One writer per dataset: a second ingest of the same dataset waits for the first."""
+    with dataset_lock(settings, spec.name):
+        Catalog(settings.catalog_url).mark_interrupted(spec.name)
+        return _ingest(spec, settings)
+
+
+def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
     source = check_source_path(spec.source.path, settings.source_roots)
     digest = content_hash(spec, source) if source.is_file() else ""
     catalog = Catalog(settings.catalog_url)
@@ -145,7 +152,7 @@ def ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
             provenance={"spec_sha256": spec.fingerprint(), "source_file": source.name,
                         "content_sha256": digest, "code_version": code_version()},
         )
-        outcome = publish(settings, release, published, run_id=run_id)
+        outcome = publish(settings, release, published, run_id=run_id, lock=False)
     except Exception as err:
         message = str(err) if isinstance(err, CivicError) else f"internal error: {type(err).__name__}: {err}"
         report.update(status="failed", message=message, duration_s=round(time.perf_counter() - started, 3))

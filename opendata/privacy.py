@@ -23,14 +23,9 @@ import pyarrow.compute as pc
 from opendata.errors import PrivacyBlocked, SpecError
 from opendata.specs import PrivacyDecision
 
-DETECTORS = (
-    "se_personnummer",
-    "se_samordningsnummer",
-    "dk_cpr",
-    "fi_hetu",
-    "no_fodselsnummer",
-    "email",
-    "phone",
+#: Detector names, in the order findings are reported.
+DETECTORS = tuple(
+    "se_personnummer se_samordningsnummer dk_cpr fi_hetu no_fodselsnummer email phone".split()
 )
 #: Share of a column's non-null cells that must look like the weak (unseparated, checksum-free)
 #: form before those cells count: a lone bare `0101901234` is an order number, a column of them
@@ -42,6 +37,7 @@ _HETU_CENTURY = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("AB
 _NO_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _NO_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _NOT_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "tif", "tiff", "bmp", "pdf", "txt", "csv"}
+_NOT_DIGITS = str.maketrans("", "", "+ -()")
 _PHONE_NSN = {"46": (7, 9), "358": (5, 11), "45": (8, 8), "47": (8, 8)}
 
 # Token boundaries: not glued to letters, digits, signs or decimal points on either side.
@@ -126,7 +122,7 @@ def se_kind(token: str) -> str | None:
 
 
 def cpr_ok(token: str) -> bool:
-    """A Danish CPR (DDMMYY-SSSS or DDMMYYSSSS) with a real date; there is no checksum since 2007."""
+    """A Danish CPR (DDMMYY-SSSS or DDMMYYSSSS) with a real date (no checksum since 2007)."""
     digits = token.replace("-", "")
     day, month, yy = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
     return _date_ok(_cpr_year(yy, int(digits[6])), month, day) if 1 <= month <= 12 else False
@@ -151,25 +147,20 @@ def fnr_ok(token: str) -> bool:
 
 
 def email_ok(token: str) -> bool:
-    """An address with a sane local part and a letter TLD that is not a file extension."""
-    local, _, domain = token.rpartition("@")
-    tld = domain.rsplit(".", 1)[-1].lower()
-    labels_ok = all(lab and lab[0] != "-" and lab[-1] != "-" for lab in domain.split("."))
-    return labels_ok and ".." not in local and local[0] != "." and tld not in _NOT_TLDS
+    """An address (shape checked by the token pattern) whose TLD is not a file extension."""
+    return token.rsplit(".", 1)[-1].lower() not in _NOT_TLDS
 
 
 def phone_ok(token: str) -> bool:
     """A Nordic number: +46/+358/+45/+47 (or 00...) with the right length, or a national
     SE/FI number (0 + area code, subscriber part not starting with 0), or a grouped DK/NO one."""
-    digits = re.sub(r"\D", "", token.replace("(0)", ""))
-    if token[0] == "+" or digits.startswith("00"):
+    digits = token.replace("(0)", "").translate(_NOT_DIGITS)
+    if token[0] == "+" or digits[:2] == "00":
         rest = digits if token[0] == "+" else digits[2:]
-        code = next((c for c in _PHONE_NSN if rest.startswith(c)), None)
-        if code is None:
-            return False
-        nsn = rest[len(code) :].removeprefix("0")
-        low, high = _PHONE_NSN[code]
-        return low <= len(nsn) <= high
+        code = rest[:3] if rest[:3] == "358" else rest[:2]
+        nsn = rest[len(code) :]
+        low, high = _PHONE_NSN.get(code, (99, 0))
+        return low <= len(nsn[1:] if nsn[:1] == "0" else nsn) <= high
     return 7 <= len(digits) <= 11 if token[0] in "0(" else len(digits) == 8
 
 
@@ -188,13 +179,14 @@ _DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], np.uint8)  # digit sum of 2 
 
 
 def _se_maybe(values: pa.Array) -> np.ndarray:
-    """False for bare 10/12-digit values whose last ten digits fail the Luhn check."""
+    """False for bare 10/12-digit values whose last ten digits fail Luhn or have no MMDD."""
     keep = np.ones(len(values), bool)
     for width in (10, 12):
         pure, digits = _digit_rows(values, width)
         d = digits[:, -10:]
         total = _DOUBLED[d[:, 0::2]].sum(1, dtype=np.uint16) + d[:, 1::2].sum(1, dtype=np.uint16)
-        keep[pure] = total % 10 == 0
+        month, day = d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5] - 60 * (d[:, 4] >= 6)
+        keep[pure] = (total % 10 == 0) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     return keep
 
 
@@ -210,6 +202,9 @@ def _dk_maybe(values: pa.Array) -> np.ndarray:
 # --- detectors -------------------------------------------------------------------------------
 
 
+_Maybe = Callable[[pa.Array], np.ndarray]
+
+
 @dataclass(frozen=True)
 class _Rule:
     """One way to find a detector's values: a cheap RE2 prefilter (run vectorised in Arrow), the
@@ -220,31 +215,31 @@ class _Rule:
     token: re.Pattern[str]
     check: Callable[[str], str | None]
     whole: bool = False
-    maybe: Callable[[pa.Array], np.ndarray] | None = None
+    maybe: _Maybe | None = None
 
 
 def _named(name: str, ok: Callable[[str], bool]) -> Callable[[str], str | None]:
     return lambda token: name if ok(token) else None
 
 
+def _number(core: str, check: Callable[[str], str | None], maybe: _Maybe | None = None) -> _Rule:
+    """An identifier rule whose prefilter is its own pattern, without the token boundaries."""
+    return _Rule(core, re.compile(_L + core + _R), check, maybe=maybe)
+
+
+_ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_EMAIL = rf"(?<![\w.+-]){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[^\W\d_]{{2,24}}(?![\w-])"
 _PHONE_INTL = r"(?:\+|\b00) ?(?:358|4[5-7])(?:[ -]?\(0\))?(?:[ -]?\d){5,13}"
 _PHONE_NAT = r"(?:\(0[1-9]\d{0,2}\) ?|0[1-9]\d{0,2}[ -])[1-9]\d*(?: \d{2,})*"
 _PHONE_DKNO = r"[2-9]\d(?: \d\d){3}|[2-9]\d\d \d\d \d{3}"
 _RULES: tuple[_Rule, ...] = (
-    _Rule(r"\d{6}[-+]?\d{4}", re.compile(_L + r"(?:\d\d)?\d{6}[-+]?\d{4}" + _R), se_kind, maybe=_se_maybe),
-    _Rule(r"\d{6}-\d{4}", re.compile(_L + r"\d{6}-\d{4}" + _R), _named("dk_cpr", cpr_ok)),
+    _number(r"(?:\d\d)?\d{6}[-+]?\d{4}", se_kind, _se_maybe),
+    _number(r"\d{6}-\d{4}", _named("dk_cpr", cpr_ok)),
     _Rule(r"^\s*\d{10}\s*$", re.compile(r"\d{10}"), _named("dk_cpr", cpr_ok), True, _dk_maybe),
-    _Rule(
-        r"\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]",
-        re.compile(_L + r"\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]" + r"(?![\w+/-])"),
-        _named("fi_hetu", hetu_ok),
-    ),
-    _Rule(r"\d{6} ?\d{5}", re.compile(_L + r"\d{6} ?\d{5}" + _R), _named("no_fodselsnummer", fnr_ok)),
-    _Rule(
-        r"[^\s@]@[^\s@]+\.[^\s@\d]",
-        re.compile(r"(?<![\w.+-])[\w!#$%&'*+/=?^`{|}~.-]+@(?:[\w-]+\.)+[^\W\d_]{2,24}(?![\w-])"),
-        _named("email", email_ok),
-    ),
+    _number(r"\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]", _named("fi_hetu", hetu_ok)),
+    _number(r"\d{6} ?\d{5}", _named("no_fodselsnummer", fnr_ok)),
+    _Rule(r"[^\s@]@[^\s@]+\.[^\s@\d]", re.compile(_EMAIL), _named("email", email_ok)),
     _Rule(
         r"(?:\+|\b00) ?(?:358|4[5-7])|(?:^|[^\w.+/-])(?:\(?0[1-9]\d{0,2}(?:\) ?|[ -])[1-9]"
         r"|[2-9]\d \d\d \d\d \d\d|[2-9]\d\d \d\d \d{3})",
@@ -254,7 +249,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         r"^\s*(?:0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11})\s*$",
         re.compile(r"0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11}"),
-        _named("phone", lambda t: True),
+        _named("phone", lambda _: True),
         whole=True,
     ),
 )
@@ -284,41 +279,43 @@ def mask(token: str, detector: str) -> str:
     return head + re.sub(r"[0-9A-Za-z]", "*", body) + tail
 
 
-def _text_columns(df: pd.DataFrame) -> list[str]:
-    """Columns that can hold identifiers as text: object, string and integer dtypes."""
-    return [
-        str(c)
-        for c, dtype in df.dtypes.items()
-        if pd.api.types.is_object_dtype(dtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or pd.api.types.is_integer_dtype(dtype)
-    ]
+def _is_text(dtype: object) -> bool:
+    """Object, string, integer or string-categorical: dtypes that can hold identifiers."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _is_text(dtype.categories.dtype)
+    types = pd.api.types
+    return (
+        types.is_object_dtype(dtype)
+        or types.is_string_dtype(dtype)
+        or types.is_integer_dtype(dtype)
+    )
 
 
 def _to_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
-    """The column as Arrow strings; non-text cells of object columns are treated as missing."""
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return pc.cast(pa.array(series, from_pandas=True), pa.string())
+    """The column as Arrow strings (integers as their digits); other cells count as missing."""
+    if not _is_text(series.dtype):
+        series = series.astype("string")
     try:
         arr = pa.array(series, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = pa.array(series.map(lambda v: v if isinstance(v, str) else None), type=pa.string())
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_integer(arr.type):
+        arr = pc.cast(arr, pa.string())
     return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
 
 
-def _rule_hits(rule: _Rule, values: list[str]) -> dict[int, tuple[str, str]]:
-    """For each candidate value (by index), the detector and first token the rule validates."""
-    hits = {}
-    for i, value in enumerate(values):
-        if rule.whole:
-            tokens = [value.strip()] if rule.token.fullmatch(value.strip()) else []
-        else:
-            tokens = (m.group(0) for m in rule.token.finditer(value))
-        for token in tokens:
-            if name := rule.check(token):
-                hits[i] = (name, token)
-                break
-    return hits
+def _first_valid(rule: _Rule, value: str) -> tuple[str, str] | None:
+    """The detector and token of the first token in `value` that the rule validates."""
+    if rule.whole:
+        token = value.strip()
+        name = rule.check(token) if rule.token.fullmatch(token) else None
+        return (name, token) if name else None
+    for match in rule.token.finditer(value):
+        if name := rule.check(match.group()):
+            return name, match.group()
+    return None
 
 
 def _scan_column(column: str, arr: pa.Array | pa.ChunkedArray) -> list[Finding]:
@@ -335,8 +332,10 @@ def _scan_column(column: str, arr: pa.Array | pa.ChunkedArray) -> list[Finding]:
         if rule.maybe is not None and len(picked):
             picked = picked[rule.maybe(values.take(pa.array(picked)))]
         subset = values.take(pa.array(picked, pa.int64())).to_pylist()
-        for i, (name, token) in _rule_hits(rule, subset).items():
-            (weak if rule.whole else strong).setdefault(name, {}).setdefault(int(picked[i]), token)
+        target = weak if rule.whole else strong
+        for i, value in zip(picked.tolist(), subset, strict=True):
+            if hit := _first_valid(rule, value):
+                target.setdefault(hit[0], {}).setdefault(i, hit[1])
     nonnull = len(arr) - arr.null_count
     for name, found in weak.items():
         seen = strong.setdefault(name, {})
@@ -354,10 +353,10 @@ def scan(df: pd.DataFrame, *, columns: Iterable[str] | None = None) -> list[Find
 
     One finding per column and detector; `count` is the number of cells that matched.
     """
-    names = _text_columns(df) if columns is None else list(columns)
+    names = [c for c in df.columns if _is_text(df[c].dtype)] if columns is None else list(columns)
     missing = [c for c in names if c not in df.columns]
     if missing:
-        raise SpecError(f"privacy: no such column {', '.join(missing)}; have {list(df.columns)}")
+        raise SpecError(f"privacy: no such column {missing}; columns are {list(df.columns)}")
     findings: list[Finding] = []
     for name in names:
         arr = _to_arrow(df[name])

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,13 @@ def _write_files(staging: Path, name: str, frame: pd.DataFrame, release: Release
     return data_path.stat().st_size, _bbox(frame)
 
 
-def publish(settings: Settings, release: Release, frame: pd.DataFrame, *, run_id: int | None = None) -> Outcome:
-    """Publish `frame` (EPSG:4326) as a new version unless identical content is already current."""
+def publish(settings: Settings, release: Release, frame: pd.DataFrame, *, run_id: int | None = None,
+            lock: bool = True) -> Outcome:
+    """Publish `frame` (EPSG:4326) as a new version unless identical content is already current.
+    `lock=False` when the caller already holds `dataset_lock` for this dataset."""
     catalog = Catalog(settings.catalog_url)
     folder = dataset_dir(settings, release.name)
-    with dataset_lock(settings, release.name):
+    with dataset_lock(settings, release.name) if lock else nullcontext():
         same = current_if_same(catalog, release.name, release.content_hash)
         if same is not None:
             return Outcome("unchanged", same)

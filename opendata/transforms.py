@@ -130,7 +130,7 @@ def to_number(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     table = params.get("table", {})
     from_table = pd.to_numeric(text.map(table), errors="coerce") if table else None
     parts = text.str.extract(r"^\s*(\d+(?:[.,]\d+)?)\s*(mph)?", expand=True)
-    number = pd.to_numeric(parts[0].str.replace(",", ".", regex=False), errors="coerce")
+    number = pd.to_numeric(parts[0].str.replace(",", ".", regex=False), errors="coerce").astype("Float64")
     number = number.where(parts[1].isna(), number * 1.609344)
     if from_table is not None:
         number = from_table.fillna(number)

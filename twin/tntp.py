@@ -248,11 +248,12 @@ def write_net(net: Network, path: str | Path) -> None:
 def write_trips(matrix: np.ndarray, path: str | Path) -> None:
     """Write a zones x zones matrix as `_trips.tntp` (zero cells are left out)."""
     zones = matrix.shape[0]
-    out = [f"<NUMBER OF ZONES> {zones}", f"<TOTAL OD FLOW> {matrix.sum()!r}", "<END OF METADATA>"]
+    total = float(matrix.sum())
+    out = [f"<NUMBER OF ZONES> {zones}", f"<TOTAL OD FLOW> {total!r}", "<END OF METADATA>"]
     for o in range(zones):
         out.append(f"\nOrigin {o + 1}")
         dests = np.flatnonzero(matrix[o])
-        out += [f"{d + 1} : {matrix[o, d]!r};" for d in dests]
+        out += [f"{d + 1} : {float(matrix[o, d])!r};" for d in dests]
     Path(path).write_text("\n".join(out) + "\n", encoding="utf-8")
 
 

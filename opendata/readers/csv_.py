@@ -48,7 +48,7 @@ ENCODINGS = {
     "iso-8859-1": "latin-1",
     "auto": "auto",
 }
-_BLOCK = 8 << 20  # parse blocks: few chunks per column, still two blocks per core on small files
+_BLOCK = 4 << 20  # parse block: few chunks per column, little parser scratch memory
 _HEAD = 256 << 10  # bytes looked at to read the header and sniff the delimiter
 
 
@@ -119,13 +119,22 @@ def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
     if table.num_rows == 0:
         raise SourceError(f"{path}: has a header but no data rows; export the table again")
     encoding = _table_encoding(table, opts)
-    frame = _text_frame(path, table, encoding, opts)
-    if not opts.geometry_columns:
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    del table  # from here each raw column is freed as soon as it is decoded
+    _release()
+    geometry, reasons = None, None
+    if opts.geometry_columns:
+        raw = {
+            c: _geometry_input(path, columns.pop(c), c, encoding, opts)
+            for c in opts.geometry_columns
+        }
+        geometry, reasons = table_geometry(
+            raw, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal
+        )
+        del raw
+    frame = _text_frame(path, columns, encoding, opts)
+    if geometry is None:
         return gpd.GeoDataFrame(frame)
-    decoded = {c: _geometry_input(path, table, c, encoding, opts) for c in opts.geometry_columns}
-    geometry, reasons = table_geometry(
-        decoded, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal
-    )
     return to_geodataframe(frame, geometry, reasons, crs=crs)
 
 
@@ -239,6 +248,7 @@ def _arrow_read(
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
+        memory_pool=_POOL,
     )
 
 
@@ -262,28 +272,46 @@ def _table_encoding(table: pa.Table, opts: CsvOptions) -> str:
     return "utf-8"
 
 
+def _parser_pool() -> pa.MemoryPool:
+    """jemalloc returns the parser's freed scratch to the OS more fully than mimalloc."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+_POOL = _parser_pool()
+
+
+def _release() -> None:
+    """Hand freed parser memory back to the OS so Python and GEOS can reuse it (lower peak)."""
+    _POOL.release_unused()
+
+
 def _geometry_input(
-    path: Path, table: pa.Table, name: str, encoding: str, opts: CsvOptions
+    path: Path, column: pa.ChunkedArray, name: str, encoding: str, opts: CsvOptions
 ) -> pa.ChunkedArray:
     """A coordinate/WKT column as parsed floats or decoded text."""
-    if pa.types.is_floating(table[name].type):
-        return table[name]
+    if pa.types.is_floating(column.type):
+        return column
     first_line = opts.skip_rows + 2
-    return decode_column(table[name], encoding, path=path, column_name=name, first_line=first_line)
+    return decode_column(column, encoding, path=path, column_name=name, first_line=first_line)
 
 
-def _text_frame(path: Path, table: pa.Table, encoding: str, opts: CsvOptions) -> pd.DataFrame:
-    """The non-geometry columns as pandas strings, each decoded from the file's encoding."""
+def _text_frame(
+    path: Path, columns: dict[str, pa.ChunkedArray], encoding: str, opts: CsvOptions
+) -> pd.DataFrame:
+    """The non-geometry columns as pandas strings, decoded (and released) one by one."""
     first_line = opts.skip_rows + 2  # 1-based line of the first data row
-    columns = {}
-    for name in table.column_names:
-        if name in opts.geometry_columns:
-            continue
-        text = decode_column(
-            table[name], encoding, path=path, column_name=name, first_line=first_line
-        )
-        columns[name] = pd.arrays.ArrowStringArray(text)
-    return pd.DataFrame(columns, copy=False)
+    frame = {}
+    for name in list(columns):
+        raw = columns.pop(name)
+        text = decode_column(raw, encoding, path=path, column_name=name, first_line=first_line)
+        frame[name] = pd.arrays.ArrowStringArray(text)
+        if encoding != "utf-8":
+            del raw
+            _release()
+    return pd.DataFrame(frame, copy=False)
 
 
 # --- text: validate or transcode one raw column buffer at a time ---------------------------------
@@ -511,7 +539,7 @@ def to_geodataframe(
     frame: pd.DataFrame, geometry: np.ndarray, reasons: pa.ChunkedArray | None, *, crs: str
 ) -> gpd.GeoDataFrame:
     """Attach geometry (and the reject column when some row was rejected) to the text columns."""
-    result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=crs, index=frame.index))
+    result = gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(geometry, crs=crs), copy=False)
     if reasons is not None:
         result[REJECT_COLUMN] = pd.arrays.ArrowStringArray(reasons.cast(pa.large_string()))
     return result
