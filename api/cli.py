@@ -46,5 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # noqa: BLE001 - the last line of defence for the user
         if debug:
             traceback.print_exc()
-        click.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for details)", err=True)
+        click.echo(
+            f"internal error: {type(err).__name__}: {err} (run with --debug for details)", err=True
+        )
         sys.exit(1)

@@ -18,15 +18,26 @@ from opendata.errors import CivicError, NotFound, SpecError
 
 log = logging.getLogger("civic.access")
 PROBLEM = "application/problem+json"
-COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem+json",
-                "text/html", "text/csv", "text/turtle", "application/ld+json",
-                "application/rdf+xml", "application/schema+json", "application/vnd.oai.openapi+json")
+COMPRESSIBLE = (
+    "application/json",
+    "application/geo+json",
+    "application/problem+json",
+    "text/html",
+    "text/csv",
+    "text/turtle",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/schema+json",
+    "application/vnd.oai.openapi+json",
+)
 
 
 class ApiError(Exception):
     """An error with an HTTP status, rendered as RFC 9457 problem+json."""
 
-    def __init__(self, status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -34,7 +45,9 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def problem(status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None) -> Response:
+def problem(
+    status: int, detail: str, *, title: str = "", headers: Mapping[str, str] | None = None
+) -> Response:
     """A problem+json response (`type`, `title`, `status`, `detail`, `instance`)."""
     from werkzeug.http import HTTP_STATUS_CODES
 
@@ -52,8 +65,14 @@ def problem(status: int, detail: str, *, title: str = "", headers: Mapping[str, 
     return resp
 
 
-def json_response(data: Any, *, status: int = 200, mimetype: str = "application/json",
-                  etag_source: str | None = None, max_age: int = 60) -> Response:
+def json_response(
+    data: Any,
+    *,
+    status: int = 200,
+    mimetype: str = "application/json",
+    etag_source: str | None = None,
+    max_age: int = 60,
+) -> Response:
     """Serialise `data`; with `etag_source` (e.g. the content hashes it was built from) the
     response gets a strong ETag and answers conditional GETs with 304."""
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
@@ -95,16 +114,24 @@ def _before() -> Response | None:
     limiter: RateLimiter = current_app.extensions["civic_rate_limiter"]
     wait = limiter.retry_after(request.remote_addr or "?")
     if wait > 0:
-        return problem(429, "too many requests from this client; slow down",
-                       headers={"Retry-After": str(max(1, round(wait)))})
+        return problem(
+            429,
+            "too many requests from this client; slow down",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     return None
 
 
 def _gzip(resp: Response) -> Response:
-    if (resp.direct_passthrough or resp.status_code < 200 or resp.status_code in (204, 206, 304)
-            or "Content-Encoding" in resp.headers or "Content-Range" in resp.headers
-            or "gzip" not in request.headers.get("Accept-Encoding", "")
-            or resp.mimetype not in COMPRESSIBLE):
+    if (
+        resp.direct_passthrough
+        or resp.status_code < 200
+        or resp.status_code in (204, 206, 304)
+        or "Content-Encoding" in resp.headers
+        or "Content-Range" in resp.headers
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or resp.mimetype not in COMPRESSIBLE
+    ):
         return resp
     data = resp.get_data()
     if len(data) < 1024:
@@ -120,12 +147,21 @@ def _gzip(resp: Response) -> Response:
 def _after(resp: Response) -> Response:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         resp.headers.setdefault("Access-Control-Allow-Origin", "*")
-        resp.headers.setdefault("Access-Control-Expose-Headers",
-                                "ETag, Link, Content-Crs, Content-Range, Content-Disposition, Retry-After")
+        resp.headers.setdefault(
+            "Access-Control-Expose-Headers",
+            "ETag, Link, Content-Crs, Content-Range, Content-Disposition, Retry-After",
+        )
     resp = _gzip(resp)
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    log.info('%s "%s %s" %s %d %.1fms', request.remote_addr, request.method, request.full_path.rstrip("?"),
-             resp.status_code, resp.calculate_content_length() or 0, elapsed)
+    log.info(
+        '%s "%s %s" %s %d %.1fms',
+        request.remote_addr,
+        request.method,
+        request.full_path.rstrip("?"),
+        resp.status_code,
+        resp.calculate_content_length() or 0,
+        elapsed,
+    )
     return resp
 
 

@@ -51,7 +51,8 @@ geometry = "Point"
 fields = [
   {{ name = "id", type = "integer", required = true, unique = true }},
   {{ name = "nimi", type = "string" }},
-  {{ name = "luokka", type = "string", allowed = ["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"] }},
+  {{ name = "luokka", type = "string",
+     allowed = ["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"] }},
   {{ name = "kunta", type = "string" }},
   {{ name = "postinumero", type = "string" }},
   {{ name = "maara", type = "integer", min = 0 }},
@@ -95,18 +96,23 @@ def make_csv(path: Path, rows: int) -> Path:
         return path
     rng = np.random.default_rng(42)
     names = np.array(["Ähtäri", "Öljymäki", "Åkerö", "Tõnismägi", "Müllerintie", "Kauppatori"])
-    frame = pd.DataFrame({
-        "id": np.arange(1, rows + 1),
-        "nimi": names[rng.integers(0, len(names), rows)],
-        "luokka": np.array(["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"])[rng.integers(0, 5, rows)],
-        "kunta": "Helsinki",
-        "postinumero": rng.integers(100, 990, rows).astype(str),
-        "maara": rng.integers(0, 1000, rows),
-        "arvo": np.round(rng.normal(100, 20, rows), 3),
-        "pvm": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D"),
-        "x": np.round(rng.uniform(370_000, 400_000, rows), 2),
-        "y": np.round(rng.uniform(6_665_000, 6_690_000, rows), 2),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, rows + 1),
+            "nimi": names[rng.integers(0, len(names), rows)],
+            "luokka": np.array(["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"])[
+                rng.integers(0, 5, rows)
+            ],
+            "kunta": "Helsinki",
+            "postinumero": rng.integers(100, 990, rows).astype(str),
+            "maara": rng.integers(0, 1000, rows),
+            "arvo": np.round(rng.normal(100, 20, rows), 3),
+            "pvm": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365, rows), unit="D"),
+            "x": np.round(rng.uniform(370_000, 400_000, rows), 2),
+            "y": np.round(rng.uniform(6_665_000, 6_690_000, rows), 2),
+        }
+    )
     frame["pvm"] = frame["pvm"].dt.strftime("%Y-%m-%d")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, sep=";", decimal=",", index=False, encoding="cp1252")
@@ -115,8 +121,13 @@ def make_csv(path: Path, rows: int) -> Path:
 
 def run(code: str, *args: str) -> tuple[float, int, float]:
     """Run a snippet in a fresh interpreter; returns (seconds, rows, peak RSS MiB)."""
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], check=True,
-                         capture_output=True, text=True, cwd=ROOT).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.split()
     return float(out[0]), int(out[1]), int(out[2]) / 1024
 
 
@@ -147,8 +158,9 @@ def bench_ogr(csv: Path) -> tuple[float, int, float] | None:
     code = """
     import sys, time, resource, subprocess
     t = time.perf_counter()
-    subprocess.run(["ogr2ogr", "-f", "Parquet", sys.argv[2], sys.argv[1], "-oo", "SEPARATOR=SEMICOLON",
-                    "-oo", "X_POSSIBLE_NAMES=x", "-oo", "Y_POSSIBLE_NAMES=y", "-a_srs", "EPSG:3067"], check=True)
+    subprocess.run(["ogr2ogr", "-f", "Parquet", sys.argv[2], sys.argv[1],
+                    "-oo", "SEPARATOR=SEMICOLON", "-oo", "X_POSSIBLE_NAMES=x",
+                    "-oo", "Y_POSSIBLE_NAMES=y", "-a_srs", "EPSG:3067"], check=True)
     print(time.perf_counter() - t, 0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     """
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,8 +169,12 @@ def bench_ogr(csv: Path) -> tuple[float, int, float] | None:
 
 def median_of(fn, csv: Path, repeat: int) -> dict[str, float]:
     runs = [fn(csv) for _ in range(repeat)]
-    return {"seconds": statistics.median(r[0] for r in runs), "rows": runs[0][1],
-            "peak_mib": statistics.median(r[2] for r in runs), "all_seconds": [r[0] for r in runs]}
+    return {
+        "seconds": statistics.median(r[0] for r in runs),
+        "rows": runs[0][1],
+        "peak_mib": statistics.median(r[2] for r in runs),
+        "all_seconds": [r[0] for r in runs],
+    }
 
 
 def main() -> None:
@@ -168,19 +184,32 @@ def main() -> None:
     args = parser.parse_args()
     csv = make_csv(OUT / f"nordic_{args.rows}.csv", args.rows)
     size = csv.stat().st_size / 2**20
-    results = {"ours": median_of(bench_ours, csv, args.repeat),
-               "geopandas": median_of(bench_geopandas, csv, args.repeat)}
+    results = {
+        "ours": median_of(bench_ours, csv, args.repeat),
+        "geopandas": median_of(bench_geopandas, csv, args.repeat),
+    }
     ogr = bench_ogr(csv)
-    print(f"\nIngest benchmark: {args.rows:,} rows, {size:.0f} MiB Nordic CSV, median of {args.repeat}\n")
+    print(
+        f"\nIngest benchmark: {args.rows:,} rows, {size:.0f} MiB Nordic CSV, "
+        f"median of {args.repeat}\n"
+    )
     print("| path | median s | rows/s | peak RSS MiB |")
     print("| --- | ---: | ---: | ---: |")
     for name, r in results.items():
-        print(f"| {name} | {r['seconds']:.2f} | {args.rows / r['seconds']:,.0f} | {r['peak_mib']:.0f} |")
+        print(
+            f"| {name} | {r['seconds']:.2f} | {args.rows / r['seconds']:,.0f} "
+            f"| {r['peak_mib']:.0f} |"
+        )
     if ogr is None:
-        print("| ogr2ogr | n/a: this GDAL has no Parquet driver (and its CSV driver reads no decimal comma) | | |")
+        print(
+            "| ogr2ogr | n/a: this GDAL has no Parquet driver"
+            " (and its CSV driver reads no decimal comma) | | |"
+        )
     ours, ref = results["ours"], results["geopandas"]
-    print(f"\nspeed-up vs geopandas: {ref['seconds'] / ours['seconds']:.2f}x (target >= 2x); "
-          f"memory ratio ours/geopandas: {ours['peak_mib'] / ref['peak_mib']:.2f} (target <= 1)")
+    print(
+        f"\nspeed-up vs geopandas: {ref['seconds'] / ours['seconds']:.2f}x (target >= 2x); "
+        f"memory ratio ours/geopandas: {ours['peak_mib'] / ref['peak_mib']:.2f} (target <= 1)"
+    )
     (OUT / "bench_ingest.json").write_text(json.dumps(results, indent=2))
 
 

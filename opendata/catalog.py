@@ -115,8 +115,14 @@ def _version(row: Any) -> Version:
 
 
 def _dataset(row: Any) -> Dataset:
-    return Dataset(row.name, json.loads(row.spec), row.kind, row.current_version,
-                   row.created_at, row.updated_at)
+    return Dataset(
+        row.name,
+        json.loads(row.spec),
+        row.kind,
+        row.current_version,
+        row.created_at,
+        row.updated_at,
+    )
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -191,11 +197,15 @@ class Catalog:
 
     def current(self) -> list[tuple[Dataset, Version]]:
         """Every dataset with a published version, with that version."""
-        query = sa.select(datasets, versions).join(
-            versions,
-            (versions.c.dataset == datasets.c.name)
-            & (versions.c.version == datasets.c.current_version),
-        ).order_by(datasets.c.name)
+        query = (
+            sa.select(datasets, versions)
+            .join(
+                versions,
+                (versions.c.dataset == datasets.c.name)
+                & (versions.c.version == datasets.c.current_version),
+            )
+            .order_by(datasets.c.name)
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [(_dataset(r), _version(r)) for r in rows]
@@ -220,17 +230,36 @@ class Catalog:
         dataset lock, so none is alive): record them as interrupted."""
         with self.begin() as conn:
             result = conn.execute(
-                runs.update().where((runs.c.dataset == name) & (runs.c.status == "running"))
-                .values(status="interrupted", finished_at=now(),
-                        message="the process stopped before finishing (killed or crashed)")
+                runs.update()
+                .where((runs.c.dataset == name) & (runs.c.status == "running"))
+                .values(
+                    status="interrupted",
+                    finished_at=now(),
+                    message="the process stopped before finishing (killed or crashed)",
+                )
             )
             return int(result.rowcount or 0)
 
-    def finish_run(self, conn: Connection | None, run_id: int, *, status: str,
-                   version: int | None = None, message: str = "", report_dir: str = "") -> None:
-        stmt = runs.update().where(runs.c.id == run_id).values(
-            finished_at=now(), status=status, version=version, message=message,
-            report_dir=report_dir,
+    def finish_run(
+        self,
+        conn: Connection | None,
+        run_id: int,
+        *,
+        status: str,
+        version: int | None = None,
+        message: str = "",
+        report_dir: str = "",
+    ) -> None:
+        stmt = (
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(
+                finished_at=now(),
+                status=status,
+                version=version,
+                message=message,
+                report_dir=report_dir,
+            )
         )
         if conn is not None:
             conn.execute(stmt)
@@ -242,14 +271,24 @@ class Catalog:
         query = sa.select(sa.func.max(versions.c.version)).where(versions.c.dataset == name)
         return int(conn.execute(query).scalar() or 0) + 1
 
-    def register(self, conn: Connection, version: Version, *, spec: dict[str, Any], kind: str) -> None:
+    def register(
+        self, conn: Connection, version: Version, *, spec: dict[str, Any], kind: str
+    ) -> None:
         """Insert a version and make it current, inside the caller's transaction."""
         stamp = now()
-        exists = conn.execute(sa.select(datasets.c.name).where(datasets.c.name == version.dataset)).first()
-        values = dict(spec=json.dumps(spec, default=str), kind=kind,
-                      current_version=version.version, updated_at=stamp)
+        exists = conn.execute(
+            sa.select(datasets.c.name).where(datasets.c.name == version.dataset)
+        ).first()
+        values = dict(
+            spec=json.dumps(spec, default=str),
+            kind=kind,
+            current_version=version.version,
+            updated_at=stamp,
+        )
         if exists:
-            conn.execute(datasets.update().where(datasets.c.name == version.dataset).values(**values))
+            conn.execute(
+                datasets.update().where(datasets.c.name == version.dataset).values(**values)
+            )
         else:
             conn.execute(datasets.insert().values(name=version.dataset, created_at=stamp, **values))
         conn.execute(

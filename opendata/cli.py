@@ -1,4 +1,4 @@
-"""`civic ingest`, `civic validate`, `civic datasets`, `civic versions`: the data staff's commands."""
+"""`civic ingest`, `validate`, `datasets` and `versions`: the data staff's commands."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
         raise CivicError(f"no dataset specs (*.toml) in {settings.datasets_dir}")
     unknown = [n for n in names if n not in specs]
     if unknown:
-        raise NotFound(f"no spec for {', '.join(unknown)} in {settings.datasets_dir}; "
-                       f"known: {', '.join(specs)}")
+        raise NotFound(
+            f"no spec for {', '.join(unknown)} in {settings.datasets_dir}; "
+            f"known: {', '.join(specs)}"
+        )
     failures = []
     for name in names or tuple(specs):
         try:
@@ -39,11 +41,15 @@ def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
             failures.append(name)
             click.echo(f"{name}: FAILED: {err}", err=True)
             continue
-        click.echo(f"{name}: {result.status} version {result.version} ({result.rows} rows, "
-                   f"{result.report.get('rows_quarantined', 0)} quarantined)")
+        click.echo(
+            f"{name}: {result.status} version {result.version} ({result.rows} rows, "
+            f"{result.report.get('rows_quarantined', 0)} quarantined)"
+        )
     if failures:
-        raise CivicError(f"{len(failures)} dataset(s) failed: {', '.join(failures)}; "
-                         "nothing was published for them")
+        raise CivicError(
+            f"{len(failures)} dataset(s) failed: {', '.join(failures)}; "
+            "nothing was published for them"
+        )
 
 
 @click.command("validate")
@@ -51,8 +57,10 @@ def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
 def validate_cmd(spec: Path) -> None:
     """Check a spec file (keys, types, required fields) without ingesting."""
     loaded = load_spec(spec)
-    click.echo(f"{spec}: OK (dataset '{loaded.name}', {len(loaded.schema.fields)} fields, "
-               f"format {loaded.source.format})")
+    click.echo(
+        f"{spec}: OK (dataset '{loaded.name}', {len(loaded.schema.fields)} fields, "
+        f"format {loaded.source.format})"
+    )
 
 
 @click.command("datasets")
@@ -69,19 +77,24 @@ def datasets_cmd(ctx: click.Context, as_json: bool) -> None:
         ds = known.get(name)
         last = catalog.runs(name, limit=1)
         current = catalog.version(name) if ds and ds.current_version else None
-        rows.append({
-            "name": name, "version": ds.current_version if ds else None,
-            "rows": current.rows if current else None,
-            "bbox": current.bbox if current else None,
-            "status": last[0]["status"] if last else "never run",
-        })
+        rows.append(
+            {
+                "name": name,
+                "version": ds.current_version if ds else None,
+                "rows": current.rows if current else None,
+                "bbox": current.bbox if current else None,
+                "status": last[0]["status"] if last else "never run",
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     click.echo(f"{'name':<24}{'version':>8}{'rows':>10}  {'status':<10}bbox")
     for r in rows:
         bbox = ",".join(f"{v:.4f}" for v in r["bbox"]) if r["bbox"] else "-"
-        click.echo(f"{r['name']:<24}{r['version'] or '-':>8}{r['rows'] or 0:>10}  {r['status']:<10}{bbox}")
+        click.echo(
+            f"{r['name']:<24}{r['version'] or '-':>8}{r['rows'] or 0:>10}  {r['status']:<10}{bbox}"
+        )
 
 
 @click.command("versions")
@@ -93,8 +106,10 @@ def versions_cmd(ctx: click.Context, name: str) -> None:
     current = catalog.dataset(name).current_version
     for v in catalog.versions(name):
         mark = "*" if v.version == current else " "
-        click.echo(f"{mark} v{v.version:<4} {v.created_at}  {v.rows:>8} rows  "
-                   f"{v.size_bytes:>10} bytes  {v.content_hash[:12]}  {v.path}")
+        click.echo(
+            f"{mark} v{v.version:<4} {v.created_at}  {v.rows:>8} rows  "
+            f"{v.size_bytes:>10} bytes  {v.content_hash[:12]}  {v.path}"
+        )
 
 
 COMMANDS = [ingest_cmd, validate_cmd, datasets_cmd, versions_cmd]

@@ -52,8 +52,12 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write a plain (non-spatial) table as zstd Parquet, with the same leading `fid` column."""
     frame = frame.copy()
     frame.insert(0, "fid", pd.RangeIndex(1, len(frame) + 1, dtype="int64"))
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
-                   compression="zstd", row_group_size=ROW_GROUP_SIZE)
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        path,
+        compression="zstd",
+        row_group_size=ROW_GROUP_SIZE,
+    )
 
 
 def read_geo_metadata(path: Path) -> dict | None:

@@ -71,8 +71,15 @@ def content_hash(spec: DatasetSpec, source: Path) -> str:
 
 def _columns(schema: Schema) -> list[dict[str, Any]]:
     return [
-        {"name": f.name, "type": f.type, "unit": f.unit, "description": f.description,
-         "required": f.required, "unique": f.unique, "estimate": f.estimate}
+        {
+            "name": f.name,
+            "type": f.type,
+            "unit": f.unit,
+            "description": f.description,
+            "required": f.required,
+            "unique": f.unique,
+            "estimate": f.estimate,
+        }
         for f in schema.fields
     ]
 
@@ -80,10 +87,14 @@ def _columns(schema: Schema) -> list[dict[str, Any]]:
 def _published_schema(spec: DatasetSpec) -> Schema:
     """The schema minus columns the privacy decisions drop."""
     dropped = {c for c, d in spec.privacy.items() if d.action == "drop"}
-    return replace(spec.schema, fields=tuple(f for f in spec.schema.fields if f.name not in dropped))
+    return replace(
+        spec.schema, fields=tuple(f for f in spec.schema.fields if f.name not in dropped)
+    )
 
 
-def _privacy_step(frame: gpd.GeoDataFrame, spec: DatasetSpec, settings: Settings) -> tuple[gpd.GeoDataFrame, list]:
+def _privacy_step(
+    frame: gpd.GeoDataFrame, spec: DatasetSpec, settings: Settings
+) -> tuple[gpd.GeoDataFrame, list]:
     """Scan the columns that would be published; block or apply the spec's decisions."""
     names = [f.name for f in spec.schema.fields if f.name in frame.columns]
     findings = privacy.scan(frame, columns=names)
@@ -92,8 +103,13 @@ def _privacy_step(frame: gpd.GeoDataFrame, spec: DatasetSpec, settings: Settings
     return frame, privacy.report(findings, spec.privacy)
 
 
-def _write_run_report(settings: Settings, name: str, run_id: int, report: dict[str, Any],
-                      quarantine: pd.DataFrame | None) -> Path:
+def _write_run_report(
+    settings: Settings,
+    name: str,
+    run_id: int,
+    report: dict[str, Any],
+    quarantine: pd.DataFrame | None,
+) -> Path:
     folder = settings.data_dir / "runs" / name / str(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     if quarantine is not None and len(quarantine):
@@ -106,7 +122,7 @@ def _write_run_report(settings: Settings, name: str, run_id: int, report: dict[s
 
 
 def ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
-    """Run one dataset's pipeline end to end; raises a `CivicError` and publishes nothing on failure.
+    """Run one dataset's pipeline end to end; on failure raise a `CivicError`, publish nothing.
     One writer per dataset: a second ingest of the same dataset waits for the first."""
     with dataset_lock(settings, spec.name):
         Catalog(settings.catalog_url).mark_interrupted(spec.name)
@@ -119,16 +135,28 @@ def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
     catalog = Catalog(settings.catalog_url)
     same = current_if_same(catalog, spec.name, digest) if digest else None
     run_id = catalog.start_run(spec.name)
-    report: dict[str, Any] = {"dataset": spec.name, "run_id": run_id, "started_at": now(),
-                              "source": str(spec.source.path.name), "source_crs": spec.source.crs}
+    report: dict[str, Any] = {
+        "dataset": spec.name,
+        "run_id": run_id,
+        "started_at": now(),
+        "source": str(spec.source.path.name),
+        "source_crs": spec.source.crs,
+    }
     started = time.perf_counter()
     if same is not None:
-        catalog.finish_run(None, run_id, status="unchanged", version=same.version,
-                           message="source and spec unchanged; no new version")
+        catalog.finish_run(
+            None,
+            run_id,
+            status="unchanged",
+            version=same.version,
+            message="source and spec unchanged; no new version",
+        )
         return IngestResult(spec.name, "unchanged", same.version, same.rows, same.report)
     quarantine = None
     try:
-        frame = read_source(source, spec.source.format, crs=spec.source.crs, options=spec.source.options)
+        frame = read_source(
+            source, spec.source.format, crs=spec.source.crs, options=spec.source.options
+        )
         report["rows_in"] = len(frame)
         report["source_crs"] = frame.crs.to_string() if frame.crs else spec.source.crs
         frame = apply_transforms(frame, spec.transforms)
@@ -137,31 +165,63 @@ def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
         schema = _published_schema(spec)
         checked = validate(frame, schema, decimal=str(spec.source.options.get("decimal", ".")))
         quarantine = checked.rejects
-        report.update(rows_repaired=checked.repaired, rows_quarantined=len(quarantine),
-                      quarantine_reasons=reason_counts(quarantine),
-                      columns_not_published=checked.dropped_columns)
+        report.update(
+            rows_repaired=checked.repaired,
+            rows_quarantined=len(quarantine),
+            quarantine_reasons=reason_counts(quarantine),
+            columns_not_published=checked.dropped_columns,
+        )
         _check_threshold(len(quarantine), report["rows_in"], spec.max_reject_fraction)
-        published = checked.valid.to_crs("EPSG:4326") if schema.geometry != "none" else checked.valid
-        report.update(rows_published=len(published), nulls=null_counts(published),
-                      bbox=[round(float(v), 7) for v in published.total_bounds] if len(published)
-                      and schema.geometry != "none" else None,
-                      duration_s=round(time.perf_counter() - started, 3), status="published")
+        published = (
+            checked.valid.to_crs("EPSG:4326") if schema.geometry != "none" else checked.valid
+        )
+        report.update(
+            rows_published=len(published),
+            nulls=null_counts(published),
+            bbox=[round(float(v), 7) for v in published.total_bounds]
+            if len(published) and schema.geometry != "none"
+            else None,
+            duration_s=round(time.perf_counter() - started, 3),
+            status="published",
+        )
         release = Release(
-            name=spec.name, spec=spec.raw, columns=_columns(schema), content_hash=digest,
-            source_crs=report["source_crs"], report=report, quarantine=quarantine,
-            provenance={"spec_sha256": spec.fingerprint(), "source_file": source.name,
-                        "content_sha256": digest, "code_version": code_version()},
+            name=spec.name,
+            spec=spec.raw,
+            columns=_columns(schema),
+            content_hash=digest,
+            source_crs=report["source_crs"],
+            report=report,
+            quarantine=quarantine,
+            provenance={
+                "spec_sha256": spec.fingerprint(),
+                "source_file": source.name,
+                "content_sha256": digest,
+                "code_version": code_version(),
+            },
         )
         outcome = publish(settings, release, published, run_id=run_id, lock=False)
     except Exception as err:
-        message = str(err) if isinstance(err, CivicError) else f"internal error: {type(err).__name__}: {err}"
-        report.update(status="failed", message=message, duration_s=round(time.perf_counter() - started, 3))
+        message = (
+            str(err)
+            if isinstance(err, CivicError)
+            else f"internal error: {type(err).__name__}: {err}"
+        )
+        report.update(
+            status="failed", message=message, duration_s=round(time.perf_counter() - started, 3)
+        )
         folder = _write_run_report(settings, spec.name, run_id, report, quarantine)
-        catalog.finish_run(None, run_id, status="failed", message=message,
-                           report_dir=str(folder.relative_to(settings.data_dir)))
+        catalog.finish_run(
+            None,
+            run_id,
+            status="failed",
+            message=message,
+            report_dir=str(folder.relative_to(settings.data_dir)),
+        )
         raise
     _write_run_report(settings, spec.name, run_id, report, None)
-    return IngestResult(spec.name, outcome.status, outcome.version.version, outcome.version.rows, report)
+    return IngestResult(
+        spec.name, outcome.status, outcome.version.version, outcome.version.rows, report
+    )
 
 
 def _check_threshold(rejected: int, rows_in: int, allowed: float) -> None:
@@ -170,6 +230,7 @@ def _check_threshold(rejected: int, rows_in: int, allowed: float) -> None:
     fraction = rejected / rows_in
     if fraction > allowed:
         raise ValidationFailed(
-            f"{rejected} of {rows_in} rows ({fraction:.1%}) were rejected, more than the spec allows "
+            f"{rejected} of {rows_in} rows ({fraction:.1%}) were rejected, "
+            "more than the spec allows "
             f"(quality.max_reject_fraction = {allowed:g}); see the quarantine file and report"
         )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import is_integer_dtype, is_object_dtype, is_string_dtype
 
 from opendata.errors import PrivacyBlocked, SpecError
 from opendata.specs import PrivacyDecision
@@ -37,6 +38,7 @@ _HETU_CENTURY = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("AB
 _NO_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _NO_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _NOT_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "tif", "tiff", "bmp", "pdf", "txt", "csv"}
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # digit sum of 2 * d, for Luhn
 _NOT_DIGITS = str.maketrans("", "", "+ -()")
 _PHONE_NSN = {"46": (7, 9), "358": (5, 11), "45": (8, 8), "47": (8, 8)}
 
@@ -45,15 +47,8 @@ _L = r"(?<![\w.+/-])"
 _R = r"(?![\w+/-]|[.,]\d)"
 
 
-# --- checksums and dates -------------------------------------------------------------------
-
-
 def _luhn_sum(digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total
+    return sum(_DOUBLED[int(c)] if i % 2 else int(c) for i, c in enumerate(reversed(digits)))
 
 
 def luhn_ok(digits: str) -> bool:
@@ -99,9 +94,6 @@ def _cpr_year(yy: int, d7: int) -> int:
     if d7 in (4, 9):
         return 2000 + yy if yy <= 36 else 1900 + yy
     return 2000 + yy if yy <= 57 else 1800 + yy
-
-
-# --- validators: token -> detector name or None ----------------------------------------------
 
 
 def se_kind(token: str) -> str | None:
@@ -164,9 +156,6 @@ def phone_ok(token: str) -> bool:
     return 7 <= len(digits) <= 11 if token[0] in "0(" else len(digits) == 8
 
 
-# --- vectorised fast rejects for all-digit cells (the common shape of an ID column) ----------
-
-
 def _digit_rows(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Which values are exactly `width` ASCII digits, and their digits as an (n, width) array."""
     pure = pc.match_substring_regex(values, f"^[0-9]{{{width}}}$").to_numpy(False)
@@ -175,16 +164,15 @@ def _digit_rows(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     return pure, raw[: len(fixed) * width].reshape(-1, width) - 48
 
 
-_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], np.uint8)  # digit sum of 2 * d
-
-
 def _se_maybe(values: pa.Array) -> np.ndarray:
     """False for bare 10/12-digit values whose last ten digits fail Luhn or have no MMDD."""
     keep = np.ones(len(values), bool)
     for width in (10, 12):
         pure, digits = _digit_rows(values, width)
         d = digits[:, -10:]
-        total = _DOUBLED[d[:, 0::2]].sum(1, dtype=np.uint16) + d[:, 1::2].sum(1, dtype=np.uint16)
+        total = np.array(_DOUBLED, np.uint8)[d[:, 0::2]].sum(1, dtype=np.uint16) + d[:, 1::2].sum(
+            1, dtype=np.uint16
+        )
         month, day = d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5] - 60 * (d[:, 4] >= 6)
         keep[pure] = (total % 10 == 0) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     return keep
@@ -197,9 +185,6 @@ def _dk_maybe(values: pa.Array) -> np.ndarray:
     day, month = d[:, 0] * 10 + d[:, 1], d[:, 2] * 10 + d[:, 3]
     keep[pure] = (day >= 1) & (day <= 31) & (month >= 1) & (month <= 12)
     return keep
-
-
-# --- detectors -------------------------------------------------------------------------------
 
 
 _Maybe = Callable[[pa.Array], np.ndarray]
@@ -247,16 +232,13 @@ _RULES: tuple[_Rule, ...] = (
         _named("phone", phone_ok),
     ),
     _Rule(
-        r"^\s*(?:0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11})\s*$",
-        re.compile(r"0[1-9]\d{6,9}|00(?:358|4[5-7])\d{5,11}"),
+        r"^\s*(?:0[1-9]\d{6,8}|00(?:358|4[5-7])\d{5,11})\s*$",
+        re.compile(r"0[1-9]\d{6,8}|00(?:358|4[5-7])\d{5,11}"),
         _named("phone", lambda _: True),
         whole=True,
     ),
 )
 _PREFILTER = "|".join(f"(?:{r.prefilter})" for r in _RULES)
-
-
-# --- scanning --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -283,12 +265,7 @@ def _is_text(dtype: object) -> bool:
     """Object, string, integer or string-categorical: dtypes that can hold identifiers."""
     if isinstance(dtype, pd.CategoricalDtype):
         return _is_text(dtype.categories.dtype)
-    types = pd.api.types
-    return (
-        types.is_object_dtype(dtype)
-        or types.is_string_dtype(dtype)
-        or types.is_integer_dtype(dtype)
-    )
+    return is_object_dtype(dtype) or is_string_dtype(dtype) or is_integer_dtype(dtype)
 
 
 def _to_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
@@ -318,27 +295,34 @@ def _first_valid(rule: _Rule, value: str) -> tuple[str, str] | None:
     return None
 
 
-def _scan_column(column: str, arr: pa.Array | pa.ChunkedArray) -> list[Finding]:
-    """Prefilter in Arrow, deduplicate, then validate each distinct candidate in Python."""
-    candidates = arr.filter(pc.match_substring_regex(arr, _PREFILTER))
-    if len(candidates) == 0:
-        return []
-    counted = pc.value_counts(candidates)
-    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+def _hits(values: pa.Array) -> tuple[dict[str, dict[int, str]], dict[str, dict[int, str]]]:
+    """Per detector, the distinct values (by position) that validate, with the token found:
+    once for token rules (strong) and once for whole-cell rules (weak, need context)."""
     strong: dict[str, dict[int, str]] = {}
     weak: dict[str, dict[int, str]] = {}
     for rule in _RULES:
         picked = np.flatnonzero(pc.match_substring_regex(values, rule.prefilter).to_numpy(False))
         if rule.maybe is not None and len(picked):
             picked = picked[rule.maybe(values.take(pa.array(picked)))]
-        subset = values.take(pa.array(picked, pa.int64())).to_pylist()
         target = weak if rule.whole else strong
+        subset = values.take(pa.array(picked, pa.int64())).to_pylist()
         for i, value in zip(picked.tolist(), subset, strict=True):
             if hit := _first_valid(rule, value):
                 target.setdefault(hit[0], {}).setdefault(i, hit[1])
+    return strong, weak
+
+
+def _scan_column(column: str, arr: pa.Array | pa.ChunkedArray) -> list[Finding]:
+    """Prefilter in Arrow, deduplicate, validate each distinct candidate, weigh the context."""
+    candidates = arr.filter(pc.match_substring_regex(arr, _PREFILTER))
+    if len(candidates) == 0:
+        return []
+    counted = pc.value_counts(candidates)
+    counts = counted.field("counts").to_numpy()
+    strong, weak = _hits(counted.field("values"))
     nonnull = len(arr) - arr.null_count
     for name, found in weak.items():
-        seen = strong.setdefault(name, {})
+        seen = strong.get(name, {})
         if counts[list(seen.keys() | found.keys())].sum() >= CONTEXT_SHARE * nonnull:
             strong[name] = {**found, **seen}
     return [
@@ -353,7 +337,7 @@ def scan(df: pd.DataFrame, *, columns: Iterable[str] | None = None) -> list[Find
 
     One finding per column and detector; `count` is the number of cells that matched.
     """
-    names = [c for c in df.columns if _is_text(df[c].dtype)] if columns is None else list(columns)
+    names = [c for c, t in df.dtypes.items() if _is_text(t)] if columns is None else list(columns)
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise SpecError(f"privacy: no such column {missing}; columns are {list(df.columns)}")
@@ -363,9 +347,6 @@ def scan(df: pd.DataFrame, *, columns: Iterable[str] | None = None) -> list[Find
         if arr is not None:
             findings.extend(_scan_column(str(name), arr))
     return findings
-
-
-# --- decisions -------------------------------------------------------------------------------
 
 
 def keyed_hash(value: object, key: bytes) -> str:
@@ -429,12 +410,9 @@ def report(
     findings: list[Finding], decisions: Mapping[str, PrivacyDecision]
 ) -> list[dict[str, object]]:
     """JSON-ready rows for the quality report; columns with no decision show `blocked`."""
+    actions = {column: decision.action for column, decision in decisions.items()}
+    keys = ("column", "detector", "count")
     return [
-        {
-            "column": f.column,
-            "detector": f.detector,
-            "count": f.count,
-            "action": decisions[f.column].action if f.column in decisions else "blocked",
-        }
+        {k: getattr(f, k) for k in keys} | {"action": actions.get(f.column, "blocked")}
         for f in findings
     ]

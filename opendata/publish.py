@@ -90,12 +90,18 @@ def current_if_same(catalog: Catalog, name: str, content_hash: str) -> Version |
 
 
 def _bbox(frame: gpd.GeoDataFrame) -> list[float] | None:
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame or not len(frame):
+    if (
+        not isinstance(frame, gpd.GeoDataFrame)
+        or frame.geometry.name not in frame
+        or not len(frame)
+    ):
         return None
     return [round(float(v), 7) for v in frame.total_bounds]
 
 
-def _write_files(staging: Path, name: str, frame: pd.DataFrame, release: Release) -> tuple[int, list | None]:
+def _write_files(
+    staging: Path, name: str, frame: pd.DataFrame, release: Release
+) -> tuple[int, list | None]:
     data_path = staging / f"{name}.parquet"
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
         write_geoparquet(frame, data_path)
@@ -103,18 +109,26 @@ def _write_files(staging: Path, name: str, frame: pd.DataFrame, release: Release
         write_table(frame, data_path)
     checkpoint("after_data")
     if release.quarantine is not None and len(release.quarantine):
-        release.quarantine.astype({c: "string" for c in release.quarantine.columns
-                                   if c not in ("source_row",)}, errors="ignore").to_parquet(
-            staging / "quarantine.parquet", index=False
-        )
+        release.quarantine.astype(
+            {c: "string" for c in release.quarantine.columns if c not in ("source_row",)},
+            errors="ignore",
+        ).to_parquet(staging / "quarantine.parquet", index=False)
     report = dict(release.report)
-    (staging / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    (staging / "report.json").write_text(
+        json.dumps(report, indent=2, default=str), encoding="utf-8"
+    )
     (staging / "report.txt").write_text(render_text(report), encoding="utf-8")
     return data_path.stat().st_size, _bbox(frame)
 
 
-def publish(settings: Settings, release: Release, frame: pd.DataFrame, *, run_id: int | None = None,
-            lock: bool = True) -> Outcome:
+def publish(
+    settings: Settings,
+    release: Release,
+    frame: pd.DataFrame,
+    *,
+    run_id: int | None = None,
+    lock: bool = True,
+) -> Outcome:
     """Publish `frame` (EPSG:4326) as a new version unless identical content is already current.
     `lock=False` when the caller already holds `dataset_lock` for this dataset."""
     catalog = Catalog(settings.catalog_url)
@@ -149,8 +163,13 @@ def publish(settings: Settings, release: Release, frame: pd.DataFrame, *, run_id
         with catalog.begin() as conn:
             catalog.register(conn, version, spec=release.spec, kind=release.kind)
             if run_id is not None:
-                catalog.finish_run(conn, run_id, status="published", version=number,
-                                   report_dir=str(final.relative_to(settings.data_dir)))
+                catalog.finish_run(
+                    conn,
+                    run_id,
+                    status="published",
+                    version=number,
+                    report_dir=str(final.relative_to(settings.data_dir)),
+                )
         checkpoint("after_commit")
         return Outcome("published", version)
 

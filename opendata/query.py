@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ from opendata.geoparquet import read_geo_metadata
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: Versions whose file is at most this big are copied into DuckDB memory on first use.
 MEMORY_MAX_BYTES = 256 * 1024**2
-#: Total file bytes of in-memory copies a process keeps (least recently used go first).
-MEMORY_BUDGET_BYTES = 1024**3
+#: Total file bytes of in-memory copies a process keeps (least recently used go first); an
+#: in-memory copy takes about 1.5 times its file size.
+MEMORY_BUDGET_BYTES = 512 * 1024**2
 #: Above this many exactly-matched ids a spatial match list goes to DuckDB as an Arrow table.
 _INLINE_IDS = 2000
 
@@ -80,8 +81,12 @@ class Source:
 
     @property
     def select(self) -> str:
-        names = ["fid", *self.properties] + ([self.geometry] if self.geometry else [])
-        return ", ".join(quote(n) for n in names)
+        names = ", ".join(quote(n) for n in ["fid", *self.properties])
+        return (
+            f"{names}, {quote(self.geometry)}::BLOB AS {quote(self.geometry)}"
+            if self.geometry
+            else names
+        )
 
 
 def quote(name: str) -> str:
@@ -107,6 +112,7 @@ def cursor() -> duckdb.DuckDBPyConnection:
             if _DB is None:
                 _DB = duckdb.connect(":memory:", config={"threads": 1})
                 _DB.execute("SET TimeZone = 'UTC'")
+                _DB.execute("ATTACH ':memory:' AS mem (COMPRESS)")
             cur = _LOCAL.cursor = _DB.cursor()
     return cur
 
@@ -117,21 +123,24 @@ def _table_name(path: str) -> str:
     return "v_" + hashlib.sha1(path.encode()).hexdigest()[:20]
 
 
-def _load_into_memory(path: str, size: int) -> str:
-    """Copy a version into a DuckDB table once per process, evicting the least recently used."""
-    name = _table_name(path)
+def _load_into_memory(path: str, size: int, geometry: str | None) -> str:
+    """Copy a version into a compressed in-memory DuckDB table once per process (geometry as
+    plain WKB), evicting the least recently used copies beyond the budget."""
+    name = "mem." + _table_name(path)
     with _LOCK:
         if path in _LOADED:
             _LOADED.move_to_end(path)
             return name
-        con = cursor()
+        replace = f" REPLACE ({quote(geometry)}::BLOB AS {quote(geometry)})" if geometry else ""
         literal = path.replace("'", "''")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM read_parquet('{literal}')")
+        cursor().execute(
+            f"CREATE TABLE IF NOT EXISTS {name} AS SELECT *{replace} FROM read_parquet('{literal}')"
+        )
         _LOADED[path] = size
         while sum(_LOADED.values()) > MEMORY_BUDGET_BYTES and len(_LOADED) > 1:
             old, _ = _LOADED.popitem(last=False)
             _SOURCES.pop(old, None)
-            con.execute(f"DROP TABLE IF EXISTS {_table_name(old)}")
+            cursor().execute(f"DROP TABLE IF EXISTS mem.{_table_name(old)}")
     return name
 
 
@@ -155,13 +164,24 @@ def _describe(path: str) -> Source:
     covering = column.get("covering", {}).get("bbox", {}).get("xmin", [None])[0]
     skip = {"fid", geometry, covering}
     properties = {f.name: f.type for f in schema if f.name not in skip}
-    temporal = next((n for n, t in properties.items() if pa.types.is_timestamp(t) or pa.types.is_date(t)), None)
+    temporal = next(
+        (n for n, t in properties.items() if pa.types.is_timestamp(t) or pa.types.is_date(t)), None
+    )
     size = Path(path).stat().st_size
     relation = f"read_parquet('{path.replace(chr(39), chr(39) * 2)}')"
     if size <= MEMORY_MAX_BYTES:
-        relation = _load_into_memory(path, size)
-    return Source(path, relation, meta.num_rows, geometry, tuple(column.get("geometry_types", ())),
-                  covering, properties, temporal, _fid_is_dense(meta))
+        relation = _load_into_memory(path, size, geometry)
+    return Source(
+        path,
+        relation,
+        meta.num_rows,
+        geometry,
+        tuple(column.get("geometry_types", ())),
+        covering,
+        properties,
+        temporal,
+        _fid_is_dense(meta),
+    )
 
 
 def _fid_is_dense(meta: pq.FileMetaData) -> bool:
@@ -188,7 +208,11 @@ def extent_of(path: str | Path) -> tuple[str | None, str | None]:
         return None, None
     if src.path not in _EXTENTS:
         col = quote(src.temporal)
-        row = cursor().sql(f"SELECT min({col})::VARCHAR, max({col})::VARCHAR FROM {src.relation}").fetchall()[0]
+        row = (
+            cursor()
+            .sql(f"SELECT min({col})::VARCHAR, max({col})::VARCHAR FROM {src.relation}")
+            .fetchall()[0]
+        )
         _EXTENTS[src.path] = (_iso(row[0]), _iso(row[1])) if row else (None, None)
     return _EXTENTS[src.path]
 
@@ -255,7 +279,9 @@ class _Sql:
 
     def prop(self, name: str) -> str:
         if name not in self.src.properties:
-            raise QueryError(f"unknown property '{name}'; queryables: {', '.join(self.src.properties)}")
+            raise QueryError(
+                f"unknown property '{name}'; queryables: {', '.join(self.src.properties)}"
+            )
         return quote(name)
 
 
@@ -294,14 +320,21 @@ def _spatial(geom: shapely.Geometry, sql: _Sql) -> str:
     near = f"({b}.xmin <= {xmax!r} AND {b}.xmax >= {xmin!r} AND {b}.ymin <= {ymax!r} AND {b}.ymax >= {ymin!r})"
     if shapely.equals(geom, shapely.box(xmin, ymin, xmax, ymax)):
         # A box intersects every geometry whose bbox lies inside it and every point it touches.
-        sure = (f"(({b}.xmin >= {xmin!r} AND {b}.xmax <= {xmax!r} AND {b}.ymin >= {ymin!r} "
-                f"AND {b}.ymax <= {ymax!r}) OR ({b}.xmin = {b}.xmax AND {b}.ymin = {b}.ymax))")
+        sure = (
+            f"(({b}.xmin >= {xmin!r} AND {b}.xmax <= {xmax!r} AND {b}.ymin >= {ymin!r} "
+            f"AND {b}.ymax <= {ymax!r}) OR ({b}.xmin = {b}.xmax AND {b}.ymin = {b}.ymax))"
+        )
     else:
         sure = "FALSE"
     if src.geometry_types and set(src.geometry_types) <= {"Point"} and sure != "FALSE":
         return near
-    rows = cursor().sql(f"SELECT fid, {quote(src.geometry)} FROM {src.relation} WHERE {near} AND NOT {sure}"
-                        ).to_arrow_table()
+    rows = (
+        cursor()
+        .sql(
+            f"SELECT fid, {quote(src.geometry)}::BLOB FROM {src.relation} WHERE {near} AND NOT {sure}"
+        )
+        .to_arrow_table()
+    )
     shapely.prepare(geom)
     geoms = shapely.from_wkb(rows.column(1).to_numpy(zero_copy_only=False))
     hit = rows.column(0).to_numpy()[shapely.intersects(geom, geoms)]
@@ -328,7 +361,9 @@ def _temporal(src: Source, interval: tuple[Any, Any], sql: _Sql) -> str:
         if bound is None:
             continue
         if is_date:
-            sql.params.append(bound.date().isoformat() if isinstance(bound, datetime) else bound.isoformat())
+            sql.params.append(
+                bound.date().isoformat() if isinstance(bound, datetime) else bound.isoformat()
+            )
             parts.append(f"{col} {op} CAST(? AS DATE)")
         else:
             sql.params.append(bound.isoformat())
@@ -370,35 +405,51 @@ def features(path: str | Path, query: FeatureQuery) -> tuple[pa.Table, int]:
     cur = cursor()
     try:
         sql = where_clause(src, query)
-        for name, table in (sql.tables.items() if sql else ()):
+        for name, table in sql.tables.items() if sql else ():
             cur.register(name, table)
         if sql is None and not query.sortby and src.dense_fid:
             first = query.offset + 1
-            page = cur.sql(f"SELECT {src.select} FROM {src.relation} WHERE fid BETWEEN ? AND ? ORDER BY fid",
-                           params=[first, first + query.limit - 1]).to_arrow_table()
+            page = cur.sql(
+                f"SELECT {src.select} FROM {src.relation} WHERE fid BETWEEN ? AND ? ORDER BY fid",
+                params=[first, first + query.limit - 1],
+            ).to_arrow_table()
             return page, src.rows
         sql = sql or _Sql(src)
         where, params = sql.where, sql.params
-        matched = cur.sql(f"SELECT count(*) FROM {src.relation} WHERE {where}", params=params).fetchall()[0][0]
-        order = ", ".join(f"{_order_prop(src, n)} {'ASC' if up else 'DESC'} NULLS LAST" for n, up in query.sortby)
+        matched = cur.sql(
+            f"SELECT count(*) FROM {src.relation} WHERE {where}", params=params
+        ).fetchall()[0][0]
+        order = ", ".join(
+            f"{_order_prop(src, n)} {'ASC' if up else 'DESC'} NULLS LAST" for n, up in query.sortby
+        )
         order = f"{order}, fid" if order else "fid"
-        page = cur.sql(f"SELECT {src.select} FROM {src.relation} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                       params=[*params, query.limit, query.offset]).to_arrow_table()
+        page = cur.sql(
+            f"SELECT {src.select} FROM {src.relation} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            params=[*params, query.limit, query.offset],
+        ).to_arrow_table()
         return page, int(matched)
     except duckdb.Error as err:
-        raise QueryError(f"the filter cannot be evaluated on this data: {str(err).splitlines()[0]}") from err
+        raise QueryError(
+            f"the filter cannot be evaluated on this data: {str(err).splitlines()[0]}"
+        ) from err
     finally:
-        for name in (sql.tables if "sql" in locals() and sql else ()):
+        for name in sql.tables if "sql" in locals() and sql else ():
             cur.unregister(name)
 
 
 def _order_prop(src: Source, name: str) -> str:
     if name not in src.properties:
-        raise QueryError(f"sortby: unknown property '{name}'; sortable: {', '.join(src.properties)}")
+        raise QueryError(
+            f"sortby: unknown property '{name}'; sortable: {', '.join(src.properties)}"
+        )
     return quote(name)
 
 
 def feature(path: str | Path, fid: int) -> pa.Table:
     """The feature with id `fid` as a one-row Arrow table (zero rows when there is none)."""
     src = source(path)
-    return cursor().sql(f"SELECT {src.select} FROM {src.relation} WHERE fid = ?", params=[fid]).to_arrow_table()
+    return (
+        cursor()
+        .sql(f"SELECT {src.select} FROM {src.relation} WHERE fid = ?", params=[fid])
+        .to_arrow_table()
+    )

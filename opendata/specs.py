@@ -242,7 +242,9 @@ META_REQUIRED = META_KEYS - {"notes", "license_url", "spatial"}
 def _agent(value: object, path: str, need_email: bool) -> Agent:
     if not isinstance(value, dict):
         raise _fail(path, "a table with name (and uri, email, type)", value)
-    _check_keys(value, path, {"name", "uri", "email", "type"}, {"name", "email"} if need_email else {"name"})
+    _check_keys(
+        value, path, {"name", "uri", "email", "type"}, {"name", "email"} if need_email else {"name"}
+    )
     return Agent(**{k: _str(value, k, path) for k in value})
 
 
@@ -265,7 +267,9 @@ def _metadata(data: object) -> Metadata:
     _check_keys(data, "metadata", META_KEYS, META_REQUIRED)
     themes = data["themes"]
     if not isinstance(themes, list) or not themes:
-        raise _fail("metadata.themes", f"a non-empty list of EU themes ({', '.join(THEMES)})", themes)
+        raise _fail(
+            "metadata.themes", f"a non-empty list of EU themes ({', '.join(THEMES)})", themes
+        )
     for i, theme in enumerate(themes):
         _choice(theme, f"metadata.themes[{i}]", THEMES)
     title = _text(data["title"], "metadata.title")
@@ -300,7 +304,9 @@ def _source(data: object, base: Path) -> Source:
     if not isinstance(options, dict):
         raise _fail("source.options", "a table", options)
     crs = data.get("crs")
-    if crs is not None and not (isinstance(crs, str) and re.fullmatch(r"(EPSG|epsg):\d{4,6}|OGC:CRS84", crs)):
+    if crs is not None and not (
+        isinstance(crs, str) and re.fullmatch(r"(EPSG|epsg):\d{4,6}|OGC:CRS84", crs)
+    ):
         raise _fail("source.crs", "an 'EPSG:<code>' string such as 'EPSG:3067'", crs)
     return Source(
         path=(base / _str(data, "path", "source")),
@@ -412,7 +418,9 @@ def _quality(data: object) -> float:
     return value
 
 
-def parse_spec(data: dict[str, Any], *, name: str, base: Path, spec_path: Path | None = None) -> DatasetSpec:
+def parse_spec(
+    data: dict[str, Any], *, name: str, base: Path, spec_path: Path | None = None
+) -> DatasetSpec:
     """Build a spec from already-parsed TOML/JSON data; raises `SpecError` with the key path."""
     _check_keys(data, "", TOP_KEYS, {"metadata", "source", "schema"})
     name = data.get("name", name)

@@ -96,8 +96,15 @@ def keep_geometry(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     return frame.loc[keep].reset_index(drop=True)
 
 
-@register("map_values", {"column": (str, True), "target": (str, False), "mapping": (dict, True),
-                         "default": ((str, int, float), False)})
+@register(
+    "map_values",
+    {
+        "column": (str, True),
+        "target": (str, False),
+        "mapping": (dict, True),
+        "default": ((str, int, float), False),
+    },
+)
 def map_values(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     """Map values of a column through a table; unmapped values get `default` (or stay)."""
     out = frame.copy()
@@ -120,8 +127,7 @@ def coalesce(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     return out
 
 
-@register("to_number", {"column": (str, True), "target": (str, False),
-                        "table": (dict, False)})
+@register("to_number", {"column": (str, True), "target": (str, False), "table": (dict, False)})
 def to_number(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     """Leading number of a text column ("50", "2;3" -> 2, "30 mph" -> 48.3); `table` maps codes
     such as "FI:urban" to numbers first. Text that holds no number becomes null."""
@@ -130,7 +136,9 @@ def to_number(frame: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
     table = params.get("table", {})
     from_table = pd.to_numeric(text.map(table), errors="coerce") if table else None
     parts = text.str.extract(r"^\s*(\d+(?:[.,]\d+)?)\s*(mph)?", expand=True)
-    number = pd.to_numeric(parts[0].str.replace(",", ".", regex=False), errors="coerce").astype("Float64")
+    number = pd.to_numeric(parts[0].str.replace(",", ".", regex=False), errors="coerce").astype(
+        "Float64"
+    )
     number = number.where(parts[1].isna(), number * 1.609344)
     if from_table is not None:
         number = from_table.fillna(number)

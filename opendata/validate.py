@@ -63,7 +63,9 @@ def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
             text = values.astype("string").str.strip()
             if decimal == ",":
-                text = text.str.replace("\u00a0", "", regex=False).str.replace(",", ".", regex=False)
+                text = text.str.replace("\u00a0", "", regex=False).str.replace(
+                    ",", ".", regex=False
+                )
             values = pd.to_numeric(text, errors="coerce")
         if spec.type == "integer":
             whole = values.isna() | (values == np.floor(values))
@@ -73,39 +75,64 @@ def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
         if pd.api.types.is_bool_dtype(values.dtype):
             return values.astype("boolean")
         text = values.astype("string").str.strip().str.lower()
-        truth = {"true": True, "1": True, "yes": True, "ja": True, "kyllä": True,
-                 "false": False, "0": False, "no": False, "nej": False, "ei": False}
+        truth = {
+            "true": True,
+            "1": True,
+            "yes": True,
+            "ja": True,
+            "kyllä": True,
+            "false": False,
+            "0": False,
+            "no": False,
+            "nej": False,
+            "ei": False,
+        }
         return text.map(truth).astype("boolean")
     parsed = pd.to_datetime(values, errors="coerce", utc=spec.type == "datetime", format="ISO8601")
     return parsed.dt.date.astype("object").where(parsed.notna()) if spec.type == "date" else parsed
 
 
-def _check_field(frame: pd.DataFrame, spec: FieldSpec, decimal: str, rejects: _Rejects) -> pd.Series:
+def _check_field(
+    frame: pd.DataFrame, spec: FieldSpec, decimal: str, rejects: _Rejects
+) -> pd.Series:
     raw = frame[spec.name]
     values = _coerce(raw, spec, decimal)
     present = raw.notna() & (raw.astype("string").str.strip() != "").fillna(False)
     bad = (present & values.isna()).to_numpy(dtype=bool)
     if bad.any():
         shown = raw.astype("string").str.slice(0, 40)
-        rejects.add(bad, ("column '" + spec.name + f"': not a valid {spec.type}: '" + shown + "'").to_numpy())
+        rejects.add(
+            bad,
+            ("column '" + spec.name + f"': not a valid {spec.type}: '" + shown + "'").to_numpy(),
+        )
     if spec.required:
-        rejects.add(values.isna().to_numpy(dtype=bool), f"column '{spec.name}': required value is missing")
+        rejects.add(
+            values.isna().to_numpy(dtype=bool), f"column '{spec.name}': required value is missing"
+        )
     if spec.allowed is not None:
         outside = (values.notna() & ~values.isin(list(spec.allowed))).to_numpy(dtype=bool)
         rejects.add(outside, f"column '{spec.name}': value not in allowed list")
     if spec.minimum is not None:
-        rejects.add((values < spec.minimum).fillna(False).to_numpy(dtype=bool),
-                    f"column '{spec.name}': below minimum {spec.minimum:g}")
+        rejects.add(
+            (values < spec.minimum).fillna(False).to_numpy(dtype=bool),
+            f"column '{spec.name}': below minimum {spec.minimum:g}",
+        )
     if spec.maximum is not None:
-        rejects.add((values > spec.maximum).fillna(False).to_numpy(dtype=bool),
-                    f"column '{spec.name}': above maximum {spec.maximum:g}")
+        rejects.add(
+            (values > spec.maximum).fillna(False).to_numpy(dtype=bool),
+            f"column '{spec.name}': above maximum {spec.maximum:g}",
+        )
     if spec.unique:
         dup = values.duplicated(keep="first") & values.notna()
-        rejects.add(dup.to_numpy(dtype=bool), f"column '{spec.name}': duplicate value (must be unique)")
+        rejects.add(
+            dup.to_numpy(dtype=bool), f"column '{spec.name}': duplicate value (must be unique)"
+        )
     return values
 
 
-def _check_geometry(frame: gpd.GeoDataFrame, schema: Schema, rejects: _Rejects) -> tuple[np.ndarray, int]:
+def _check_geometry(
+    frame: gpd.GeoDataFrame, schema: Schema, rejects: _Rejects
+) -> tuple[np.ndarray, int]:
     """Reject null/empty geometries and wrong types; repair invalid ones with `make_valid`."""
     geoms = frame.geometry.to_numpy().copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -118,8 +145,19 @@ def _check_geometry(frame: gpd.GeoDataFrame, schema: Schema, rejects: _Rejects) 
             geoms[invalid] = _extract_family(geoms[invalid], schema.geometry)
     if schema.geometry in GEOMETRY_FAMILIES:
         types = shapely.get_type_id(geoms)
-        names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
-                          "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+        names = np.array(
+            [
+                "Point",
+                "LineString",
+                "LinearRing",
+                "Polygon",
+                "MultiPoint",
+                "MultiLineString",
+                "MultiPolygon",
+                "GeometryCollection",
+            ],
+            dtype=object,
+        )
         kind = np.where(types >= 0, names[np.clip(types, 0, 7)], "None")
         wrong = ~missing & ~np.isin(kind, list(GEOMETRY_FAMILIES[schema.geometry]))
         rejects.add(wrong, f"geometry is not a {schema.geometry}")
@@ -144,7 +182,9 @@ def _area_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
     if crs.is_geographic:
         return area.west - 0.5, area.south - 0.5, area.east + 0.5, area.north + 0.5
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    xs, ys = np.meshgrid(np.linspace(area.west, area.east, 21), np.linspace(area.south, area.north, 21))
+    xs, ys = np.meshgrid(
+        np.linspace(area.west, area.east, 21), np.linspace(area.south, area.north, 21)
+    )
     x, y = tr.transform(xs.ravel(), ys.ravel())
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
@@ -171,8 +211,10 @@ def guess_crs(x: np.ndarray, y: np.ndarray, declared: str) -> list[str]:
         inside = (lon >= area.west) & (lon <= area.east) & (lat >= area.south) & (lat <= area.north)
         if np.mean(inside) > 0.95:
             cx, cy = (area.west + area.east) / 2, (area.south + area.north) / 2
-            dist = np.hypot((np.median(lon) - cx) / (area.east - area.west),
-                            (np.median(lat) - cy) / (area.north - area.south))
+            dist = np.hypot(
+                (np.median(lon) - cx) / (area.east - area.west),
+                (np.median(lat) - cy) / (area.north - area.south),
+            )
             scored.append((float(dist), code))
     return [code for _, code in sorted(scored)]
 
@@ -226,11 +268,15 @@ def validate(frame: gpd.GeoDataFrame, schema: Schema, *, decimal: str = ".") -> 
     if schema.geometry != "none":
         geoms, repaired = _check_geometry(frame, schema, rejects)
         if frame.crs is None:
-            raise ValidationFailed("the source has no CRS; set `source.crs` in the spec (e.g. 'EPSG:3067')")
+            raise ValidationFailed(
+                "the source has no CRS; set `source.crs` in the spec (e.g. 'EPSG:3067')"
+            )
         check_crs(geoms, frame.crs, rejects)
     data = pd.DataFrame(out, index=frame.index)
     bad = rejects.mask
-    valid = gpd.GeoDataFrame(data.loc[~bad], geometry=None if geoms is None else geoms[~bad], crs=frame.crs)
+    valid = gpd.GeoDataFrame(
+        data.loc[~bad], geometry=None if geoms is None else geoms[~bad], crs=frame.crs
+    )
     quarantine = frame.loc[bad].drop(columns=[REJECT_COLUMN], errors="ignore").copy()
     quarantine.insert(0, "reason", rejects.reason[bad].astype(str))
     quarantine.insert(0, "source_row", np.flatnonzero(bad) + 1)

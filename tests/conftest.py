@@ -20,8 +20,11 @@ BASE_METADATA: dict[str, Any] = {
     "description": {"fi": "Kuvaus", "en": "A dataset for tests"},
     "keywords": {"en": ["test"], "fi": ["testi"]},
     "themes": ["REGI"],
-    "publisher": {"name": "Test city", "uri": "https://example.org/city",
-                  "type": "http://purl.org/adms/publishertype/LocalAuthority"},
+    "publisher": {
+        "name": "Test city",
+        "uri": "https://example.org/city",
+        "type": "http://purl.org/adms/publishertype/LocalAuthority",
+    },
     "contact": {"name": "Data team", "email": "data@example.org"},
     "license": "CC-BY-4.0",
     "license_url": "https://creativecommons.org/licenses/by/4.0/",
@@ -87,13 +90,16 @@ def _toml(data: dict[str, Any], prefix: str = "") -> str:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on an empty temporary store; sources may come from tmp_path or datasets/."""
-    return Settings(data_dir=tmp_path / "data", datasets_dir=tmp_path / "specs",
-                    source_roots=(tmp_path, DATASETS))
+    return Settings(
+        data_dir=tmp_path / "data",
+        datasets_dir=tmp_path / "specs",
+        source_roots=(tmp_path, DATASETS),
+    )
 
 
 @pytest.fixture(scope="session")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The bundled municipality ingested once into a temporary store (Datasette's ds_client idea)."""
+    """The bundled municipality ingested once into a temporary store (like Datasette's ds_client)."""
     from opendata.pipeline import ingest
     from opendata.specs import find_specs, load_spec
 

@@ -57,7 +57,8 @@ def read_gmns(folder: str | Path, *, block_centroids: bool = True) -> Network:
     length = _numeric(links, "length", path)
     speed = _numeric(links, "free_speed", path, default=np.nan)
     fftt = _numeric(links, "vdf_fftt", path, default=np.nan)
-    fftt = np.where(np.isnan(fftt), 60.0 * length / speed, fftt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fftt = np.where(np.isnan(fftt), 60.0 * length / speed, fftt)
     if np.isnan(fftt).any():
         line = int(np.flatnonzero(np.isnan(fftt))[0]) + 2
         raise NetworkFormatError(path, line, "needs vdf_fftt or free_speed to get a travel time")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from opendata.readers.osm import read_osm
 
 HERE = Path(__file__).resolve().parents[1]
@@ -53,31 +52,48 @@ def _decimal_comma(values: pd.Series) -> pd.Series:
 
 def main() -> None:
     filters = [
-        "amenity in (school, college, kindergarten, library, pharmacy, clinic, doctors, dentist, hospital)",
+        "amenity in (school, college, kindergarten, library, pharmacy)",
+        "amenity in (clinic, doctors, dentist, hospital)",
         "healthcare in (pharmacy, clinic, dentist, doctor)",
         "shop in (supermarket, convenience, greengrocer)",
     ]
-    tags = ["name", "name:sv", "amenity", "healthcare", "shop", "addr:street", "addr:housenumber",
-            "phone", "contact:phone", "email", "contact:email"]
-    frame = read_osm(PBF, crs=None, options={"filter": filters, "geometry": "any",
-                                             "centroids": True, "tags": tags})
+    tags = [
+        "name",
+        "name:sv",
+        "amenity",
+        "healthcare",
+        "shop",
+        "addr:street",
+        "addr:housenumber",
+        "phone",
+        "contact:phone",
+        "email",
+        "contact:email",
+    ]
+    frame = read_osm(
+        PBF,
+        crs=None,
+        options={"filter": filters, "geometry": "any", "centroids": True, "tags": tags},
+    )
     frame = frame.to_crs("EPSG:3067")
     frame["luokka"] = frame.apply(_category, axis=1)
     frame = frame[frame["luokka"].notna()].sort_values("osm_key")
     street = frame["addr:street"].fillna("")
     number = frame["addr:housenumber"].fillna("")
-    out = pd.DataFrame({
-        "palvelu_id": frame["osm_key"],
-        "nimi": frame["name"],
-        "namn": frame["name:sv"],
-        "palvelutyyppi": frame["amenity"].fillna(frame["healthcare"]).fillna(frame["shop"]),
-        "luokka": frame["luokka"],
-        "katuosoite": (street + " " + number).str.strip(),
-        "puhelin": frame["phone"].fillna(frame["contact:phone"]),
-        "sahkoposti": frame["email"].fillna(frame["contact:email"]),
-        "itakoordinaatti": _decimal_comma(frame.geometry.x),
-        "pohjoiskoordinaatti": _decimal_comma(frame.geometry.y),
-    })
+    out = pd.DataFrame(
+        {
+            "palvelu_id": frame["osm_key"],
+            "nimi": frame["name"],
+            "namn": frame["name:sv"],
+            "palvelutyyppi": frame["amenity"].fillna(frame["healthcare"]).fillna(frame["shop"]),
+            "luokka": frame["luokka"],
+            "katuosoite": (street + " " + number).str.strip(),
+            "puhelin": frame["phone"].fillna(frame["contact:phone"]),
+            "sahkoposti": frame["email"].fillna(frame["contact:email"]),
+            "itakoordinaatti": _decimal_comma(frame.geometry.x),
+            "pohjoiskoordinaatti": _decimal_comma(frame.geometry.y),
+        }
+    )
     out.to_csv(OUT, sep=";", index=False, encoding="cp1252", lineterminator="\r\n")
     print(f"wrote {len(out)} services to {OUT}")
 

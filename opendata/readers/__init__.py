@@ -45,17 +45,22 @@ def get_reader(fmt: str) -> Reader:
     try:
         target = READERS[fmt]
     except KeyError:
-        raise SpecError(f"source.format: unknown format '{fmt}'; known: {', '.join(READERS)}") from None
+        raise SpecError(
+            f"source.format: unknown format '{fmt}'; known: {', '.join(READERS)}"
+        ) from None
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
-def check_options(options: Mapping[str, Any], allowed: Mapping[str, type | tuple[type, ...]]) -> None:
+def check_options(
+    options: Mapping[str, Any], allowed: Mapping[str, type | tuple[type, ...]]
+) -> None:
     """Refuse unknown or mistyped reader options with their key path."""
     for key, value in options.items():
         if key not in allowed:
             raise SpecError(
-                f"source.options.{key}: unknown option; allowed: {', '.join(sorted(allowed)) or 'none'}"
+                f"source.options.{key}: unknown option; "
+                f"allowed: {', '.join(sorted(allowed)) or 'none'}"
             )
         if not isinstance(value, allowed[key]):
             kinds = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
@@ -63,7 +68,9 @@ def check_options(options: Mapping[str, Any], allowed: Mapping[str, type | tuple
             raise SpecError(f"source.options.{key}: expected {names}, got {value!r}")
 
 
-def read_source(path: Path, fmt: str, *, crs: str | None, options: Mapping[str, Any]) -> gpd.GeoDataFrame:
+def read_source(
+    path: Path, fmt: str, *, crs: str | None, options: Mapping[str, Any]
+) -> gpd.GeoDataFrame:
     """Read a source with its registered reader, turning low-level failures into `SourceError`."""
     if not path.exists():
         raise SourceError(f"{path}: source file does not exist")

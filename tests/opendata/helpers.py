@@ -37,8 +37,17 @@ def places_spec(folder: Path, *, csv_name: str = "places.csv", **extra: object) 
         {"name": "tyyppi", "type": "string"},
         {"name": "määrä", "type": "integer", "min": 0},
     ]
-    source = {"path": csv_name, "format": "csv", "crs": "EPSG:3067",
-              "options": {"delimiter": ";", "decimal": ",", "encoding": "cp1252",
-                          "x": "itä", "y": "pohjoinen"}}
+    source = {
+        "path": csv_name,
+        "format": "csv",
+        "crs": "EPSG:3067",
+        "options": {
+            "delimiter": ";",
+            "decimal": ",",
+            "encoding": "cp1252",
+            "x": "itä",
+            "y": "pohjoinen",
+        },
+    }
     data = spec_data(source, fields, primary_key="tunnus", **extra)
     return write_toml(folder / "places.toml", data)

@@ -1,4 +1,4 @@
-"""The `civic` command as a data clerk uses it: clear one-line errors, non-zero exits, no tracebacks."""
+"""The `civic` command as a data clerk uses it: one-line errors, non-zero exits, no tracebacks."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ CIVIC = [sys.executable, "-c", "from api.cli import main; main()"]
 
 
 def civic(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CIVIC_DATA_DIR": str(folder / "data"), "CIVIC_DATASETS_DIR": str(folder),
-           "CIVIC_SOURCE_ROOTS": str(folder)}
+    env = {
+        **os.environ,
+        "CIVIC_DATA_DIR": str(folder / "data"),
+        "CIVIC_DATASETS_DIR": str(folder),
+        "CIVIC_SOURCE_ROOTS": str(folder),
+    }
     return subprocess.run([*CIVIC, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -56,7 +60,9 @@ BAD_INVOCATIONS = [
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_INVOCATIONS)
-def test_user_errors_print_one_line_and_exit_2(folder: Path, args: tuple[str, ...], message: str) -> None:
+def test_user_errors_print_one_line_and_exit_2(
+    folder: Path, args: tuple[str, ...], message: str
+) -> None:
     result = civic(folder, *args)
     assert result.returncode == 2
     assert message in result.stderr
@@ -66,7 +72,9 @@ def test_user_errors_print_one_line_and_exit_2(folder: Path, args: tuple[str, ..
 
 def test_typo_in_spec_key_fails_validate_with_key_path(folder: Path) -> None:
     spec = folder / "places.toml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace('"license" =', '"licence" ='), encoding="utf-8")
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace('"license" =', '"licence" ='), encoding="utf-8"
+    )
     result = civic(folder, "validate", str(spec))
     assert result.returncode == 2
     assert "metadata.licence: unknown key (did you mean 'license'?)" in result.stderr
@@ -80,7 +88,9 @@ def test_failed_ingest_exits_nonzero_and_publishes_nothing(folder: Path) -> None
     assert "places: FAILED" in result.stderr
     assert "Traceback" not in result.stderr
     listed = json.loads(civic(folder, "datasets", "--json").stdout)
-    assert listed == [{"name": "places", "version": None, "rows": None, "bbox": None, "status": "failed"}]
+    assert listed == [
+        {"name": "places", "version": None, "rows": None, "bbox": None, "status": "failed"}
+    ]
 
 
 def test_debug_flag_shows_the_traceback(folder: Path) -> None:

@@ -22,15 +22,24 @@ CIVIC = [sys.executable, "-c", "from api.cli import main; main()"]
 
 
 def _env(folder: Path, settings: Settings, stage: str) -> dict[str, str]:
-    return {**os.environ, "CIVIC_DATA_DIR": str(settings.data_dir),
-            "CIVIC_DATASETS_DIR": str(folder), "CIVIC_SOURCE_ROOTS": str(folder),
-            "CIVIC_PAUSE_AT": stage}
+    return {
+        **os.environ,
+        "CIVIC_DATA_DIR": str(settings.data_dir),
+        "CIVIC_DATASETS_DIR": str(folder),
+        "CIVIC_SOURCE_ROOTS": str(folder),
+        "CIVIC_PAUSE_AT": stage,
+    }
 
 
 def _kill_at(stage: str, folder: Path, settings: Settings) -> None:
     """Start `civic ingest places`, wait until it reaches `stage`, then SIGKILL it."""
-    proc = subprocess.Popen([*CIVIC, "ingest", "places"], env=_env(folder, settings, stage),
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [*CIVIC, "ingest", "places"],
+        env=_env(folder, settings, stage),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = proc.stderr.readline()
         assert line.strip() == f"PAUSED {stage}", line
@@ -55,7 +64,9 @@ def published(tmp_path: Path) -> tuple[Path, Settings]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["after_data", "before_rename", "before_commit"])
-def test_kill_before_commit_leaves_previous_version_current(stage: str, published: tuple[Path, Settings]) -> None:
+def test_kill_before_commit_leaves_previous_version_current(
+    stage: str, published: tuple[Path, Settings]
+) -> None:
     folder, settings = published
     _kill_at(stage, folder, settings)
     catalog = Catalog(settings.catalog_url)

@@ -20,11 +20,16 @@ def frame() -> gpd.GeoDataFrame:
     x = rng.uniform(24.93, 24.96, 3000)
     y = rng.uniform(60.16, 60.18, 3000)
     geoms = [box(a, b, a + 0.0005, b + 0.0003) for a, b in zip(x, y, strict=True)]
-    return gpd.GeoDataFrame({"name": [f"talo {i} åäö" for i in range(3000)], "n": np.arange(3000)},
-                            geometry=geoms, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"name": [f"talo {i} åäö" for i in range(3000)], "n": np.arange(3000)},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
 
 
-def test_metadata_declares_version_crs_and_covering(frame: gpd.GeoDataFrame, tmp_path: Path) -> None:
+def test_metadata_declares_version_crs_and_covering(
+    frame: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     path = tmp_path / "b.parquet"
     write_geoparquet(frame, path)
     geo = read_geo_metadata(path)
@@ -33,7 +38,9 @@ def test_metadata_declares_version_crs_and_covering(frame: gpd.GeoDataFrame, tmp
     assert column["encoding"] == "WKB"
     assert column["geometry_types"] == ["Polygon"]
     assert column["crs"]["id"] == {"authority": "EPSG", "code": 4326}
-    assert column["covering"] == {"bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}}
+    assert column["covering"] == {
+        "bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}
+    }
     assert column["bbox"] == pytest.approx(list(frame.total_bounds))
 
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from opendata.catalog import Catalog
-from opendata.errors import PrivacyBlocked, SpecError, SourceError, ValidationFailed
+from opendata.errors import PrivacyBlocked, SourceError, SpecError, ValidationFailed
 from opendata.geoparquet import read_geo_metadata
 from opendata.pipeline import ingest
 from opendata.publish import version_path
@@ -33,7 +33,9 @@ def test_nordic_csv_is_published_as_geoparquet_11(folder: Path, settings: Settin
     geo = read_geo_metadata(path)
     assert geo["version"] == "1.1.0"
     assert geo["columns"]["geometry"]["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
-    assert "EPSG" in json.dumps(geo["columns"]["geometry"].get("crs", {"id": {"authority": "EPSG"}}))
+    assert "EPSG" in json.dumps(
+        geo["columns"]["geometry"].get("crs", {"id": {"authority": "EPSG"}})
+    )
     assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
     frame = gpd.read_parquet(path)
     assert frame.crs.to_epsg() == 4326
@@ -52,7 +54,9 @@ def test_unchanged_source_makes_no_new_version(folder: Path, settings: Settings)
     assert [v.version for v in Catalog(settings.catalog_url).versions("places")] == [1]
 
 
-def test_changed_source_adds_a_version_and_keeps_the_old_one(folder: Path, settings: Settings) -> None:
+def test_changed_source_adds_a_version_and_keeps_the_old_one(
+    folder: Path, settings: Settings
+) -> None:
     spec = load_spec(folder / "places.toml")
     ingest(spec, settings)
     nordic_csv(folder / "places.csv", PLACES[:3])
@@ -64,8 +68,14 @@ def test_changed_source_adds_a_version_and_keeps_the_old_one(folder: Path, setti
     assert len(gpd.read_parquet(version_path(settings, old))) == 5
 
 
-def test_bad_rows_under_threshold_are_quarantined_with_reasons(folder: Path, settings: Settings) -> None:
-    bad = [*PLACES, ("p6", "Rikki", "Kauppa", 24.94, 60.17, "paljon"), ("p1", "Kopio", "X", 24.94, 60.17, "1")]
+def test_bad_rows_under_threshold_are_quarantined_with_reasons(
+    folder: Path, settings: Settings
+) -> None:
+    bad = [
+        *PLACES,
+        ("p6", "Rikki", "Kauppa", 24.94, 60.17, "paljon"),
+        ("p1", "Kopio", "X", 24.94, 60.17, "1"),
+    ]
     nordic_csv(folder / "places.csv", bad)
     places_spec(folder, quality={"max_reject_fraction": 0.5})
     result = ingest(load_spec(folder / "places.toml"), settings)
@@ -80,7 +90,9 @@ def test_bad_rows_under_threshold_are_quarantined_with_reasons(folder: Path, set
     assert "Quarantined:  2" in text
 
 
-def test_too_many_rejects_publish_nothing_and_keep_previous(folder: Path, settings: Settings) -> None:
+def test_too_many_rejects_publish_nothing_and_keep_previous(
+    folder: Path, settings: Settings
+) -> None:
     spec = load_spec(folder / "places.toml")
     ingest(spec, settings)
     nordic_csv(folder / "places.csv", [(k, n, t, x, y, "many") for k, n, t, x, y, _ in PLACES])
@@ -91,10 +103,15 @@ def test_too_many_rejects_publish_nothing_and_keep_previous(folder: Path, settin
     failed = catalog.runs("places")[0]
     assert failed["status"] == "failed"
     assert (settings.data_dir / failed["report_dir"] / "quarantine.parquet").is_file()
-    assert sorted(p.name for p in (settings.data_dir / "datasets" / "places").iterdir()) == [".lock", "v1"]
+    assert sorted(p.name for p in (settings.data_dir / "datasets" / "places").iterdir()) == [
+        ".lock",
+        "v1",
+    ]
 
 
-def test_personal_data_blocks_publication_until_the_spec_decides(folder: Path, settings: Settings) -> None:
+def test_personal_data_blocks_publication_until_the_spec_decides(
+    folder: Path, settings: Settings
+) -> None:
     rows = [(k, f"{n} info@example.fi", t, x, y, c) for k, n, t, x, y, c in PLACES]
     nordic_csv(folder / "places.csv", rows)
     with pytest.raises(PrivacyBlocked) as err:
@@ -104,7 +121,9 @@ def test_personal_data_blocks_publication_until_the_spec_decides(folder: Path, s
     assert Catalog(settings.catalog_url).datasets() == []
     places_spec(folder, privacy={"nimi": {"action": "hash"}})
     result = ingest(load_spec(folder / "places.toml"), settings)
-    frame = gpd.read_parquet(version_path(settings, Catalog(settings.catalog_url).version("places")))
+    frame = gpd.read_parquet(
+        version_path(settings, Catalog(settings.catalog_url).version("places"))
+    )
     assert result.rows == 5
     assert not frame["nimi"].str.contains("@").any()
 

@@ -12,10 +12,16 @@ from opendata.specs import find_specs, load_spec, parse_spec
 from tests.conftest import DATASETS, spec_data, write_toml
 
 GOOD = spec_data(
-    {"path": "x.csv", "format": "csv", "crs": "EPSG:3067",
-     "options": {"delimiter": ";", "x": "x", "y": "y"}},
-    [{"name": "id", "type": "string", "required": True, "unique": True},
-     {"name": "count", "type": "integer", "min": 0}],
+    {
+        "path": "x.csv",
+        "format": "csv",
+        "crs": "EPSG:3067",
+        "options": {"delimiter": ";", "x": "x", "y": "y"},
+    },
+    [
+        {"name": "id", "type": "string", "required": True, "unique": True},
+        {"name": "count", "type": "integer", "min": 0},
+    ],
     primary_key="id",
 )
 
@@ -48,7 +54,11 @@ def test_good_spec_parses_with_every_section() -> None:
 MALFORMED = [
     ("metadata.titel", "x", "metadata.titel: unknown key (did you mean 'title'?)"),
     ("metadata.title", "DELETE", "metadata.title: required key is missing"),
-    ("metadata.title", {"en": "Only English"}, "metadata.title: give at least English and Swedish or Finnish"),
+    (
+        "metadata.title",
+        {"en": "Only English"},
+        "metadata.title: give at least English and Swedish or Finnish",
+    ),
     ("metadata.title", {"xx": "Bad", "en": "A"}, "metadata.title.xx: unknown language code"),
     ("metadata.themes", ["ROADS"], "metadata.themes[0]: expected one of AGRI"),
     ("metadata.themes", "TRAN", "metadata.themes: expected a non-empty list"),
@@ -61,7 +71,11 @@ MALFORMED = [
     ("source.options", "x", "source.options: expected a table"),
     ("schema.fields.0.type", "text", "schema.fields[0].type: expected one of string"),
     ("schema.fields.1.min", "zero", "schema.fields[1].min: expected a number"),
-    ("schema.fields.1.requred", True, "schema.fields[1].requred: unknown key (did you mean 'required'?)"),
+    (
+        "schema.fields.1.requred",
+        True,
+        "schema.fields[1].requred: unknown key (did you mean 'required'?)",
+    ),
     ("schema.fields.0.required", "yes", "schema.fields[0].required: expected true or false"),
     ("schema.fields", [], "schema.fields: expected a non-empty array"),
     ("schema.primary_key", "nope", "schema.primary_key: 'nope' is not one of the schema fields"),
@@ -79,7 +93,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), MALFORMED, ids=[m[0] + "-" + m[2][:20] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("path", "value", "message"), MALFORMED, ids=[m[0] + "-" + m[2][:20] for m in MALFORMED]
+)
 def test_malformed_spec_is_refused_with_key_path(path: str, value: object, message: str) -> None:
     with pytest.raises(SpecError) as err:
         parse_spec(_mutate(path, value), name="bad", base=Path("/tmp"))

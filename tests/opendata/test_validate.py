@@ -1,4 +1,4 @@
-"""Validation: types and constraints, geometry repair and rejection, CRS plausibility, duplicates."""
+"""Validation: types, constraints, geometry repair and rejection, CRS plausibility, duplicates."""
 
 from __future__ import annotations
 
@@ -42,13 +42,25 @@ def test_decimal_comma_numbers_are_coerced() -> None:
         (FieldSpec("v", "float", minimum=0), ["1", "-4", "3"], 2, "column 'v': below minimum 0"),
         (FieldSpec("v", "float", maximum=10), ["1", "11", "3"], 2, "column 'v': above maximum 10"),
         (FieldSpec("v", "string", required=True), ["a", None, "c"], 2, "required value is missing"),
-        (FieldSpec("v", "string", allowed=("a", "c")), ["a", "b", "c"], 2, "value not in allowed list"),
-        (FieldSpec("v", "string", unique=True), ["a", "b", "a"], 3, "duplicate value (must be unique)"),
+        (
+            FieldSpec("v", "string", allowed=("a", "c")),
+            ["a", "b", "c"],
+            2,
+            "value not in allowed list",
+        ),
+        (
+            FieldSpec("v", "string", unique=True),
+            ["a", "b", "a"],
+            3,
+            "duplicate value (must be unique)",
+        ),
         (FieldSpec("v", "date"), ["2024-01-31", "31.13.2024", "2024-02-01"], 2, "not a valid date"),
         (FieldSpec("v", "boolean"), ["ja", "maybe", "nej"], 2, "not a valid boolean"),
     ],
 )
-def test_broken_rows_are_quarantined_with_reason(field: FieldSpec, values: list, bad_row: int, reason: str) -> None:
+def test_broken_rows_are_quarantined_with_reason(
+    field: FieldSpec, values: list, bad_row: int, reason: str
+) -> None:
     out = validate(_frame({"v": values}, _pts(3)), Schema((field,), geometry="Point"))
     assert out.rejects["source_row"].tolist() == [bad_row]
     assert reason in out.rejects["reason"].iloc[0]
@@ -57,7 +69,9 @@ def test_broken_rows_are_quarantined_with_reason(field: FieldSpec, values: list,
 
 def test_missing_required_column_fails_the_run_and_lists_columns() -> None:
     frame = _frame({"other": ["1"]}, _pts(1))
-    with pytest.raises(ValidationFailed, match="required column.*missing.*: v; the source has: other"):
+    with pytest.raises(
+        ValidationFailed, match="required column.*missing.*: v; the source has: other"
+    ):
         validate(frame, Schema((FieldSpec("v", "string", required=True),)))
 
 
@@ -72,8 +86,10 @@ def test_self_intersecting_polygon_is_repaired_and_counted() -> None:
     x, y = HKI
     bowtie = Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100), (x, y)])
     square = Polygon([(x, y), (x + 50, y), (x + 50, y + 50), (x, y + 50)])
-    out = validate(_frame({"v": ["bow", "ok"]}, [bowtie, square]),
-                   Schema((FieldSpec("v", "string"),), geometry="Polygon"))
+    out = validate(
+        _frame({"v": ["bow", "ok"]}, [bowtie, square]),
+        Schema((FieldSpec("v", "string"),), geometry="Polygon"),
+    )
     assert out.repaired == 1
     assert len(out.rejects) == 0
     assert out.valid.geometry.is_valid.all()
@@ -89,7 +105,9 @@ def test_wrong_geometry_type_is_rejected() -> None:
 
 
 def test_sweref_coordinates_labelled_wgs84_fail_naming_the_likely_crs() -> None:
-    frame = _frame({"v": ["a", "b"]}, [Point(STHLM), Point(STHLM[0] + 100, STHLM[1])], crs="EPSG:4326")
+    frame = _frame(
+        {"v": ["a", "b"]}, [Point(STHLM), Point(STHLM[0] + 100, STHLM[1])], crs="EPSG:4326"
+    )
     with pytest.raises(ValidationFailed) as err:
         validate(frame, Schema((FieldSpec("v", "string"),)))
     message = str(err.value)
@@ -107,7 +125,9 @@ def test_degree_coordinates_labelled_as_grid_point_to_wgs84() -> None:
 
 def test_one_stray_coordinate_is_quarantined_not_fatal() -> None:
     geoms = _pts(20) + [Point(5_000_000, 9_000_000)]
-    out = validate(_frame({"v": [str(i) for i in range(21)]}, geoms), Schema((FieldSpec("v", "string"),)))
+    out = validate(
+        _frame({"v": [str(i) for i in range(21)]}, geoms), Schema((FieldSpec("v", "string"),))
+    )
     assert out.rejects["source_row"].tolist() == [21]
     assert "outside the area of use of EPSG:3067" in out.rejects["reason"].iloc[0]
 

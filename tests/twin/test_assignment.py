@@ -57,7 +57,7 @@ def test_objective_matches_published(cases, solved, name):
 
 
 def test_sioux_falls_objective_matches_readme_value(solved):
-    # README: optimal objective 42.31335287107440 (time units of 0.01 h, flows / 1e5... as cited)
+    # the README quotes the optimal objective in units of 1e5
     assert solved["SiouxFalls"].objective / 1e5 == pytest.approx(42.31335287107440, rel=1e-6)
 
 

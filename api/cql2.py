@@ -1,0 +1,351 @@
+"""CQL2 (OGC 21-065r2) text and JSON encodings, parsed into one normalised CQL2-JSON tree.
+
+Supported: Basic CQL2 (comparisons, AND/OR/NOT, IS NULL, boolean, string, number, TIMESTAMP and
+DATE literals), Advanced Comparison Operators (LIKE, BETWEEN, IN) and S_INTERSECTS with any
+geometry literal (WKT in text, GeoJSON in JSON) or BBOX. Geometry literals become Shapely
+geometries (coordinates as written, in `filter-crs` axis order). Anything else is refused with an
+error naming it. Property names and literal types are checked against the queryables.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import shapely
+
+from opendata.query import QueryError
+
+
+class Cql2Error(QueryError):
+    """A filter that cannot be parsed or is not supported (rendered as 400)."""
+
+
+COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<string>'(?:[^']|'')*')
+    | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<quoted>"(?:[^"]|"")+")
+    | (?P<ident>[^\W\d][\w.:]*)
+    | (?P<op><>|<=|>=|=|<|>|\(|\)|,)
+    )""",
+    re.VERBOSE,
+)
+_WKT_TYPES = {
+    "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON",
+    "GEOMETRYCOLLECTION",
+}  # fmt: skip
+_KEYWORDS = {"AND", "OR", "NOT", "LIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE"}
+
+
+class _Text:
+    """A recursive-descent parser for the cql2-text encoding."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def fail(self, message: str) -> Cql2Error:
+        return Cql2Error(f"filter: {message} at character {self.pos + 1}")
+
+    def peek(self) -> tuple[str, str] | None:
+        match = _TOKEN.match(self.text, self.pos)
+        if match is None or match.end() == match.start():
+            if self.text[self.pos :].strip():
+                raise self.fail(f"unexpected '{self.text[self.pos:].strip()[:20]}'")
+            return None
+        kind = match.lastgroup or ""
+        return kind, match.group(kind)
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise self.fail("unexpected end of filter")
+        self.pos = _TOKEN.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        return token
+
+    def word(self, *words: str) -> bool:
+        token = self.peek()
+        if token and token[0] in ("ident", "op") and token[1].upper() in words:
+            self.take()
+            return True
+        return False
+
+    def expect(self, word: str) -> None:
+        if not self.word(word):
+            found = self.peek()
+            raise self.fail(f"expected {word}, found {found[1] if found else 'the end'}")
+
+    def parse(self) -> Any:
+        node = self.or_()
+        if self.peek() is not None:
+            raise self.fail(f"unexpected '{self.peek()[1]}'")  # type: ignore[index]
+        return node
+
+    def or_(self) -> Any:
+        args = [self.and_()]
+        while self.word("OR"):
+            args.append(self.and_())
+        return args[0] if len(args) == 1 else {"op": "or", "args": args}
+
+    def and_(self) -> Any:
+        args = [self.not_()]
+        while self.word("AND"):
+            args.append(self.not_())
+        return args[0] if len(args) == 1 else {"op": "and", "args": args}
+
+    def not_(self) -> Any:
+        if self.word("NOT"):
+            return {"op": "not", "args": [self.not_()]}
+        return self.predicate()
+
+    def predicate(self) -> Any:
+        token = self.peek()
+        if token == ("op", "("):
+            self.take()
+            node = self.or_()
+            self.expect(")")
+            return node
+        left = self.scalar()
+        following = self.peek()
+        ends = following is None or following in (("op", ")"),) or following[1].upper() in ("AND", "OR")
+        if ends and (isinstance(left, bool) or isinstance(left, Mapping) and "op" in left):
+            return left  # a boolean function or literal
+        negate = self.word("NOT")
+        if self.word("LIKE"):
+            node = {"op": "like", "args": [left, self.scalar()]}
+        elif self.word("BETWEEN"):
+            low = self.scalar()
+            self.expect("AND")
+            node = {"op": "between", "args": [left, low, self.scalar()]}
+        elif self.word("IN"):
+            node = {"op": "in", "args": [left, self.list_()]}
+        elif not negate and self.word("IS"):
+            negate = self.word("NOT")
+            self.expect("NULL")
+            node = {"op": "isNull", "args": [left]}
+        elif not negate and (op := self.peek()) and op[0] == "op" and op[1] in COMPARISONS:
+            self.take()
+            return {"op": op[1], "args": [left, self.scalar()]}
+        else:
+            raise self.fail("expected a comparison, LIKE, BETWEEN, IN or IS NULL")
+        return {"op": "not", "args": [node]} if negate else node
+
+    def list_(self) -> list[Any]:
+        self.expect("(")
+        items = [self.scalar()]
+        while self.word(","):
+            items.append(self.scalar())
+        self.expect(")")
+        return items
+
+    def scalar(self) -> Any:
+        kind, value = self.take()
+        if kind == "string":
+            return value[1:-1].replace("''", "'")
+        if kind == "number":
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        if kind == "quoted":
+            return {"property": value[1:-1].replace('""', '"')}
+        if kind != "ident":
+            raise self.fail(f"unexpected '{value}'")
+        upper = value.upper()
+        if upper in ("TRUE", "FALSE"):
+            return upper == "TRUE"
+        if upper in ("TIMESTAMP", "DATE"):
+            self.expect("(")
+            kind, text = self.take()
+            if kind != "string":
+                raise self.fail(f"{upper} takes a quoted string")
+            self.expect(")")
+            return {upper.lower(): text[1:-1]}
+        if upper in _WKT_TYPES:
+            return self.wkt(value)
+        if upper == "BBOX":
+            return {"bbox": [self._number(v) for v in self.list_()]}
+        if self.peek() == ("op", "("):
+            return {"op": value, "args": self.list_()}
+        if upper in _KEYWORDS:
+            raise self.fail(f"unexpected keyword {upper}")
+        return {"property": value}
+
+    def _number(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail("BBOX takes numbers")
+        return float(value)
+
+    def wkt(self, keyword: str) -> shapely.Geometry:
+        start = self.pos - len(keyword)
+        depth, i = 0, self.pos
+        while i < len(self.text):
+            depth += {"(": 1, ")": -1}.get(self.text[i], 0)
+            i += 1
+            if depth == 0 and self.text[i - 1] == ")":
+                break
+        if depth != 0:
+            raise self.fail(f"unbalanced parentheses in {keyword.upper()}")
+        self.pos = i
+        try:
+            return shapely.from_wkt(self.text[start:i])
+        except shapely.errors.ShapelyError as err:
+            raise Cql2Error(f"filter: invalid WKT geometry: {err}") from None
+
+
+def parse_text(text: str) -> Any:
+    """Parse a cql2-text filter into a CQL2-JSON tree."""
+    if not text.strip():
+        raise Cql2Error("filter: empty expression")
+    return _Text(text).parse()
+
+
+# -- normalising and checking ------------------------------------------------------------------
+_NARGS = {"not": 1, "like": 2, "between": 3, "in": 2, "isnull": 1, "s_intersects": 2}
+_TEMPORAL_FORMATS = ("date-time", "date")
+
+
+def _geometry(value: Any) -> shapely.Geometry:
+    if isinstance(value, shapely.Geometry):
+        return value
+    if isinstance(value, Mapping) and "bbox" in value:
+        box = value["bbox"]
+        if not isinstance(box, list) or len(box) not in (4, 6) or not all(_is_number(v) for v in box):
+            raise Cql2Error("filter: a bbox literal takes 4 or 6 numbers")
+        box = box if len(box) == 4 else [box[0], box[1], box[3], box[4]]
+        return shapely.box(*box)
+    if isinstance(value, Mapping) and "type" in value and "coordinates" in value:
+        import json
+
+        try:
+            return shapely.from_geojson(json.dumps(value))
+        except shapely.errors.ShapelyError as err:
+            raise Cql2Error(f"filter: invalid GeoJSON geometry: {err}") from None
+    raise Cql2Error("filter: S_INTERSECTS needs the geometry property and a geometry literal")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+class _Checker:
+    """Checks a CQL2-JSON tree against the queryables and normalises operator names."""
+
+    def __init__(self, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None) -> None:
+        self.queryables, self.geometry = queryables, geometry
+
+    def boolean(self, node: Any) -> Any:
+        if isinstance(node, bool):
+            return node
+        if not isinstance(node, Mapping) or "op" not in node or not isinstance(node.get("args"), list):
+            raise Cql2Error(f"filter: expected a predicate, got {_show(node)}")
+        op, args = str(node["op"]).lower(), node["args"]
+        if op in ("and", "or"):
+            if len(args) < 2:
+                raise Cql2Error(f"filter: {op.upper()} needs at least two arguments")
+            return {"op": op, "args": [self.boolean(a) for a in args]}
+        if op == "not":
+            self._arity(op, args)
+            return {"op": op, "args": [self.boolean(args[0])]}
+        if op in COMPARISONS or op in _NARGS:
+            return self.predicate(op, args)
+        raise Cql2Error(f"filter: unsupported operator or function '{node['op']}'; supported: AND, OR, "
+                        "NOT, =, <>, <, >, <=, >=, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS")
+
+    def _arity(self, op: str, args: list) -> None:
+        want = 2 if op in COMPARISONS else _NARGS[op]
+        if len(args) != want:
+            raise Cql2Error(f"filter: {op.upper()} takes {want} arguments, got {len(args)}")
+
+    def predicate(self, op: str, args: list) -> Any:
+        self._arity(op, args)
+        if op == "s_intersects":
+            prop = args[0]
+            if not (isinstance(prop, Mapping) and prop.get("property") == self.geometry and self.geometry):
+                raise Cql2Error(f"filter: S_INTERSECTS applies to the geometry property "
+                                f"'{self.geometry}', got {_show(prop)}")
+            return {"op": op, "args": [{"property": self.geometry}, _geometry(args[1])]}
+        if op == "in":
+            if not isinstance(args[1], list) or not args[1]:
+                raise Cql2Error("filter: IN takes a non-empty list")
+            kind = self.kind(args[0])
+            return {"op": op, "args": [self.scalar(args[0], kind), [self.scalar(v, kind) for v in args[1]]]}
+        kind = next((k for k in map(self.kind, args) if k), None)
+        if op == "like" and kind not in (None, "string"):
+            raise Cql2Error("filter: LIKE applies to text properties only")
+        if op == "between" and kind in ("string", "boolean"):
+            raise Cql2Error("filter: BETWEEN applies to numbers, dates and timestamps")
+        return {"op": op, "args": [self.scalar(a, kind) for a in args]}
+
+    def kind(self, node: Any) -> str | None:
+        """The queryable type of a property reference (None for literals)."""
+        if not (isinstance(node, Mapping) and "property" in node):
+            return None
+        name = node["property"]
+        if name not in self.queryables:
+            raise Cql2Error(f"filter: unknown property '{name}'; queryables: {', '.join(self.queryables)}")
+        schema = self.queryables[name]
+        return schema.get("format") if schema.get("format") in _TEMPORAL_FORMATS else schema.get("type")
+
+    def scalar(self, node: Any, kind: str | None) -> Any:
+        if isinstance(node, Mapping) and "op" in node:
+            raise Cql2Error(f"filter: unsupported function '{node['op']}' (no functions besides "
+                            "S_INTERSECTS are supported)")
+        if isinstance(node, Mapping) and "property" in node:
+            self.kind(node)
+            return {"property": node["property"]}
+        if isinstance(node, Mapping) and ("timestamp" in node or "date" in node):
+            return _temporal_literal(node, kind)
+        if isinstance(node, str) and kind in _TEMPORAL_FORMATS:
+            return _temporal_literal({"timestamp" if kind == "date-time" else "date": node}, kind)
+        expected = {"string": str, "boolean": bool}.get(kind or "", None)
+        if kind in ("integer", "number"):
+            if not _is_number(node):
+                raise Cql2Error(f"filter: expected a number, got {_show(node)}")
+        elif expected is not None and not isinstance(node, expected):
+            raise Cql2Error(f"filter: expected a {kind}, got {_show(node)}")
+        elif kind is None and not (isinstance(node, str | bool) or _is_number(node)):
+            raise Cql2Error(f"filter: unsupported value {_show(node)}")
+        return node
+
+
+def _temporal_literal(node: Mapping[str, Any], kind: str | None) -> dict[str, str]:
+    key = "timestamp" if "timestamp" in node else "date"
+    text = node[key]
+    try:
+        if key == "date":
+            date.fromisoformat(str(text))
+        else:
+            datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise Cql2Error(f"filter: invalid {key.upper()} literal {_show(text)}") from None
+    if kind not in (None, *_TEMPORAL_FORMATS):
+        raise Cql2Error(f"filter: a {key} cannot be compared with a {kind} property")
+    return {key: str(text)}
+
+
+def _show(node: Any) -> str:
+    text = repr(node) if not isinstance(node, shapely.Geometry) else node.geom_type
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def normalise(tree: Any, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None) -> Any:
+    """Check a CQL2-JSON tree against `queryables` (name -> JSON Schema) and normalise it."""
+    return _Checker(queryables, geometry).boolean(tree)
+
+
+def parse(text: str, lang: str, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None) -> Any:
+    """Parse `text` in `lang` (cql2-text or cql2-json) into a checked CQL2-JSON tree."""
+    if lang == "cql2-text":
+        tree = parse_text(text)
+    elif lang == "cql2-json":
+        import json
+
+        try:
+            tree = json.loads(text)
+        except ValueError as err:
+            raise Cql2Error(f"filter: not valid JSON ({err})") from None
+    else:
+        raise Cql2Error(f"filter-lang: unsupported '{lang}'; use cql2-text or cql2-json")
+    return normalise(tree, queryables, geometry)

@@ -1,0 +1,354 @@
+"""DCAT-AP 3 (with the Swedish DCAT-AP-SE additions) for the catalog, as an rdflib graph.
+
+Every node has an absolute IRI under `settings.base_url` (no blank nodes), so the RDF/XML,
+Turtle and JSON-LD serialisations are isomorphic and harvesters can merge pages. Controlled
+values use the EU Publications Office vocabularies (data themes, frequencies, file types,
+licences, languages, access rights) and ADMS publisher types; media types are IANA IRIs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, FOAF, SKOS
+
+from opendata.exports import (
+    FORMATS,
+    Format,
+    cache_file,
+    download_path,
+    formats_for,
+    is_spatial,
+    latest_path,
+)
+from opendata.search import Entry
+from opendata.settings import Settings
+
+#: An open namespace: rdflib's closed DCAT lacks DCAT 3 terms such as dcat:version.
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+ADMS_PUBLISHER = Namespace("http://purl.org/adms/publishertype/")
+EU = "http://publications.europa.eu/resource/authority/"
+THEME = Namespace(EU + "data-theme/")
+FREQUENCY = Namespace(EU + "frequency/")
+LICENCE = Namespace(EU + "licence/")
+LANGUAGE = Namespace(EU + "language/")
+ACCESS = Namespace(EU + "access-right/")
+GSP = Namespace("http://www.opengis.net/ont/geosparql#")
+OGC_FEATURES = URIRef("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core")
+PREFIXES = {"dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "hydra": HYDRA,
+            "skos": SKOS, "gsp": GSP}
+
+#: `update_frequency` in specs -> EU frequency code.
+FREQUENCIES = {"continuous": "UPDATE_CONT", "daily": "DAILY", "weekly": "WEEKLY",
+               "monthly": "MONTHLY", "quarterly": "QUARTERLY", "annual": "ANNUAL",
+               "irregular": "IRREG", "never": "NEVER", "unknown": "UNKNOWN"}
+#: SPDX-style licence ids -> EU licence NAL code.
+LICENCES = {"CC-BY-4.0": "CC_BY_4_0", "CC0-1.0": "CC0", "CC-BY-SA-4.0": "CC_BYSA_4_0",
+            "ODbL-1.0": "ODC_BL", "ODC-By-1.0": "ODC_BY", "PDDL-1.0": "ODC_PDDL",
+            "EUPL-1.2": "EUPL_1_2", "MIT": "MIT", "Apache-2.0": "APACHE_2_0"}
+#: ISO 639-1 codes used in specs -> EU language code.
+LANGUAGES = {"fi": "FIN", "sv": "SWE", "en": "ENG", "da": "DAN", "no": "NOR", "nb": "NOB",
+             "nn": "NNO", "is": "ISL", "et": "EST", "de": "DEU"}
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class CatalogInfo:
+    """What the catalog says about itself (overridable through `settings.extra`)."""
+
+    title: dict[str, str]
+    description: dict[str, str]
+    publisher: dict[str, str]
+    licence: str = "CC0-1.0"
+
+    @classmethod
+    def of(cls, settings: Settings, items: list[Entry]) -> CatalogInfo:
+        extra = settings.extra
+        default_publisher = items[0].publisher if items else {"name": "Open data platform"}
+        publisher = {"name": extra.get("catalog_publisher_name", default_publisher.get("name", "")),
+                     "uri": extra.get("catalog_publisher_uri", default_publisher.get("uri", "")),
+                     "type": extra.get("catalog_publisher_type", default_publisher.get("type", ""))}
+        return cls(
+            title={"en": extra.get("catalog_title", "Open data catalogue"),
+                   "fi": "Avoimen datan katalogi", "sv": "Katalog över öppna data"},
+            description={"en": extra.get("catalog_description",
+                                         "Datasets published by the city as open data, with "
+                                         "downloads, an OGC API and SQL access."),
+                         "fi": "Kaupungin avoimena datana julkaisemat aineistot.",
+                         "sv": "Datamängder som staden publicerar som öppna data."},
+            publisher=publisher,
+            licence=extra.get("catalog_licence", "CC0-1.0"),
+        )
+
+
+class Iris:
+    """Every IRI the catalog mints, from one base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+
+    def url(self, path: str) -> URIRef:
+        return URIRef(self.base + path)
+
+    @property
+    def catalog(self) -> URIRef:
+        return self.url("/dcat/catalog")
+
+    @property
+    def service(self) -> URIRef:
+        return self.url("/dcat/services/ogc-api-features")
+
+    def dataset(self, name: str) -> URIRef:
+        return self.url(f"/dcat/datasets/{name}")
+
+    def part(self, name: str, fragment: str) -> URIRef:
+        return URIRef(f"{self.dataset(name)}#{fragment}")
+
+    def agent(self, agent: dict[str, str]) -> URIRef:
+        uri = agent.get("uri", "")
+        if re.match(r"^https?://\S+$", uri):
+            return URIRef(uri)
+        slug = re.sub(r"[^a-z0-9]+", "-", agent.get("name", "agent").lower()).strip("-") or "agent"
+        return self.url(f"/dcat/agents/{quote(slug)}")
+
+
+def licence_iri(licence: str, url: str = "") -> URIRef:
+    """The EU licence NAL IRI for an SPDX-style id, else the spec's licence URL."""
+    if licence in LICENCES:
+        return LICENCE[LICENCES[licence]]
+    return URIRef(url) if url else LICENCE["OP_DATPRO"]
+
+
+def _texts(graph: Graph, node: URIRef, prop: URIRef, texts: dict[str, str]) -> None:
+    for lang, text in texts.items():
+        graph.add((node, prop, Literal(text, lang=lang)))
+
+
+def _stamp(value: str) -> Literal:
+    return Literal(value.replace("Z", "+00:00"), datatype=XSD.dateTime)
+
+
+def add_agent(graph: Graph, iris: Iris, agent: dict[str, str]) -> URIRef:
+    """A foaf:Agent with name and an ADMS publisher type (DCAT-AP-SE requires dct:type)."""
+    node = iris.agent(agent)
+    kind = agent.get("type") or "LocalAuthority"
+    graph.add((node, RDF.type, FOAF.Agent))
+    graph.add((node, RDF.type, FOAF.Organization))
+    graph.set((node, FOAF.name, Literal(agent.get("name") or "Unknown publisher")))
+    graph.set((node, DCTERMS.type, URIRef(kind) if "://" in kind else ADMS_PUBLISHER[kind]))
+    return node
+
+
+def _add_licence(graph: Graph, iri: URIRef) -> URIRef:
+    graph.add((iri, RDF.type, DCTERMS.LicenseDocument))
+    return iri
+
+
+def _add_contact(graph: Graph, iris: Iris, item: Entry) -> URIRef:
+    node = iris.part(item.name, "contact")
+    graph.add((node, RDF.type, VCARD.Kind))
+    graph.add((node, RDF.type, VCARD.Organization))
+    graph.add((node, VCARD.fn, Literal(item.contact.get("name") or item.publisher.get("name", ""))))
+    if item.contact.get("email"):
+        graph.add((node, VCARD.hasEmail, URIRef("mailto:" + item.contact["email"])))
+    return node
+
+
+def _add_spatial(graph: Graph, iris: Iris, item: Entry) -> URIRef | None:
+    if item.spatial.startswith(("http://", "https://")):
+        return URIRef(item.spatial)
+    bbox = item.version.bbox
+    if not bbox and not item.spatial:
+        return None
+    node = iris.part(item.name, "spatial")
+    graph.add((node, RDF.type, DCTERMS.Location))
+    if item.spatial:
+        graph.add((node, SKOS.prefLabel, Literal(item.spatial)))
+    if bbox and all(math.isfinite(v) for v in bbox):
+        w, s, e, n = bbox
+        wkt = f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
+        graph.add((node, DCAT.bbox, Literal(wkt, datatype=GSP.wktLiteral)))
+    return node
+
+
+def _byte_size(settings: Settings, item: Entry, fmt: Format) -> int | None:
+    if fmt.ext == "parquet":
+        return item.version.size_bytes
+    cached = cache_file(settings, item.version, fmt.ext)
+    return cached.stat().st_size if cached.is_file() else None
+
+
+def _add_distribution(graph: Graph, iris: Iris, settings: Settings, item: Entry, fmt: Format) -> URIRef:
+    node = iris.part(item.name, fmt.ext)
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.title, Literal(f"{item.label('en')} ({fmt.label})", lang="en")))
+    graph.add((node, DCAT.accessURL, iris.url(latest_path(item.name, fmt.ext))))
+    graph.add((node, DCAT.downloadURL, iris.url(download_path(item.name, item.version.version, fmt.ext))))
+    graph.add((node, DCAT.mediaType, URIRef(fmt.media_type_iri)))
+    graph.add((node, DCTERMS.format, URIRef(fmt.file_type_iri)))
+    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url))))
+    graph.add((node, DCTERMS.modified, _stamp(item.modified)))
+    size = _byte_size(settings, item, fmt)
+    if size is not None:
+        graph.add((node, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
+    return node
+
+
+def _add_api_distribution(graph: Graph, iris: Iris, item: Entry) -> URIRef:
+    node = iris.part(item.name, "ogcapi")
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.title, Literal(f"{item.label('en')} (OGC API - Features)", lang="en")))
+    graph.add((node, DCAT.accessURL, iris.url(f"/collections/{item.name}")))
+    graph.add((node, DCAT.accessService, iris.service))
+    graph.add((node, DCAT.mediaType, URIRef(FORMATS["geojson"].media_type_iri)))
+    graph.add((node, DCTERMS.format, URIRef(FORMATS["geojson"].file_type_iri)))
+    graph.add((node, DCTERMS.conformsTo, OGC_FEATURES))
+    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url))))
+    return node
+
+
+def add_dataset(graph: Graph, iris: Iris, settings: Settings, item: Entry) -> URIRef:
+    """One dcat:Dataset with its publisher, contact point, location and distributions."""
+    node = iris.dataset(item.name)
+    graph.add((node, RDF.type, DCAT.Dataset))
+    graph.add((node, DCTERMS.identifier, Literal(item.id)))
+    _texts(graph, node, DCTERMS.title, item.title)
+    _texts(graph, node, DCTERMS.description, item.description or {"en": item.label("en")})
+    for lang, words in item.keywords.items():
+        for word in words:
+            graph.add((node, DCAT.keyword, Literal(word, lang=lang)))
+    for theme in item.themes:
+        graph.add((node, DCAT.theme, THEME[theme]))
+    for lang in item.title:
+        if lang in LANGUAGES:
+            graph.add((node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]]))
+    graph.add((node, DCTERMS.publisher, add_agent(graph, iris, item.publisher)))
+    graph.add((node, DCAT.contactPoint, _add_contact(graph, iris, item)))
+    if item.update_frequency in FREQUENCIES:
+        graph.add((node, DCTERMS.accrualPeriodicity, FREQUENCY[FREQUENCIES[item.update_frequency]]))
+    spatial = _add_spatial(graph, iris, item)
+    if spatial is not None:
+        graph.add((node, DCTERMS.spatial, spatial))
+    graph.add((node, DCTERMS.issued, _stamp(item.issued)))
+    graph.add((node, DCTERMS.modified, _stamp(item.modified)))
+    graph.add((node, DCTERMS.accessRights, ACCESS.PUBLIC))
+    graph.add((node, DCAT.version, Literal(str(item.version.version))))
+    graph.add((node, DCAT.landingPage, iris.url(f"/api/datasets/{item.name}")))
+    for fmt in formats_for(is_spatial(item.version)):
+        graph.add((node, DCAT.distribution, _add_distribution(graph, iris, settings, item, fmt)))
+    if is_spatial(item.version):
+        graph.add((node, DCAT.distribution, _add_api_distribution(graph, iris, item)))
+    return node
+
+
+def add_service(graph: Graph, iris: Iris, info: CatalogInfo, items: list[Entry]) -> URIRef:
+    """The OGC API - Features endpoint as a dcat:DataService serving the spatial datasets."""
+    node = iris.service
+    graph.add((node, RDF.type, DCAT.DataService))
+    graph.add((node, DCTERMS.title, Literal("OGC API - Features", lang="en")))
+    graph.add((node, DCTERMS.description, Literal(
+        "Features of every spatial dataset as GeoJSON, with bbox and CQL2 filtering.", lang="en")))
+    graph.add((node, DCAT.endpointURL, iris.url("/")))
+    graph.add((node, DCAT.endpointDescription, iris.url("/openapi")))
+    graph.add((node, DCTERMS.conformsTo, OGC_FEATURES))
+    graph.add((node, DCTERMS.publisher, add_agent(graph, iris, info.publisher)))
+    graph.add((node, DCTERMS.accessRights, ACCESS.PUBLIC))
+    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(info.licence))))
+    for item in items:
+        if is_spatial(item.version):
+            graph.add((node, DCAT.servesDataset, iris.dataset(item.name)))
+    return node
+
+
+def new_graph() -> Graph:
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the catalog (1-based)."""
+
+    number: int = 1
+    size: int = PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if self.number < 1:
+            raise ValueError("page must be 1 or more")
+        if not 1 <= self.size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+
+    def last(self, total: int) -> int:
+        return max(1, math.ceil(total / self.size))
+
+
+def page_url(iris: Iris, page: Page, number: int, suffix: str = "") -> str:
+    return f"{iris.base}/dcat/catalog{suffix}?page={number}&page_size={page.size}"
+
+
+def _add_paging(graph: Graph, iris: Iris, page: Page, total: int, suffix: str) -> None:
+    """hydra:PagedCollection paging, shaped as ckanext-dcat emits it (page URLs as literals)."""
+    node = URIRef(page_url(iris, page, page.number, suffix))
+    last = page.last(total)
+    graph.add((node, RDF.type, HYDRA.PagedCollection))
+    graph.add((node, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
+    graph.add((node, HYDRA.itemsPerPage, Literal(page.size, datatype=XSD.integer)))
+    graph.add((node, HYDRA.firstPage, Literal(page_url(iris, page, 1, suffix))))
+    graph.add((node, HYDRA.lastPage, Literal(page_url(iris, page, last, suffix))))
+    if page.number < last:
+        graph.add((node, HYDRA.nextPage, Literal(page_url(iris, page, page.number + 1, suffix))))
+    if page.number > 1:
+        graph.add((node, HYDRA.previousPage, Literal(page_url(iris, page, page.number - 1, suffix))))
+
+
+def catalog_graph(settings: Settings, items: list[Entry], page: Page | None = None,
+                  suffix: str = "") -> Graph:
+    """The catalog with the datasets of one page (all of them when `page` is None)."""
+    iris = Iris(settings.base_url)
+    info = CatalogInfo.of(settings, items)
+    graph = new_graph()
+    node = iris.catalog
+    graph.add((node, RDF.type, DCAT.Catalog))
+    _texts(graph, node, DCTERMS.title, info.title)
+    _texts(graph, node, DCTERMS.description, info.description)
+    graph.add((node, DCTERMS.publisher, add_agent(graph, iris, info.publisher)))
+    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(info.licence))))
+    graph.add((node, FOAF.homepage, iris.url("/")))
+    for lang in info.title:
+        graph.add((node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]]))
+    if items:
+        graph.add((node, DCTERMS.modified, _stamp(max(i.modified for i in items))))
+    shown = items
+    if page is not None:
+        shown = items[(page.number - 1) * page.size: page.number * page.size]
+        _add_paging(graph, iris, page, len(items), suffix)
+    for item in shown:
+        graph.add((node, DCAT.dataset, add_dataset(graph, iris, settings, item)))
+    graph.add((node, DCAT.service, add_service(graph, iris, info, shown)))
+    return graph
+
+
+def dataset_graph(settings: Settings, item: Entry) -> Graph:
+    """One dataset's description on its own (what its dataset IRI dereferences to)."""
+    graph = new_graph()
+    add_dataset(graph, Iris(settings.base_url), settings, item)
+    return graph
+
+
+SERIALISATIONS = {"rdf": ("application/rdf+xml", "xml"), "ttl": ("text/turtle", "turtle"),
+                  "jsonld": ("application/ld+json", "json-ld")}
+
+
+def serialise(graph: Graph, ext: str) -> tuple[bytes, str]:
+    """The graph's bytes and media type in one of `SERIALISATIONS`."""
+    media_type, rdflib_format = SERIALISATIONS[ext]
+    return graph.serialize(format=rdflib_format, encoding="utf-8"), media_type
