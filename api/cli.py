@@ -7,6 +7,7 @@ import traceback
 
 import click
 
+from api.serve import serve_cmd
 from opendata.cli import COMMANDS as OPENDATA_COMMANDS
 from opendata.errors import CivicError
 from opendata.settings import Settings
@@ -24,6 +25,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 for _command in OPENDATA_COMMANDS:
     cli.add_command(_command)
+cli.add_command(serve_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

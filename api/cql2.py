@@ -55,7 +55,7 @@ class _Text:
         match = _TOKEN.match(self.text, self.pos)
         if match is None or match.end() == match.start():
             if self.text[self.pos :].strip():
-                raise self.fail(f"unexpected '{self.text[self.pos:].strip()[:20]}'")
+                raise self.fail(f"unexpected '{self.text[self.pos :].strip()[:20]}'")
             return None
         kind = match.lastgroup or ""
         return kind, match.group(kind)
@@ -111,7 +111,11 @@ class _Text:
             return node
         left = self.scalar()
         following = self.peek()
-        ends = following is None or following in (("op", ")"),) or following[1].upper() in ("AND", "OR")
+        ends = (
+            following is None
+            or following in (("op", ")"),)
+            or following[1].upper() in ("AND", "OR")
+        )
         if ends and (isinstance(left, bool) or isinstance(left, Mapping) and "op" in left):
             return left  # a boolean function or literal
         negate = self.word("NOT")
@@ -211,7 +215,11 @@ def _geometry(value: Any) -> shapely.Geometry:
         return value
     if isinstance(value, Mapping) and "bbox" in value:
         box = value["bbox"]
-        if not isinstance(box, list) or len(box) not in (4, 6) or not all(_is_number(v) for v in box):
+        if (
+            not isinstance(box, list)
+            or len(box) not in (4, 6)
+            or not all(_is_number(v) for v in box)
+        ):
             raise Cql2Error("filter: a bbox literal takes 4 or 6 numbers")
         box = box if len(box) == 4 else [box[0], box[1], box[3], box[4]]
         return shapely.box(*box)
@@ -238,7 +246,11 @@ class _Checker:
     def boolean(self, node: Any) -> Any:
         if isinstance(node, bool):
             return node
-        if not isinstance(node, Mapping) or "op" not in node or not isinstance(node.get("args"), list):
+        if (
+            not isinstance(node, Mapping)
+            or "op" not in node
+            or not isinstance(node.get("args"), list)
+        ):
             raise Cql2Error(f"filter: expected a predicate, got {_show(node)}")
         op, args = str(node["op"]).lower(), node["args"]
         if op in ("and", "or"):
@@ -250,8 +262,10 @@ class _Checker:
             return {"op": op, "args": [self.boolean(args[0])]}
         if op in COMPARISONS or op in _NARGS:
             return self.predicate(op, args)
-        raise Cql2Error(f"filter: unsupported operator or function '{node['op']}'; supported: AND, OR, "
-                        "NOT, =, <>, <, >, <=, >=, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS")
+        raise Cql2Error(
+            f"filter: unsupported operator or function '{node['op']}'; supported: AND, OR, "
+            "NOT, =, <>, <, >, <=, >=, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS"
+        )
 
     def _arity(self, op: str, args: list) -> None:
         want = 2 if op in COMPARISONS else _NARGS[op]
@@ -262,15 +276,24 @@ class _Checker:
         self._arity(op, args)
         if op == "s_intersects":
             prop = args[0]
-            if not (isinstance(prop, Mapping) and prop.get("property") == self.geometry and self.geometry):
-                raise Cql2Error(f"filter: S_INTERSECTS applies to the geometry property "
-                                f"'{self.geometry}', got {_show(prop)}")
+            if not (
+                isinstance(prop, Mapping)
+                and prop.get("property") == self.geometry
+                and self.geometry
+            ):
+                raise Cql2Error(
+                    f"filter: S_INTERSECTS applies to the geometry property "
+                    f"'{self.geometry}', got {_show(prop)}"
+                )
             return {"op": op, "args": [{"property": self.geometry}, _geometry(args[1])]}
         if op == "in":
             if not isinstance(args[1], list) or not args[1]:
                 raise Cql2Error("filter: IN takes a non-empty list")
             kind = self.kind(args[0])
-            return {"op": op, "args": [self.scalar(args[0], kind), [self.scalar(v, kind) for v in args[1]]]}
+            return {
+                "op": op,
+                "args": [self.scalar(args[0], kind), [self.scalar(v, kind) for v in args[1]]],
+            }
         kind = next((k for k in map(self.kind, args) if k), None)
         if op == "like" and kind not in (None, "string"):
             raise Cql2Error("filter: LIKE applies to text properties only")
@@ -284,14 +307,22 @@ class _Checker:
             return None
         name = node["property"]
         if name not in self.queryables:
-            raise Cql2Error(f"filter: unknown property '{name}'; queryables: {', '.join(self.queryables)}")
+            raise Cql2Error(
+                f"filter: unknown property '{name}'; queryables: {', '.join(self.queryables)}"
+            )
         schema = self.queryables[name]
-        return schema.get("format") if schema.get("format") in _TEMPORAL_FORMATS else schema.get("type")
+        return (
+            schema.get("format")
+            if schema.get("format") in _TEMPORAL_FORMATS
+            else schema.get("type")
+        )
 
     def scalar(self, node: Any, kind: str | None) -> Any:
         if isinstance(node, Mapping) and "op" in node:
-            raise Cql2Error(f"filter: unsupported function '{node['op']}' (no functions besides "
-                            "S_INTERSECTS are supported)")
+            raise Cql2Error(
+                f"filter: unsupported function '{node['op']}' (no functions besides "
+                "S_INTERSECTS are supported)"
+            )
         if isinstance(node, Mapping) and "property" in node:
             self.kind(node)
             return {"property": node["property"]}
@@ -335,9 +366,11 @@ def normalise(tree: Any, queryables: Mapping[str, Mapping[str, Any]], geometry: 
     return _Checker(queryables, geometry).boolean(tree)
 
 
-def parse(text: str, lang: str, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None) -> Any:
+def parse(
+    text: str, lang: str, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None
+) -> Any:
     """Parse `text` in `lang` (cql2-text or cql2-json) into a checked CQL2-JSON tree."""
-    if lang == "cql2-text":
+    if lang in ("cql2-text", "cql-text"):  # cql-text: the draft name GDAL still sends
         tree = parse_text(text)
     elif lang == "cql2-json":
         import json

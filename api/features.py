@@ -59,15 +59,21 @@ def negotiate(formats: dict[str, str]) -> str:
         offers.insert(1, "application/json")
     best = request.accept_mimetypes.best_match(offers, default=offers[0])
     wildcard = request.accept_mimetypes.best == "*/*" or not request.accept_mimetypes
-    return offers[0] if wildcard else (fr.GEOJSON if best == "application/json" and fr.GEOJSON in offers
-                                       else best)
+    return (
+        offers[0]
+        if wildcard
+        else (fr.GEOJSON if best == "application/json" and fr.GEOJSON in offers else best)
+    )
 
 
 def only(allowed: set[str]) -> None:
     """Refuse query parameters the resource does not know."""
     for key in request.args:
         if key not in allowed:
-            raise ApiError(400, f"unknown query parameter '{key[:40]}'; allowed here: {', '.join(sorted(allowed))}")
+            raise ApiError(
+                400,
+                f"unknown query parameter '{key[:40]}'; allowed here: {', '.join(sorted(allowed))}",
+            )
 
 
 def get_collection(name: str) -> fq.Collection:
@@ -120,13 +126,23 @@ def collections() -> Response:
         docs.append(fr.collection_doc(coll, s.base_url, query.extent_of(coll.path)))
     body = {
         "links": [
-            {"rel": "self", "type": "application/json", "href": fr.url(s.base_url, "/collections", {"f": "json"})},
-            {"rel": "alternate", "type": "text/html", "href": fr.url(s.base_url, "/collections", {"f": "html"})},
+            {
+                "rel": "self",
+                "type": "application/json",
+                "href": fr.url(s.base_url, "/collections", {"f": "json"}),
+            },
+            {
+                "rel": "alternate",
+                "type": "text/html",
+                "href": fr.url(s.base_url, "/collections", {"f": "html"}),
+            },
         ],
         "collections": docs,
     }
     if mimetype == "text/html":
-        return Response(render_template("collections/index.html", doc=body, json_url=body["links"][0]["href"]))
+        return Response(
+            render_template("collections/index.html", doc=body, json_url=body["links"][0]["href"])
+        )
     return json_response(body)
 
 
@@ -137,7 +153,11 @@ def collection(collectionId: str) -> Response:  # noqa: N803 - the OpenAPI param
     coll = get_collection(collectionId)
     doc = fr.collection_doc(coll, s.base_url, query.extent_of(coll.path))
     if mimetype == "text/html":
-        return Response(render_template("collections/collection.html", doc=doc, json_url=doc["links"][0]["href"]))
+        return Response(
+            render_template(
+                "collections/collection.html", doc=doc, json_url=doc["links"][0]["href"]
+            )
+        )
     return json_response(doc, etag_source=f"{coll.version.content_hash}|json")
 
 
@@ -148,10 +168,17 @@ def queryables(collectionId: str) -> Response:  # noqa: N803
     coll = get_collection(collectionId)
     doc = fr.queryables_doc(coll, s.base_url, fq.queryables(coll.source))
     if mimetype == "text/html":
-        return Response(render_template("collections/queryables.html", doc=doc, collection_id=coll.id,
-                                        json_url=fr.url(s.base_url, f"/collections/{coll.id}/queryables",
-                                                        {"f": "json"})))
-    return json_response(doc, mimetype="application/schema+json", etag_source=coll.version.content_hash)
+        return Response(
+            render_template(
+                "collections/queryables.html",
+                doc=doc,
+                collection_id=coll.id,
+                json_url=fr.url(s.base_url, f"/collections/{coll.id}/queryables", {"f": "json"}),
+            )
+        )
+    return json_response(
+        doc, mimetype="application/schema+json", etag_source=coll.version.content_hash
+    )
 
 
 @bp.get("/collections/<collectionId>/items")
@@ -159,20 +186,32 @@ def items(collectionId: str) -> Response:  # noqa: N803
     mimetype, s = negotiate(FEATURE_FORMATS), settings()
     coll = get_collection(collectionId)
     params = request.args.to_dict()
-    q = fq.parse_items(params, coll, default_limit=s.items_default_limit, max_limit=s.items_max_limit)
+    q = fq.parse_items(
+        params, coll, default_limit=s.items_default_limit, max_limit=s.items_max_limit
+    )
     tag = etag_for(f"{coll.version.content_hash}|{mimetype}")
     if (cached := not_modified(tag)) is not None:
         return cached
     page, matched = run(query.features, coll.path, q)
     html = mimetype == "text/html"
     path = f"/collections/{coll.id}/items"
-    links = fr.items_links(s.base_url, path, params, offset=q.offset, limit=q.limit,
-                           returned=page.num_rows, matched=matched, html=html)
-    features = fr.feature_texts(page, coll.source.geometry, q.crs)
-    body = fr.feature_collection(features, matched=matched, links=links, stamp=now())
+    links = fr.items_links(
+        s.base_url,
+        path,
+        params,
+        offset=q.offset,
+        limit=q.limit,
+        returned=page.num_rows,
+        matched=matched,
+        html=html,
+    )
     if html:
         body = render_template("collections/items/index.html", coll=coll, page=page, matched=matched,
-                               links=links, json_url=links[1]["href"], offset=q.offset)
+                               links=links, json_url=links[1]["href"], offset=q.offset)  # fmt: skip
+    else:
+        members = {"type": "FeatureCollection", "numberMatched": matched, "timeStamp": now(),
+                   "links": links}  # fmt: skip
+        body = fr.geojson(page, coll.source.geometry, q.crs, members)
     return text_response(body, mimetype, tag, q.crs)
 
 
@@ -183,7 +222,9 @@ def item(collectionId: str, featureId: str) -> Response:  # noqa: N803
     coll = get_collection(collectionId)
     crs = fq.parse_crs(request.args, "crs", coll.crs)
     if not featureId.isascii() or not featureId.isdigit() or len(featureId) > 18:
-        raise ApiError(404, f"no feature '{featureId[:40]}' in collection '{coll.id}' (ids are integers)")
+        raise ApiError(
+            404, f"no feature '{featureId[:40]}' in collection '{coll.id}' (ids are integers)"
+        )
     tag = etag_for(f"{coll.version.content_hash}|{mimetype}")
     if (cached := not_modified(tag)) is not None:
         return cached
@@ -191,16 +232,23 @@ def item(collectionId: str, featureId: str) -> Response:  # noqa: N803
     if row.num_rows == 0:
         raise ApiError(404, f"no feature {featureId} in collection '{coll.id}'")
     path = f"/collections/{coll.id}/items/{featureId}"
-    text = fr.feature_texts(row, coll.source.geometry, crs)[0]
     if mimetype == "text/html":
-        body = render_template("collections/items/item.html", coll=coll, page=row, fid=int(featureId),
-                               json_url=fr.url(s.base_url, path, {"f": "json"}))
+        body = render_template(
+            "collections/items/item.html",
+            coll=coll,
+            page=row,
+            fid=int(featureId),
+            json_url=fr.url(s.base_url, path, {"f": "json"}),
+        )
         return text_response(body, mimetype, tag, crs)
     links = [
         {"rel": "self", "type": fr.GEOJSON, "href": fr.url(s.base_url, path, {"f": "json"})},
         {"rel": "alternate", "type": "text/html", "href": fr.url(s.base_url, path, {"f": "html"})},
-        {"rel": "collection", "type": "application/json",
-         "href": fr.url(s.base_url, f"/collections/{coll.id}", {"f": "json"})},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": fr.url(s.base_url, f"/collections/{coll.id}", {"f": "json"}),
+        },
     ]
-    body = text[:-1] + ',"links":' + fr._DUMPS(links) + "}"
+    body = fr.geojson(row, coll.source.geometry, crs, {"type": "Feature", "links": links})
     return text_response(body, mimetype, tag, crs)

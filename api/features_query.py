@@ -114,15 +114,22 @@ def parse_bbox(value: str, crs: str) -> tuple[float, float, float, float]:
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
-        raise ApiError(400, f"bbox: expected 4 or 6 comma-separated numbers, got '{value[:60]}'") from None
+        raise ApiError(
+            400, f"bbox: expected 4 or 6 comma-separated numbers, got '{value[:60]}'"
+        ) from None
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise ApiError(400, f"bbox: expected 4 or 6 finite numbers, got {len(numbers)} in '{value[:60]}'")
+        raise ApiError(
+            400, f"bbox: expected 4 or 6 finite numbers, got {len(numbers)} in '{value[:60]}'"
+        )
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     minx, miny, maxx, maxy = numbers
     if miny > maxy or minx > maxx:
-        raise ApiError(400, "bbox: lower corner must not exceed the upper corner "
-                       "(boxes across the antimeridian are not supported)")
+        raise ApiError(
+            400,
+            "bbox: lower corner must not exceed the upper corner "
+            "(boxes across the antimeridian are not supported)",
+        )
     lat = (miny, maxy) if crs == CRS84 else (minx, maxx) if crs == EPSG + "4326" else None
     if lat is not None and not all(-90 <= v <= 90 for v in lat):
         raise ApiError(400, "bbox: latitude outside -90..90")
@@ -139,7 +146,9 @@ def _instant(text: str, end: bool) -> datetime | None:
             return day + timedelta(days=1, microseconds=-1) if end else day
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(400, f"datetime: '{text[:40]}' is not an RFC 3339 date or date-time") from None
+        raise ApiError(
+            400, f"datetime: '{text[:40]}' is not an RFC 3339 date or date-time"
+        ) from None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -206,18 +215,25 @@ def parse_sortby(value: str, names: Mapping[str, Any]) -> tuple[tuple[str, bool]
     for part in (p.strip() for p in value.split(",")):
         name = part.lstrip("+-")
         if name not in names:
-            raise ApiError(400, f"sortby: unknown property '{name[:40]}'; sortable: {', '.join(names)}")
+            raise ApiError(
+                400, f"sortby: unknown property '{name[:40]}'; sortable: {', '.join(names)}"
+            )
         keys.append((name, not part.startswith("-")))
     return tuple(keys)
 
 
-def parse_items(params: Mapping[str, str], coll: Collection, *, default_limit: int, max_limit: int) -> FeatureQuery:
+def parse_items(
+    params: Mapping[str, str], coll: Collection, *, default_limit: int, max_limit: int
+) -> FeatureQuery:
     """All items parameters of a request into one `FeatureQuery` (400 on anything invalid)."""
     props = queryables(coll.source)
     unknown = [k for k in params if k not in ITEMS_PARAMS and k not in props]
     if unknown:
-        raise ApiError(400, f"unknown query parameter '{unknown[0][:40]}'; allowed: "
-                       f"{', '.join(sorted(ITEMS_PARAMS))} and the queryables {', '.join(props)}")
+        raise ApiError(
+            400,
+            f"unknown query parameter '{unknown[0][:40]}'; allowed: "
+            f"{', '.join(sorted(ITEMS_PARAMS))} and the queryables {', '.join(props)}",
+        )
     bbox_crs = parse_crs(params, "bbox-crs", coll.crs)
     filter_crs = parse_crs(params, "filter-crs", coll.crs)
     if params.get("datetime") and coll.source.temporal is None:

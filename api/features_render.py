@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from api.features_query import Collection
@@ -26,6 +29,7 @@ _DUMPS = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", 
 
 
 def _clean(value: Any) -> Any:
+    """A JSON-safe Python value (used for values outside Arrow columns)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, datetime):
@@ -39,13 +43,31 @@ def _clean(value: Any) -> Any:
 
 
 def _column(col: pa.ChunkedArray) -> list[Any]:
-    values = col.to_pylist()
+    """A column as JSON-ready Python values, converted vectorised: NaN and infinities become
+    null, timestamps RFC 3339 text in UTC, dates ISO text."""
     kind = col.type
-    if pa.types.is_floating(kind) or pa.types.is_temporal(kind) or pa.types.is_binary(kind):
-        return [_clean(v) for v in values]
-    if pa.types.is_decimal(kind):
-        return [None if v is None else float(v) for v in values]
-    return values
+    if pa.types.is_floating(kind):
+        col = pc.if_else(pc.is_finite(col), col, None)
+    elif pa.types.is_decimal(kind):
+        col = col.cast(pa.float64())
+    elif pa.types.is_date(kind):
+        col = col.cast(pa.string())
+    elif pa.types.is_timestamp(kind):
+        col = _timestamps(col)
+    elif pa.types.is_binary(kind) or pa.types.is_temporal(kind):
+        return [_clean(v) for v in col.to_pylist()]
+    return col.to_pylist()
+
+
+def _timestamps(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    aware = col.type.tz is not None
+    if aware:
+        col = col.cast(pa.timestamp(col.type.unit, tz="UTC"))
+    try:  # whole seconds print without a fraction
+        col = col.cast(pa.timestamp("s", tz=col.type.tz))
+    except pa.ArrowInvalid:
+        pass
+    return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + ("Z" if aware else ""))
 
 
 def geometries(wkb: pa.ChunkedArray, crs: str) -> list[str]:
@@ -53,24 +75,42 @@ def geometries(wkb: pa.ChunkedArray, crs: str) -> list[str]:
     geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
     if crs != CRS84:
         trans = transformer(CRS84, crs)
-        geoms = shapely.transform(geoms, lambda xy: np.column_stack(trans.transform(xy[:, 0], xy[:, 1])))
+        geoms = shapely.transform(
+            geoms, lambda xy: np.column_stack(trans.transform(xy[:, 0], xy[:, 1]))
+        )
     types = shapely.get_type_id(geoms)
     if len(geoms) and (types == 0).all() and not shapely.is_empty(geoms).any():
         xy = shapely.get_coordinates(geoms)
-        return ['{"type":"Point","coordinates":[%r,%r]}' % (x, y) for x, y in xy.tolist()]
+        return [f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}' for x, y in xy.tolist()]
     return ["null" if g is None else g for g in shapely.to_geojson(geoms).tolist()]
 
 
-def feature_texts(page: pa.Table, geometry: str | None, crs: str) -> list[str]:
-    """One GeoJSON Feature text per row of `page` (columns: fid, properties..., geometry)."""
+def geojson(page: pa.Table, geometry: str | None, crs: str, members: dict[str, Any]) -> str:
+    """GeoJSON text for a page (columns: fid, properties..., WKB geometry): a FeatureCollection
+    led by `members`, or with `members["type"] == "Feature"` the page's one feature plus them.
+
+    The document is encoded in one `json` call with a placeholder per geometry, which is then
+    replaced by the geometry's ready-made GeoJSON text.
+    """
     names = [n for n in page.column_names if n not in ("fid", geometry)]
     columns = [_column(page.column(n)) for n in names]
     geoms = geometries(page.column(geometry), crs) if geometry else ["null"] * page.num_rows
-    out = []
-    for i, (fid, geom) in enumerate(zip(page.column("fid").to_pylist(), geoms, strict=True)):
-        props = _DUMPS({n: c[i] for n, c in zip(names, columns, strict=True)})
-        out.append(f'{{"type":"Feature","id":{fid},"geometry":{geom},"properties":{props}}}')
-    return out
+    token = "\x00g" + secrets.token_hex(8)
+    features = [
+        {
+            "type": "Feature",
+            "id": fid,
+            "geometry": f"{token}{i}",
+            "properties": dict(zip(names, values)),
+        }
+        for i, (fid, *values) in enumerate(zip(page.column("fid").to_pylist(), *columns))
+    ]
+    if members.get("type") == "Feature":
+        doc = {**features[0], **members}
+    else:
+        doc = {**members, "numberReturned": len(features), "features": features}
+    pattern = '"' + re.escape(_DUMPS(token)[1:-1]) + r'(\d+)"'
+    return re.sub(pattern, lambda m: geoms[int(m.group(1))], _DUMPS(doc))
 
 
 def url(base: str, path: str, params: Mapping[str, str] | None = None) -> str:
@@ -79,33 +119,67 @@ def url(base: str, path: str, params: Mapping[str, str] | None = None) -> str:
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def items_links(base: str, path: str, params: Mapping[str, str], *, offset: int, limit: int,
-                returned: int, matched: int, html: bool) -> list[dict[str, str]]:
+def items_links(
+    base: str,
+    path: str,
+    params: Mapping[str, str],
+    *,
+    offset: int,
+    limit: int,
+    returned: int,
+    matched: int,
+    html: bool,
+) -> list[dict[str, str]]:
     """self/alternate/next/prev links for one page of items."""
     here = {k: v for k, v in params.items() if k != "f"}
     own, other = ("text/html", GEOJSON) if html else (GEOJSON, "text/html")
     fmt = {"text/html": "html", GEOJSON: "json"}
     links = [
-        {"rel": "self", "type": own, "title": "this page", "href": url(base, path, {**here, "f": fmt[own]})},
-        {"rel": "alternate", "type": other, "title": "this page as " + fmt[other].upper(),
-         "href": url(base, path, {**here, "f": fmt[other]})},
+        {
+            "rel": "self",
+            "type": own,
+            "title": "this page",
+            "href": url(base, path, {**here, "f": fmt[own]}),
+        },
+        {
+            "rel": "alternate",
+            "type": other,
+            "title": "this page as " + fmt[other].upper(),
+            "href": url(base, path, {**here, "f": fmt[other]}),
+        },
     ]
     if offset + returned < matched:
-        links.append({"rel": "next", "type": own, "title": "next page",
-                      "href": url(base, path, {**here, "offset": str(offset + limit), "limit": str(limit),
-                                               "f": fmt[own]})})
+        links.append(
+            {
+                "rel": "next",
+                "type": own,
+                "title": "next page",
+                "href": url(
+                    base,
+                    path,
+                    {**here, "offset": str(offset + limit), "limit": str(limit), "f": fmt[own]},
+                ),
+            }
+        )
     if offset > 0:
-        links.append({"rel": "prev", "type": own, "title": "previous page",
-                      "href": url(base, path, {**here, "offset": str(max(0, offset - limit)),
-                                               "limit": str(limit), "f": fmt[own]})})
+        links.append(
+            {
+                "rel": "prev",
+                "type": own,
+                "title": "previous page",
+                "href": url(
+                    base,
+                    path,
+                    {
+                        **here,
+                        "offset": str(max(0, offset - limit)),
+                        "limit": str(limit),
+                        "f": fmt[own],
+                    },
+                ),
+            }
+        )
     return links
-
-
-def feature_collection(features: list[str], *, matched: int, links: list[dict[str, str]], stamp: str) -> str:
-    """The items response body."""
-    head = _DUMPS({"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features),
-                   "timeStamp": stamp, "links": links})
-    return head[:-1] + ',"features":[' + ",".join(features) + "]}"
 
 
 def text(value: Mapping[str, str] | str | None, lang: str = "en") -> str:
@@ -115,7 +189,9 @@ def text(value: Mapping[str, str] | str | None, lang: str = "en") -> str:
     return value.get(lang) or value.get("en") or next(iter(value.values()), "")
 
 
-def collection_doc(coll: Collection, base: str, temporal: tuple[str | None, str | None]) -> dict[str, Any]:
+def collection_doc(
+    coll: Collection, base: str, temporal: tuple[str | None, str | None]
+) -> dict[str, Any]:
     """The OGC collection description of one collection."""
     meta = coll.dataset.spec.get("metadata", {})
     path = f"/collections/{coll.id}"
@@ -123,13 +199,17 @@ def collection_doc(coll: Collection, base: str, temporal: tuple[str | None, str 
     if coll.version.bbox:
         extent["spatial"] = {"bbox": [coll.version.bbox], "crs": CRS84}
     if temporal[0] or temporal[1]:
-        extent["temporal"] = {"interval": [list(temporal)],
-                              "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+        extent["temporal"] = {
+            "interval": [list(temporal)],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
     return {
         "id": coll.id,
         "title": text(meta.get("title")) or coll.id,
         "description": text(meta.get("description")),
-        "keywords": list(meta.get("keywords", {}).get("en", [])) if isinstance(meta.get("keywords"), dict) else [],
+        "keywords": list(meta.get("keywords", {}).get("en", []))
+        if isinstance(meta.get("keywords"), dict)
+        else [],
         "itemType": "feature",
         "extent": extent,
         "crs": coll.crs,
@@ -137,22 +217,48 @@ def collection_doc(coll: Collection, base: str, temporal: tuple[str | None, str 
         "version": coll.version.version,
         "numberOfFeatures": coll.version.rows,
         "links": [
-            {"rel": "self", "type": "application/json", "title": "this collection",
-             "href": url(base, path, {"f": "json"})},
-            {"rel": "alternate", "type": "text/html", "title": "this collection as HTML",
-             "href": url(base, path, {"f": "html"})},
-            {"rel": "items", "type": GEOJSON, "title": "features", "href": url(base, path + "/items", {"f": "json"})},
-            {"rel": "items", "type": "text/html", "title": "features as HTML",
-             "href": url(base, path + "/items", {"f": "html"})},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
-             "title": "queryable properties", "href": url(base, path + "/queryables", {"f": "json"})},
-            *([{"rel": "license", "href": meta["license_url"], "title": meta.get("license", "")}]
-              if meta.get("license_url") else []),
+            {
+                "rel": "self",
+                "type": "application/json",
+                "title": "this collection",
+                "href": url(base, path, {"f": "json"}),
+            },
+            {
+                "rel": "alternate",
+                "type": "text/html",
+                "title": "this collection as HTML",
+                "href": url(base, path, {"f": "html"}),
+            },
+            {
+                "rel": "items",
+                "type": GEOJSON,
+                "title": "features",
+                "href": url(base, path + "/items", {"f": "json"}),
+            },
+            {
+                "rel": "items",
+                "type": "text/html",
+                "title": "features as HTML",
+                "href": url(base, path + "/items", {"f": "html"}),
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "queryable properties",
+                "href": url(base, path + "/queryables", {"f": "json"}),
+            },
+            *(
+                [{"rel": "license", "href": meta["license_url"], "title": meta.get("license", "")}]
+                if meta.get("license_url")
+                else []
+            ),
         ],
     }
 
 
-def queryables_doc(coll: Collection, base: str, props: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def queryables_doc(
+    coll: Collection, base: str, props: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """The JSON Schema 2020-12 of a collection's queryables, with titles from its columns."""
     described = {c["name"]: c for c in coll.version.columns}
     properties: dict[str, Any] = {}
@@ -165,8 +271,11 @@ def queryables_doc(coll: Collection, base: str, props: Mapping[str, Mapping[str,
             entry["x-ogc-unit"] = column["unit"]
         properties[name] = entry
     if coll.source.geometry:
-        properties[coll.source.geometry] = {"title": "geometry", "x-ogc-role": "primary-geometry",
-                                            "format": "geometry-any"}
+        properties[coll.source.geometry] = {
+            "title": "geometry",
+            "x-ogc-role": "primary-geometry",
+            "format": "geometry-any",
+        }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": url(base, f"/collections/{coll.id}/queryables"),

@@ -145,7 +145,14 @@ def _gzip(resp: Response) -> Response:
 
 
 def _after(resp: Response) -> Response:
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.method == "OPTIONS":
+        resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = (
+            request.headers.get("Access-Control-Request-Headers") or "Content-Type, Accept"
+        )
+        resp.headers["Access-Control-Max-Age"] = "86400"
+    if request.method in ("GET", "HEAD", "OPTIONS", "POST"):
         resp.headers.setdefault("Access-Control-Allow-Origin", "*")
         resp.headers.setdefault(
             "Access-Control-Expose-Headers",
@@ -166,7 +173,10 @@ def _after(resp: Response) -> Response:
 
 
 def _handle_http(err: HTTPException) -> Response:
-    return problem(err.code or 500, err.description or err.name, title=err.name)
+    passed = {
+        k: v for k, v in err.get_headers() if k.lower() not in ("content-type", "content-length")
+    }
+    return problem(err.code or 500, err.description or err.name, title=err.name, headers=passed)
 
 
 def _handle_api(err: ApiError) -> Response:

@@ -22,12 +22,16 @@ from flask import Blueprint, Response, current_app, request
 
 from api.http import ApiError, json_response
 from opendata import sql as sandbox
+from opendata import sql_process
 from opendata.settings import Settings
 
 bp = Blueprint("sql", __name__)
 CONFORMANCE: list[str] = []
-FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
-           "parquet": "application/vnd.apache.parquet"}
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 def _settings() -> Settings:
@@ -117,15 +121,19 @@ def render(result: sandbox.SqlResult, fmt: str, limits: sandbox.Limits) -> Respo
     """The result in the requested format; truncation is flagged in the body and a header."""
     table = result.table
     if fmt == "json":
-        resp = json_response({
-            "columns": [{"name": n, "type": t} for n, t in zip(table.column_names, result.types,
-                                                                strict=True)],
-            "rows": _rows(table),
-            "row_count": table.num_rows,
-            "truncated": result.truncated,
-            "max_rows": limits.max_rows,
-            "elapsed_ms": result.elapsed_ms,
-        })
+        resp = json_response(
+            {
+                "columns": [
+                    {"name": n, "type": t}
+                    for n, t in zip(table.column_names, result.types, strict=True)
+                ],
+                "rows": _rows(table),
+                "row_count": table.num_rows,
+                "truncated": result.truncated,
+                "max_rows": limits.max_rows,
+                "elapsed_ms": result.elapsed_ms,
+            }
+        )
     elif fmt == "csv":
         resp = Response(_csv(table), mimetype="text/csv")
         resp.headers["Content-Disposition"] = 'attachment; filename="query.csv"'
@@ -144,7 +152,7 @@ def query() -> Response:
     settings = _settings()
     limits = sandbox.Limits.of(settings)
     try:
-        result = sandbox.run_sql(text, sandbox.sources(settings), limits)
+        result = sql_process.run_sql(text, sandbox.sources(settings), limits)
     except sandbox.SqlError as err:
         raise ApiError(err.status, str(err), title=err.title) from None
     return render(result, fmt, limits)
@@ -154,26 +162,51 @@ def openapi_paths(settings: object) -> dict:
     """OpenAPI 3.0 path items this blueprint serves."""
     problem = {"content": {"application/problem+json": {}}}
     responses = {
-        "200": {"description": "Rows (JSON `{columns, rows, truncated}`), CSV or Parquet",
-                "content": {m.split(";")[0]: {} for m in FORMATS.values()}},
+        "200": {
+            "description": "Rows (JSON `{columns, rows, truncated}`), CSV or Parquet",
+            "content": {m.split(";")[0]: {} for m in FORMATS.values()},
+        },
         "400": {"description": "Invalid SQL, or a statement the sandbox refuses", **problem},
         "422": {"description": "Time or memory limit exceeded", **problem},
     }
     fmt = {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(FORMATS)}}
-    summary = ("Read-only SQL (DuckDB) over every current dataset; one view per dataset, "
-               "named like the dataset; geometry as WKB")
-    return {"/api/sql": {
-        "get": {"tags": ["SQL"], "summary": summary, "operationId": "sqlGet",
-                "parameters": [{"name": "sql", "in": "query", "required": True,
-                                "schema": {"type": "string"}}, fmt],
-                "responses": responses},
-        "post": {"tags": ["SQL"], "summary": summary, "operationId": "sqlPost",
-                 "parameters": [fmt],
-                 "requestBody": {"required": True, "content": {
-                     "application/json": {"schema": {"type": "object", "required": ["sql"],
-                                                     "properties": {"sql": {"type": "string"},
-                                                                    "format": fmt["schema"]}}},
-                     "application/x-www-form-urlencoded": {"schema": {
-                         "type": "object", "properties": {"sql": {"type": "string"}}}}}},
-                 "responses": responses},
-    }}
+    summary = (
+        "Read-only SQL (DuckDB) over every current dataset; one view per dataset, "
+        "named like the dataset; geometry as WKB"
+    )
+    return {
+        "/api/sql": {
+            "get": {
+                "tags": ["SQL"],
+                "summary": summary,
+                "operationId": "sqlGet",
+                "parameters": [
+                    {"name": "sql", "in": "query", "required": True, "schema": {"type": "string"}},
+                    fmt,
+                ],
+                "responses": responses,
+            },
+            "post": {
+                "tags": ["SQL"],
+                "summary": summary,
+                "operationId": "sqlPost",
+                "parameters": [fmt],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["sql"],
+                                "properties": {"sql": {"type": "string"}, "format": fmt["schema"]},
+                            }
+                        },
+                        "application/x-www-form-urlencoded": {
+                            "schema": {"type": "object", "properties": {"sql": {"type": "string"}}}
+                        },
+                    },
+                },
+                "responses": responses,
+            },
+        }
+    }

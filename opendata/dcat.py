@@ -9,13 +9,36 @@ licences, languages, access rights) and ADMS publisher types; media types are IA
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, SKOS
 
+from opendata.dcat_vocab import (
+    ACCESS,
+    ADMS_LICENCE,
+    ADMS_PUBLISHER,
+    AVAILABILITY,
+    DCAT,
+    DCATAP,
+    EU,
+    FREQUENCIES,
+    FREQUENCY,
+    GSP,
+    HYDRA,
+    LANGUAGE,
+    LANGUAGES,
+    LICENCE,
+    LICENCE_TYPES,
+    OGC_FEATURES,
+    PREFIXES,
+    THEME,
+    VCARD,
+    Iris,
+    licence_iri,
+    link,
+    typed,
+)
 from opendata.exports import (
     FORMATS,
     Format,
@@ -28,33 +51,6 @@ from opendata.exports import (
 from opendata.search import Entry
 from opendata.settings import Settings
 
-#: An open namespace: rdflib's closed DCAT lacks DCAT 3 terms such as dcat:version.
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-ADMS_PUBLISHER = Namespace("http://purl.org/adms/publishertype/")
-EU = "http://publications.europa.eu/resource/authority/"
-THEME = Namespace(EU + "data-theme/")
-FREQUENCY = Namespace(EU + "frequency/")
-LICENCE = Namespace(EU + "licence/")
-LANGUAGE = Namespace(EU + "language/")
-ACCESS = Namespace(EU + "access-right/")
-GSP = Namespace("http://www.opengis.net/ont/geosparql#")
-OGC_FEATURES = URIRef("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core")
-PREFIXES = {"dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "hydra": HYDRA,
-            "skos": SKOS, "gsp": GSP}
-
-#: `update_frequency` in specs -> EU frequency code.
-FREQUENCIES = {"continuous": "UPDATE_CONT", "daily": "DAILY", "weekly": "WEEKLY",
-               "monthly": "MONTHLY", "quarterly": "QUARTERLY", "annual": "ANNUAL",
-               "irregular": "IRREG", "never": "NEVER", "unknown": "UNKNOWN"}
-#: SPDX-style licence ids -> EU licence NAL code.
-LICENCES = {"CC-BY-4.0": "CC_BY_4_0", "CC0-1.0": "CC0", "CC-BY-SA-4.0": "CC_BYSA_4_0",
-            "ODbL-1.0": "ODC_BL", "ODC-By-1.0": "ODC_BY", "PDDL-1.0": "ODC_PDDL",
-            "EUPL-1.2": "EUPL_1_2", "MIT": "MIT", "Apache-2.0": "APACHE_2_0"}
-#: ISO 639-1 codes used in specs -> EU language code.
-LANGUAGES = {"fi": "FIN", "sv": "SWE", "en": "ENG", "da": "DAN", "no": "NOR", "nb": "NOB",
-             "nn": "NNO", "is": "ISL", "et": "EST", "de": "DEU"}
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -71,59 +67,31 @@ class CatalogInfo:
     @classmethod
     def of(cls, settings: Settings, items: list[Entry]) -> CatalogInfo:
         extra = settings.extra
-        default_publisher = items[0].publisher if items else {"name": "Open data platform"}
-        publisher = {"name": extra.get("catalog_publisher_name", default_publisher.get("name", "")),
-                     "uri": extra.get("catalog_publisher_uri", default_publisher.get("uri", "")),
-                     "type": extra.get("catalog_publisher_type", default_publisher.get("type", ""))}
+        named = [i.publisher for i in items if i.publisher.get("name")]
+        default_publisher = named[0] if named else {"name": "Open data platform"}
+        publisher = {
+            "name": extra.get("catalog_publisher_name", default_publisher.get("name", "")),
+            "uri": extra.get("catalog_publisher_uri", default_publisher.get("uri", "")),
+            "type": extra.get("catalog_publisher_type", default_publisher.get("type", "")),
+        }
         return cls(
-            title={"en": extra.get("catalog_title", "Open data catalogue"),
-                   "fi": "Avoimen datan katalogi", "sv": "Katalog över öppna data"},
-            description={"en": extra.get("catalog_description",
-                                         "Datasets published by the city as open data, with "
-                                         "downloads, an OGC API and SQL access."),
-                         "fi": "Kaupungin avoimena datana julkaisemat aineistot.",
-                         "sv": "Datamängder som staden publicerar som öppna data."},
+            title={
+                "en": extra.get("catalog_title", "Open data catalogue"),
+                "fi": "Avoimen datan katalogi",
+                "sv": "Katalog över öppna data",
+            },
+            description={
+                "en": extra.get(
+                    "catalog_description",
+                    "Datasets published by the city as open data, with "
+                    "downloads, an OGC API and SQL access.",
+                ),
+                "fi": "Kaupungin avoimena datana julkaisemat aineistot.",
+                "sv": "Datamängder som staden publicerar som öppna data.",
+            },
             publisher=publisher,
             licence=extra.get("catalog_licence", "CC0-1.0"),
         )
-
-
-class Iris:
-    """Every IRI the catalog mints, from one base URL."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base = base_url.rstrip("/")
-
-    def url(self, path: str) -> URIRef:
-        return URIRef(self.base + path)
-
-    @property
-    def catalog(self) -> URIRef:
-        return self.url("/dcat/catalog")
-
-    @property
-    def service(self) -> URIRef:
-        return self.url("/dcat/services/ogc-api-features")
-
-    def dataset(self, name: str) -> URIRef:
-        return self.url(f"/dcat/datasets/{name}")
-
-    def part(self, name: str, fragment: str) -> URIRef:
-        return URIRef(f"{self.dataset(name)}#{fragment}")
-
-    def agent(self, agent: dict[str, str]) -> URIRef:
-        uri = agent.get("uri", "")
-        if re.match(r"^https?://\S+$", uri):
-            return URIRef(uri)
-        slug = re.sub(r"[^a-z0-9]+", "-", agent.get("name", "agent").lower()).strip("-") or "agent"
-        return self.url(f"/dcat/agents/{quote(slug)}")
-
-
-def licence_iri(licence: str, url: str = "") -> URIRef:
-    """The EU licence NAL IRI for an SPDX-style id, else the spec's licence URL."""
-    if licence in LICENCES:
-        return LICENCE[LICENCES[licence]]
-    return URIRef(url) if url else LICENCE["OP_DATPRO"]
 
 
 def _texts(graph: Graph, node: URIRef, prop: URIRef, texts: dict[str, str]) -> None:
@@ -143,11 +111,15 @@ def add_agent(graph: Graph, iris: Iris, agent: dict[str, str]) -> URIRef:
     graph.add((node, RDF.type, FOAF.Organization))
     graph.set((node, FOAF.name, Literal(agent.get("name") or "Unknown publisher")))
     graph.set((node, DCTERMS.type, URIRef(kind) if "://" in kind else ADMS_PUBLISHER[kind]))
+    typed(graph, graph.value(node, DCTERMS.type), SKOS.Concept)
     return node
 
 
 def _add_licence(graph: Graph, iri: URIRef) -> URIRef:
     graph.add((iri, RDF.type, DCTERMS.LicenseDocument))
+    code = str(iri).rsplit("/", 1)[-1]
+    if str(iri).startswith(str(LICENCE)) and code in LICENCE_TYPES:
+        link(graph, iri, DCTERMS.type, ADMS_LICENCE[LICENCE_TYPES[code]], SKOS.Concept)
     return iri
 
 
@@ -175,6 +147,8 @@ def _add_spatial(graph: Graph, iris: Iris, item: Entry) -> URIRef | None:
         w, s, e, n = bbox
         wkt = f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
         graph.add((node, DCAT.bbox, Literal(wkt, datatype=GSP.wktLiteral)))
+        centre = f"POINT({(w + e) / 2:.7f} {(s + n) / 2:.7f})"
+        graph.add((node, DCAT.centroid, Literal(centre, datatype=GSP.wktLiteral)))
     return node
 
 
@@ -185,15 +159,35 @@ def _byte_size(settings: Settings, item: Entry, fmt: Format) -> int | None:
     return cached.stat().st_size if cached.is_file() else None
 
 
-def _add_distribution(graph: Graph, iris: Iris, settings: Settings, item: Entry, fmt: Format) -> URIRef:
+def _formats(graph: Graph, node: URIRef, fmt: Format) -> None:
+    link(graph, node, DCAT.mediaType, URIRef(fmt.media_type_iri), DCTERMS.MediaType)
+    link(graph, node, DCTERMS.format, URIRef(fmt.file_type_iri), DCTERMS.MediaTypeOrExtent)
+
+
+def _add_distribution(
+    graph: Graph, iris: Iris, settings: Settings, item: Entry, fmt: Format
+) -> URIRef:
     node = iris.part(item.name, fmt.ext)
     graph.add((node, RDF.type, DCAT.Distribution))
     graph.add((node, DCTERMS.title, Literal(f"{item.label('en')} ({fmt.label})", lang="en")))
     graph.add((node, DCAT.accessURL, iris.url(latest_path(item.name, fmt.ext))))
-    graph.add((node, DCAT.downloadURL, iris.url(download_path(item.name, item.version.version, fmt.ext))))
-    graph.add((node, DCAT.mediaType, URIRef(fmt.media_type_iri)))
-    graph.add((node, DCTERMS.format, URIRef(fmt.file_type_iri)))
-    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url))))
+    graph.add(
+        (node, DCAT.downloadURL, iris.url(download_path(item.name, item.version.version, fmt.ext)))
+    )
+    graph.add(
+        (
+            node,
+            DCTERMS.description,
+            Literal(
+                f"{item.label('en')}: version {item.version.version} as {fmt.label}.", lang="en"
+            ),
+        )
+    )
+    _formats(graph, node, fmt)
+    link(graph, node, DCATAP.availability, AVAILABILITY.STABLE, SKOS.Concept)
+    graph.add(
+        (node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url)))
+    )
     graph.add((node, DCTERMS.modified, _stamp(item.modified)))
     size = _byte_size(settings, item, fmt)
     if size is not None:
@@ -207,10 +201,22 @@ def _add_api_distribution(graph: Graph, iris: Iris, item: Entry) -> URIRef:
     graph.add((node, DCTERMS.title, Literal(f"{item.label('en')} (OGC API - Features)", lang="en")))
     graph.add((node, DCAT.accessURL, iris.url(f"/collections/{item.name}")))
     graph.add((node, DCAT.accessService, iris.service))
-    graph.add((node, DCAT.mediaType, URIRef(FORMATS["geojson"].media_type_iri)))
-    graph.add((node, DCTERMS.format, URIRef(FORMATS["geojson"].file_type_iri)))
-    graph.add((node, DCTERMS.conformsTo, OGC_FEATURES))
-    graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url))))
+    graph.add(
+        (
+            node,
+            DCTERMS.description,
+            Literal(
+                f"{item.label('en')} through the OGC API - Features (GeoJSON, paged, filterable).",
+                lang="en",
+            ),
+        )
+    )
+    _formats(graph, node, FORMATS["geojson"])
+    link(graph, node, DCTERMS.conformsTo, OGC_FEATURES, DCTERMS.Standard)
+    link(graph, node, DCATAP.availability, AVAILABILITY.AVAILABLE, SKOS.Concept)
+    graph.add(
+        (node, DCTERMS.license, _add_licence(graph, licence_iri(item.license, item.license_url)))
+    )
     return node
 
 
@@ -225,22 +231,28 @@ def add_dataset(graph: Graph, iris: Iris, settings: Settings, item: Entry) -> UR
         for word in words:
             graph.add((node, DCAT.keyword, Literal(word, lang=lang)))
     for theme in item.themes:
-        graph.add((node, DCAT.theme, THEME[theme]))
+        link(graph, node, DCAT.theme, THEME[theme], SKOS.Concept)
     for lang in item.title:
         if lang in LANGUAGES:
-            graph.add((node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]]))
+            link(graph, node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]], DCTERMS.LinguisticSystem)
     graph.add((node, DCTERMS.publisher, add_agent(graph, iris, item.publisher)))
     graph.add((node, DCAT.contactPoint, _add_contact(graph, iris, item)))
     if item.update_frequency in FREQUENCIES:
-        graph.add((node, DCTERMS.accrualPeriodicity, FREQUENCY[FREQUENCIES[item.update_frequency]]))
+        link(
+            graph,
+            node,
+            DCTERMS.accrualPeriodicity,
+            FREQUENCY[FREQUENCIES[item.update_frequency]],
+            DCTERMS.Frequency,
+        )
     spatial = _add_spatial(graph, iris, item)
     if spatial is not None:
         graph.add((node, DCTERMS.spatial, spatial))
     graph.add((node, DCTERMS.issued, _stamp(item.issued)))
     graph.add((node, DCTERMS.modified, _stamp(item.modified)))
-    graph.add((node, DCTERMS.accessRights, ACCESS.PUBLIC))
+    link(graph, node, DCTERMS.accessRights, ACCESS.PUBLIC, DCTERMS.RightsStatement)
     graph.add((node, DCAT.version, Literal(str(item.version.version))))
-    graph.add((node, DCAT.landingPage, iris.url(f"/api/datasets/{item.name}")))
+    link(graph, node, DCAT.landingPage, iris.url(f"/api/datasets/{item.name}"), FOAF.Document)
     for fmt in formats_for(is_spatial(item.version)):
         graph.add((node, DCAT.distribution, _add_distribution(graph, iris, settings, item, fmt)))
     if is_spatial(item.version):
@@ -253,13 +265,25 @@ def add_service(graph: Graph, iris: Iris, info: CatalogInfo, items: list[Entry])
     node = iris.service
     graph.add((node, RDF.type, DCAT.DataService))
     graph.add((node, DCTERMS.title, Literal("OGC API - Features", lang="en")))
-    graph.add((node, DCTERMS.description, Literal(
-        "Features of every spatial dataset as GeoJSON, with bbox and CQL2 filtering.", lang="en")))
+    graph.add(
+        (
+            node,
+            DCTERMS.description,
+            Literal(
+                "Features of every spatial dataset as GeoJSON, with bbox and CQL2 filtering.",
+                lang="en",
+            ),
+        )
+    )
     graph.add((node, DCAT.endpointURL, iris.url("/")))
     graph.add((node, DCAT.endpointDescription, iris.url("/openapi")))
-    graph.add((node, DCTERMS.conformsTo, OGC_FEATURES))
+    link(graph, node, DCTERMS.conformsTo, OGC_FEATURES, DCTERMS.Standard)
+    for word in ("OGC API", "GeoJSON", "features"):
+        graph.add((node, DCAT.keyword, Literal(word, lang="en")))
+    for theme in sorted({t for i in items for t in i.themes}):
+        link(graph, node, DCAT.theme, THEME[theme], SKOS.Concept)
     graph.add((node, DCTERMS.publisher, add_agent(graph, iris, info.publisher)))
-    graph.add((node, DCTERMS.accessRights, ACCESS.PUBLIC))
+    link(graph, node, DCTERMS.accessRights, ACCESS.PUBLIC, DCTERMS.RightsStatement)
     graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(info.licence))))
     for item in items:
         if is_spatial(item.version):
@@ -307,12 +331,21 @@ def _add_paging(graph: Graph, iris: Iris, page: Page, total: int, suffix: str) -
     if page.number < last:
         graph.add((node, HYDRA.nextPage, Literal(page_url(iris, page, page.number + 1, suffix))))
     if page.number > 1:
-        graph.add((node, HYDRA.previousPage, Literal(page_url(iris, page, page.number - 1, suffix))))
+        graph.add(
+            (node, HYDRA.previousPage, Literal(page_url(iris, page, page.number - 1, suffix)))
+        )
 
 
-def catalog_graph(settings: Settings, items: list[Entry], page: Page | None = None,
-                  suffix: str = "") -> Graph:
-    """The catalog with the datasets of one page (all of them when `page` is None)."""
+def catalog_graph(
+    settings: Settings,
+    items: list[Entry],
+    page: Page | None = None,
+    suffix: str = "",
+    *,
+    hydra: bool = True,
+) -> Graph:
+    """The catalog with the datasets of one page (all of them when `page` is None); `hydra`
+    adds the paging description (page URLs end with `suffix`, e.g. `.ttl`)."""
     iris = Iris(settings.base_url)
     info = CatalogInfo.of(settings, items)
     graph = new_graph()
@@ -322,15 +355,19 @@ def catalog_graph(settings: Settings, items: list[Entry], page: Page | None = No
     _texts(graph, node, DCTERMS.description, info.description)
     graph.add((node, DCTERMS.publisher, add_agent(graph, iris, info.publisher)))
     graph.add((node, DCTERMS.license, _add_licence(graph, licence_iri(info.licence))))
-    graph.add((node, FOAF.homepage, iris.url("/")))
+    link(graph, node, FOAF.homepage, iris.url("/"), FOAF.Document)
+    link(graph, node, DCAT.themeTaxonomy, URIRef(EU + "data-theme"), SKOS.ConceptScheme)
+    graph.add((URIRef(EU + "data-theme"), DCTERMS.title, Literal("Data theme", lang="en")))
     for lang in info.title:
-        graph.add((node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]]))
+        link(graph, node, DCTERMS.language, LANGUAGE[LANGUAGES[lang]], DCTERMS.LinguisticSystem)
     if items:
+        graph.add((node, DCTERMS.issued, _stamp(min(i.issued for i in items))))
         graph.add((node, DCTERMS.modified, _stamp(max(i.modified for i in items))))
     shown = items
     if page is not None:
-        shown = items[(page.number - 1) * page.size: page.number * page.size]
-        _add_paging(graph, iris, page, len(items), suffix)
+        shown = items[(page.number - 1) * page.size : page.number * page.size]
+        if hydra:
+            _add_paging(graph, iris, page, len(items), suffix)
     for item in shown:
         graph.add((node, DCAT.dataset, add_dataset(graph, iris, settings, item)))
     graph.add((node, DCAT.service, add_service(graph, iris, info, shown)))
@@ -344,8 +381,11 @@ def dataset_graph(settings: Settings, item: Entry) -> Graph:
     return graph
 
 
-SERIALISATIONS = {"rdf": ("application/rdf+xml", "xml"), "ttl": ("text/turtle", "turtle"),
-                  "jsonld": ("application/ld+json", "json-ld")}
+SERIALISATIONS = {
+    "rdf": ("application/rdf+xml", "xml"),
+    "ttl": ("text/turtle", "turtle"),
+    "jsonld": ("application/ld+json", "json-ld"),
+}
 
 
 def serialise(graph: Graph, ext: str) -> tuple[bytes, str]:

@@ -52,13 +52,24 @@ FORMATS: dict[str, Format] = {
     "parquet": Format("parquet", "GeoParquet", "application/vnd.apache.parquet", "PARQUET"),
     "geojson": Format("geojson", "GeoJSON", "application/geo+json", "GEOJSON", spatial_only=True),
     "csv": Format("csv", "CSV", "text/csv", "CSV"),
-    "gpkg": Format("gpkg", "GeoPackage", "application/geopackage+sqlite3", "GPKG", spatial_only=True),
+    "gpkg": Format(
+        "gpkg", "GeoPackage", "application/geopackage+sqlite3", "GPKG", spatial_only=True
+    ),
 }
+
+
+#: The stored file of a table without geometry is plain Parquet.
+PLAIN_PARQUET = Format("parquet", "Parquet", "application/vnd.apache.parquet", "PARQUET")
 
 
 def formats_for(spatial: bool) -> list[Format]:
     """The formats a version can be downloaded in (GeoJSON/GPKG need geometry)."""
-    return [f for f in FORMATS.values() if spatial or not f.spatial_only]
+    if not spatial:
+        return [
+            PLAIN_PARQUET,
+            *(f for f in FORMATS.values() if not f.spatial_only and f.ext != "parquet"),
+        ]
+    return list(FORMATS.values())
 
 
 def is_spatial(version: Version) -> bool:
@@ -147,8 +158,10 @@ def export_file(settings: Settings, version: Version, ext: str) -> Path:
     """The file to serve for `version` in format `ext`, building and caching it when needed."""
     fmt = FORMATS.get(ext)
     if fmt is None or (fmt.spatial_only and not is_spatial(version)):
-        raise NotFound(f"no '{ext}' download for {version.dataset}; formats: "
-                       + ", ".join(f.ext for f in formats_for(is_spatial(version))))
+        raise NotFound(
+            f"no '{ext}' download for {version.dataset}; formats: "
+            + ", ".join(f.ext for f in formats_for(is_spatial(version)))
+        )
     source = stored_file(settings, version)
     if ext == "parquet":
         return source

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.types import is_integer_dtype, is_object_dtype, is_string_dtype
+from pandas.api import types as pdt
 
 from opendata.errors import PrivacyBlocked, SpecError
-from opendata.specs import PrivacyDecision
+from opendata.specs import PRIVACY_ACTIONS, PrivacyDecision
 
 #: Detector names, in the order findings are reported.
 DETECTORS = tuple(
@@ -164,15 +164,17 @@ def _digit_rows(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     return pure, raw[: len(fixed) * width].reshape(-1, width) - 48
 
 
+_DOUBLED_NP = np.array(_DOUBLED, np.uint8)
+
+
 def _se_maybe(values: pa.Array) -> np.ndarray:
     """False for bare 10/12-digit values whose last ten digits fail Luhn or have no MMDD."""
     keep = np.ones(len(values), bool)
     for width in (10, 12):
         pure, digits = _digit_rows(values, width)
         d = digits[:, -10:]
-        total = np.array(_DOUBLED, np.uint8)[d[:, 0::2]].sum(1, dtype=np.uint16) + d[:, 1::2].sum(
-            1, dtype=np.uint16
-        )
+        doubled = _DOUBLED_NP[d[:, 0::2]].sum(1, dtype=np.uint16)
+        total = doubled + d[:, 1::2].sum(1, dtype=np.uint16)
         month, day = d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5] - 60 * (d[:, 4] >= 6)
         keep[pure] = (total % 10 == 0) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     return keep
@@ -215,7 +217,7 @@ def _number(core: str, check: Callable[[str], str | None], maybe: _Maybe | None 
 _ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+"
 _LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
 _EMAIL = rf"(?<![\w.+-]){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[^\W\d_]{{2,24}}(?![\w-])"
-_PHONE_INTL = r"(?:\+|\b00) ?(?:358|4[5-7])(?:[ -]?\(0\))?(?:[ -]?\d){5,13}"
+_PHONE_INTL = r"(?:\+|\b00) ?(?:358|4[5-7])(?:[ -]?\(\d{1,4}\))?(?:[ -]?\d){4,13}"
 _PHONE_NAT = r"(?:\(0[1-9]\d{0,2}\) ?|0[1-9]\d{0,2}[ -])[1-9]\d*(?: \d{2,})*"
 _PHONE_DKNO = r"[2-9]\d(?: \d\d){3}|[2-9]\d\d \d\d \d{3}"
 _RULES: tuple[_Rule, ...] = (
@@ -262,19 +264,24 @@ def mask(token: str, detector: str) -> str:
 
 
 def _is_text(dtype: object) -> bool:
-    """Object, string, integer or string-categorical: dtypes that can hold identifiers."""
+    """Dtypes that can hold identifiers: object, string, integer, float, string-categorical."""
     if isinstance(dtype, pd.CategoricalDtype):
         return _is_text(dtype.categories.dtype)
-    return is_object_dtype(dtype) or is_string_dtype(dtype) or is_integer_dtype(dtype)
+    return pdt.is_object_dtype(dtype) or pdt.is_string_dtype(dtype) or pdt.is_numeric_dtype(dtype)
 
 
 def _to_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
-    """The column as Arrow strings (integers as their digits); other cells count as missing."""
-    if not _is_text(series.dtype):
-        series = series.astype("string")
+    """The column as Arrow strings: numbers as their digits (floats only if all whole, as a CSV
+    column of numbers with blanks is read), non-text cells as missing; None if not scannable."""
+    if not _is_text(series.dtype) or pdt.is_bool_dtype(series.dtype):
+        return None
     try:
         arr = pa.array(series, from_pandas=True)
+        if pa.types.is_floating(arr.type):
+            arr = pc.cast(arr, pa.int64())  # refuses fractions: measurements, not identifiers
     except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if pdt.is_float_dtype(series.dtype):
+            return None
         arr = pa.array(series.map(lambda v: v if isinstance(v, str) else None), type=pa.string())
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
@@ -370,6 +377,11 @@ def apply(
         raise SpecError(
             f"privacy.{missing[0]}: no such column in the data; columns are "
             f"{', '.join(map(str, df.columns))}"
+        )
+    unknown = [c for c, d in decisions.items() if d.action not in PRIVACY_ACTIONS]
+    if unknown:
+        raise SpecError(
+            f"privacy.{unknown[0]}.action: expected one of {', '.join(PRIVACY_ACTIONS)}"
         )
     hashed = [c for c, d in decisions.items() if d.action == "hash"]
     if hashed and not key:

@@ -29,13 +29,18 @@ from opendata.errors import CivicError
 from opendata.geoparquet import read_geo_metadata
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_BOX = ("xmin", "ymin", "xmax", "ymax")
 #: Versions whose file is at most this big are copied into DuckDB memory on first use.
 MEMORY_MAX_BYTES = 256 * 1024**2
 #: Total file bytes of in-memory copies a process keeps (least recently used go first); an
 #: in-memory copy takes about 1.5 times its file size.
 MEMORY_BUDGET_BYTES = 512 * 1024**2
+#: Decoded row groups (of any version) a process keeps for serving pages and single features.
+ROW_CACHE_BYTES = 256 * 1024**2
 #: Above this many exactly-matched ids a spatial match list goes to DuckDB as an Arrow table.
 _INLINE_IDS = 2000
+#: Matching ids fetched in one go; beyond this a separate count(*) gives numberMatched.
+_FETCH_IDS = 5000
 
 
 class QueryError(CivicError):
@@ -69,6 +74,7 @@ class Source:
     """What the read layer knows about one version file."""
 
     path: str
+    #: Where DuckDB finds the filterable columns (no geometry): a memory table or read_parquet.
     relation: str
     rows: int
     geometry: str | None
@@ -77,16 +83,15 @@ class Source:
     #: property name -> Arrow type, in file order (no fid, geometry or covering column).
     properties: dict[str, pa.DataType]
     temporal: str | None
-    dense_fid: bool
+    #: The first fid of each row group (fids run 1..N in file order).
+    starts: tuple[int, ...]
+    #: SQL for the covering bbox's xmin, ymin, xmax, ymax.
+    box: tuple[str, ...] = ()
 
     @property
-    def select(self) -> str:
-        names = ", ".join(quote(n) for n in ["fid", *self.properties])
-        return (
-            f"{names}, {quote(self.geometry)}::BLOB AS {quote(self.geometry)}"
-            if self.geometry
-            else names
-        )
+    def columns(self) -> list[str]:
+        """The columns of a page: fid, the properties, the geometry."""
+        return ["fid", *self.properties] + ([self.geometry] if self.geometry else [])
 
 
 def quote(name: str) -> str:
@@ -98,9 +103,11 @@ def quote(name: str) -> str:
 _DB: duckdb.DuckDBPyConnection | None = None
 _LOCK = threading.RLock()
 _LOCAL = threading.local()
-_SOURCES: OrderedDict[str, Source] = OrderedDict()
+_SOURCES: dict[str, Source] = {}
 _EXTENTS: dict[str, tuple[str | None, str | None]] = {}
 _LOADED: OrderedDict[str, int] = OrderedDict()
+_FILES: dict[str, pq.ParquetFile] = {}
+_GROUPS: OrderedDict[tuple[str, int], pa.Table] = OrderedDict()
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -117,30 +124,32 @@ def cursor() -> duckdb.DuckDBPyConnection:
     return cur
 
 
-def _table_name(path: str) -> str:
+def _parquet(path: str) -> str:
+    return "read_parquet('" + path.replace("'", "''") + "')"
+
+
+def _load_into_memory(path: str, size: int, geometry: str | None, covering: str | None) -> str:
+    """Copy a version's filterable columns into a compressed in-memory DuckDB table once per
+    process, evicting the least recently used copies beyond the budget."""
     import hashlib
 
-    return "v_" + hashlib.sha1(path.encode()).hexdigest()[:20]
-
-
-def _load_into_memory(path: str, size: int, geometry: str | None) -> str:
-    """Copy a version into a compressed in-memory DuckDB table once per process (geometry as
-    plain WKB), evicting the least recently used copies beyond the budget."""
-    name = "mem." + _table_name(path)
+    name = "mem.v_" + hashlib.sha1(path.encode()).hexdigest()[:20]
     with _LOCK:
-        if path in _LOADED:
-            _LOADED.move_to_end(path)
-            return name
-        replace = f" REPLACE ({quote(geometry)}::BLOB AS {quote(geometry)})" if geometry else ""
-        literal = path.replace("'", "''")
-        cursor().execute(
-            f"CREATE TABLE IF NOT EXISTS {name} AS SELECT *{replace} FROM read_parquet('{literal}')"
-        )
-        _LOADED[path] = size
+        if path not in _LOADED:
+            # No geometry (pages come from the row-group cache) and a flat bbox, whose columns
+            # get zone maps, so a bbox query skips most of a Hilbert-sorted table.
+            drop = ", ".join(quote(c) for c in (geometry, covering) if c)
+            flat = "".join(f", {quote(covering)}.{k} AS __{k}" for k in _BOX) if covering else ""
+            exclude = f" EXCLUDE ({drop})" if drop else ""
+            select = f"SELECT *{exclude}{flat} FROM {_parquet(path)}"
+            cursor().execute(f"CREATE TABLE IF NOT EXISTS {name} AS {select}")
+            _LOADED[path] = size
+        _LOADED.move_to_end(path)
         while sum(_LOADED.values()) > MEMORY_BUDGET_BYTES and len(_LOADED) > 1:
             old, _ = _LOADED.popitem(last=False)
-            _SOURCES.pop(old, None)
-            cursor().execute(f"DROP TABLE IF EXISTS mem.{_table_name(old)}")
+            dropped = _SOURCES.pop(old, None)
+            if dropped is not None and dropped.relation.startswith("mem."):
+                cursor().execute(f"DROP TABLE IF EXISTS {dropped.relation}")
     return name
 
 
@@ -148,11 +157,9 @@ def source(path: str | Path) -> Source:
     """The cached description (and query relation) of a version file."""
     key = str(path)
     found = _SOURCES.get(key)
-    if found is not None:
-        return found
-    src = _describe(key)
-    _SOURCES[key] = src
-    return src
+    if found is None:
+        found = _SOURCES[key] = _describe(key)
+    return found
 
 
 def _describe(path: str) -> Source:
@@ -162,43 +169,57 @@ def _describe(path: str) -> Source:
     geometry = geo.get("primary_column")
     column = geo.get("columns", {}).get(geometry, {}) if geometry else {}
     covering = column.get("covering", {}).get("bbox", {}).get("xmin", [None])[0]
-    skip = {"fid", geometry, covering}
-    properties = {f.name: f.type for f in schema if f.name not in skip}
+    properties = {f.name: f.type for f in schema if f.name not in {"fid", geometry, covering}}
     temporal = next(
         (n for n, t in properties.items() if pa.types.is_timestamp(t) or pa.types.is_date(t)), None
     )
     size = Path(path).stat().st_size
-    relation = f"read_parquet('{path.replace(chr(39), chr(39) * 2)}')"
     if size <= MEMORY_MAX_BYTES:
-        relation = _load_into_memory(path, size, geometry)
-    return Source(
-        path,
-        relation,
-        meta.num_rows,
-        geometry,
-        tuple(column.get("geometry_types", ())),
-        covering,
-        properties,
-        temporal,
-        _fid_is_dense(meta),
-    )
+        relation = _load_into_memory(path, size, geometry, covering)
+        box = tuple(f"__{k}" for k in _BOX)
+    else:
+        relation, box = _parquet(path), tuple(f"{quote(covering or '')}.{k}" for k in _BOX)
+    types = tuple(column.get("geometry_types", ()))
+    return Source(path, relation, meta.num_rows, geometry, types, covering, properties, temporal,
+                  _starts(meta), box)  # fmt: skip
 
 
-def _fid_is_dense(meta: pq.FileMetaData) -> bool:
-    """True when `fid` runs 1..N in file order, so a page is a range of fids."""
-    names = meta.schema.to_arrow_schema().names
-    if "fid" not in names:
-        return False
-    index, expected = names.index("fid"), 1
-    for i in range(meta.num_row_groups):
-        group = meta.row_group(i)
-        stats = group.column(index).statistics
-        if stats is None or not stats.has_min_max or stats.min != expected:
-            return False
-        if stats.max != expected + group.num_rows - 1:
-            return False
-        expected += group.num_rows
-    return True
+def _starts(meta: pq.FileMetaData) -> tuple[int, ...]:
+    """The first fid of each row group: `publish` numbers features 1..N in file order."""
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    return tuple(int(v) for v in np.cumsum([1, *sizes[:-1]])) if sizes else ()
+
+
+def _group(src: Source, index: int) -> pa.Table:
+    """One decoded row group (page columns only), from a per-process LRU cache."""
+    key = (src.path, index)
+    table = _GROUPS.get(key)
+    if table is None:
+        with _LOCK:
+            handle = _FILES.get(src.path) or _FILES.setdefault(src.path, pq.ParquetFile(src.path))
+            table = handle.read_row_group(index, columns=src.columns)
+            _GROUPS[key] = table
+            while sum(t.nbytes for t in _GROUPS.values()) > ROW_CACHE_BYTES and len(_GROUPS) > 1:
+                _GROUPS.popitem(last=False)
+    return table
+
+
+def rows(src: Source, fids: np.ndarray) -> pa.Table:
+    """The page columns of the features with these ids, in this order (unknown ids are skipped)."""
+    fids = np.asarray(fids, dtype=np.int64)
+    fids = fids[(fids >= 1) & (fids <= src.rows)]
+    if len(fids) == 0:
+        return pq.read_schema(src.path).empty_table().select(src.columns)
+    groups = np.searchsorted(src.starts, fids, side="right") - 1
+    first = int(groups[0])
+    if (groups == first).all() and (np.diff(fids) == 1).all():  # one run: a zero-copy slice
+        return _group(src, first).slice(int(fids[0]) - src.starts[first], len(fids))
+    parts, positions = [], []
+    for g in np.unique(groups):
+        where = np.flatnonzero(groups == g)
+        parts.append(_group(src, int(g)).take(fids[where] - src.starts[g]))
+        positions.append(where)
+    return pa.concat_tables(parts).take(np.argsort(np.concatenate(positions), kind="stable"))
 
 
 def extent_of(path: str | Path) -> tuple[str | None, str | None]:
@@ -208,11 +229,10 @@ def extent_of(path: str | Path) -> tuple[str | None, str | None]:
         return None, None
     if src.path not in _EXTENTS:
         col = quote(src.temporal)
-        row = (
-            cursor()
-            .sql(f"SELECT min({col})::VARCHAR, max({col})::VARCHAR FROM {src.relation}")
-            .fetchall()[0]
+        found = cursor().execute(
+            f"SELECT min({col})::VARCHAR, max({col})::VARCHAR FROM {src.relation}"
         )
+        row = found.fetchall()[0]
         _EXTENTS[src.path] = (_iso(row[0]), _iso(row[1])) if row else (None, None)
     return _EXTENTS[src.path]
 
@@ -309,36 +329,45 @@ def _compile(node: Any, sql: _Sql) -> str:
     raise QueryError(f"unsupported filter operator '{op}'")
 
 
-def _spatial(geom: shapely.Geometry, sql: _Sql) -> str:
-    """Rows whose geometry intersects `geom` (CRS84): a bbox prefilter in SQL decides most rows,
-    Shapely decides the rest exactly."""
-    src = sql.src
-    if src.geometry is None or src.covering is None:
+def _box_sql(src: Source, geom: shapely.Geometry) -> tuple[str, str]:
+    """SQL for rows whose bbox meets `geom`'s bbox, and for those of them that surely intersect
+    `geom` itself: all of them when `geom` is a lon/lat box and the row's bbox lies inside it or
+    is a point."""
+    if src.geometry is None or len(src.box) != 4:
         raise QueryError("this collection has no geometry to filter on")
     xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(geom))
-    b = quote(src.covering)
-    near = f"({b}.xmin <= {xmax!r} AND {b}.xmax >= {xmin!r} AND {b}.ymin <= {ymax!r} AND {b}.ymax >= {ymin!r})"
-    if shapely.equals(geom, shapely.box(xmin, ymin, xmax, ymax)):
-        # A box intersects every geometry whose bbox lies inside it and every point it touches.
-        sure = (
-            f"(({b}.xmin >= {xmin!r} AND {b}.xmax <= {xmax!r} AND {b}.ymin >= {ymin!r} "
-            f"AND {b}.ymax <= {ymax!r}) OR ({b}.xmin = {b}.xmax AND {b}.ymin = {b}.ymax))"
-        )
-    else:
-        sure = "FALSE"
-    if src.geometry_types and set(src.geometry_types) <= {"Point"} and sure != "FALSE":
-        return near
-    rows = (
-        cursor()
-        .sql(
-            f"SELECT fid, {quote(src.geometry)}::BLOB FROM {src.relation} WHERE {near} AND NOT {sure}"
-        )
-        .to_arrow_table()
+    x0, y0, x1, y1 = src.box
+    near = f"({x0} <= {xmax!r} AND {x1} >= {xmin!r} AND {y0} <= {ymax!r} AND {y1} >= {ymin!r})"
+    if not shapely.equals(geom, shapely.box(xmin, ymin, xmax, ymax)):
+        return near, "FALSE"
+    inside = f"{x0} >= {xmin!r} AND {x1} <= {xmax!r} AND {y0} >= {ymin!r} AND {y1} <= {ymax!r}"
+    return near, f"(({inside}) OR ({x0} = {x1} AND {y0} = {y1}))"
+
+
+def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
+    """The sorted ids of the features intersecting `geom` (CRS84): one bbox query in DuckDB,
+    then Shapely for the rows the bboxes cannot decide."""
+    near, sure = _box_sql(src, geom)
+    found = cursor().execute(
+        f"SELECT fid, {sure} AS sure FROM {src.relation} WHERE {near} ORDER BY fid"
     )
+    result = found.fetchnumpy()
+    ids, decided = np.asarray(result["fid"]), np.asarray(result["sure"], dtype=bool)
+    if decided.all():
+        return ids
     shapely.prepare(geom)
-    geoms = shapely.from_wkb(rows.column(1).to_numpy(zero_copy_only=False))
-    hit = rows.column(0).to_numpy()[shapely.intersects(geom, geoms)]
-    return f"({near} AND ({sure} OR {_id_list(hit, sql)}))"
+    candidates = rows(src, ids[~decided])
+    wkb = candidates.column(src.geometry).to_numpy(zero_copy_only=False)
+    decided[~decided] = shapely.intersects(geom, shapely.from_wkb(wkb))
+    return ids[decided]
+
+
+def _spatial(geom: shapely.Geometry, sql: _Sql) -> str:
+    """SQL for S_INTERSECTS(geometry, geom): pure SQL for points in a box, else an id list."""
+    near, sure = _box_sql(sql.src, geom)
+    if sure != "FALSE" and set(sql.src.geometry_types or ["?"]) <= {"Point"}:
+        return near
+    return _id_list(spatial_ids(sql.src, geom), sql)
 
 
 def _id_list(ids: np.ndarray, sql: _Sql) -> str:
@@ -402,38 +431,47 @@ def _filter_to_crs84(node: Any, crs: str) -> Any:
 def features(path: str | Path, query: FeatureQuery) -> tuple[pa.Table, int]:
     """One page of features (Arrow: fid, properties..., WKB geometry) and the exact match count."""
     src = source(path)
-    cur = cursor()
+    plain = not (query.filter or query.datetime or query.properties or query.sortby)
+    if plain and query.bbox is None:
+        first = query.offset + 1  # fid = row number: the page is a range of ids
+        return rows(src, np.arange(first, min(first + query.limit, src.rows + 1))), src.rows
+    if plain and query.bbox is not None:  # bbox alone: one query gives every match
+        ids = _guarded(spatial_ids, src, bbox_polygon(query.bbox, query.bbox_crs))
+        return rows(src, ids[query.offset : query.offset + query.limit]), len(ids)
+    ids, matched = _guarded(_matching, src, query)
+    return rows(src, ids), matched
+
+
+def _guarded(fn: Any, *args: Any) -> Any:
     try:
-        sql = where_clause(src, query)
-        for name, table in sql.tables.items() if sql else ():
-            cur.register(name, table)
-        if sql is None and not query.sortby and src.dense_fid:
-            first = query.offset + 1
-            page = cur.sql(
-                f"SELECT {src.select} FROM {src.relation} WHERE fid BETWEEN ? AND ? ORDER BY fid",
-                params=[first, first + query.limit - 1],
-            ).to_arrow_table()
-            return page, src.rows
-        sql = sql or _Sql(src)
-        where, params = sql.where, sql.params
-        matched = cur.sql(
-            f"SELECT count(*) FROM {src.relation} WHERE {where}", params=params
-        ).fetchall()[0][0]
-        order = ", ".join(
-            f"{_order_prop(src, n)} {'ASC' if up else 'DESC'} NULLS LAST" for n, up in query.sortby
-        )
-        order = f"{order}, fid" if order else "fid"
-        page = cur.sql(
-            f"SELECT {src.select} FROM {src.relation} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-            params=[*params, query.limit, query.offset],
-        ).to_arrow_table()
-        return page, int(matched)
+        return fn(*args)
     except duckdb.Error as err:
-        raise QueryError(
-            f"the filter cannot be evaluated on this data: {str(err).splitlines()[0]}"
-        ) from err
+        first = str(err).splitlines()[0]
+        raise QueryError(f"the filter cannot be evaluated on this data: {first}") from err
+
+
+def _matching(src: Source, query: FeatureQuery) -> tuple[np.ndarray, int]:
+    """The ids of one page of matches, in order, and the number of all matches."""
+    cur, sql = cursor(), where_clause(src, query) or _Sql(src)
+    for name, table in sql.tables.items():
+        cur.register(name, table)
+    try:
+        keys = [
+            f"{_order_prop(src, n)} {'ASC' if up else 'DESC'} NULLS LAST" for n, up in query.sortby
+        ]
+        cap = max(query.limit, _FETCH_IDS) + 1
+        select = (
+            f"SELECT fid FROM {src.relation} WHERE {sql.where} ORDER BY {', '.join([*keys, 'fid'])}"
+        )
+        ids = cur.execute(f"{select} LIMIT {cap} OFFSET {query.offset}", sql.params).fetchnumpy()[
+            "fid"
+        ]
+        if len(ids) < cap and (len(ids) or not query.offset):
+            return np.asarray(ids[: query.limit]), query.offset + len(ids)
+        count = cur.execute(f"SELECT count(*) FROM {src.relation} WHERE {sql.where}", sql.params)
+        return np.asarray(ids[: query.limit]), int(count.fetchall()[0][0])
     finally:
-        for name in sql.tables if "sql" in locals() and sql else ():
+        for name in sql.tables:
             cur.unregister(name)
 
 
@@ -447,9 +485,4 @@ def _order_prop(src: Source, name: str) -> str:
 
 def feature(path: str | Path, fid: int) -> pa.Table:
     """The feature with id `fid` as a one-row Arrow table (zero rows when there is none)."""
-    src = source(path)
-    return (
-        cursor()
-        .sql(f"SELECT {src.select} FROM {src.relation} WHERE fid = ?", params=[fid])
-        .to_arrow_table()
-    )
+    return rows(source(path), np.array([fid]))

@@ -17,7 +17,12 @@ def reason_counts(quarantine: pd.DataFrame | None, top: int = 20) -> dict[str, i
     """The most common quarantine reasons, with the row-specific value stripped."""
     if quarantine is None or not len(quarantine):
         return {}
-    general = quarantine["reason"].astype(str).str.replace(r": '.*'$", "", regex=True)
+    general = (
+        quarantine["reason"].astype(str)
+        .str.replace(r": '.*'$", "", regex=True)  # the offending value
+        .str.replace(r"^(node|way|relation)/\d+: ", "", regex=True)  # the element id
+        .str.replace(r"\s*\((way_id|node_id)=\d+\)", "", regex=True)
+    )
     return dict(Counter(general).most_common(top))
 
 

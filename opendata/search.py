@@ -19,7 +19,7 @@ from opendata.exports import formats_for, is_spatial
 
 #: Namespace of the stable dataset identifiers (uuid5 of the dataset name).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:civic-platform:dataset")
-FACETS = ("theme", "publisher", "license", "format", "keyword")
+FACETS = ("theme", "publisher", "license", "format", "keyword", "kind")
 SORTS = ("relevance", "date", "name")
 MAX_LIMIT = 1000
 #: Field weights for relevance: a title hit counts more than a keyword or description hit.
@@ -76,7 +76,11 @@ class Entry:
 
     def label(self, lang: str = "en") -> str:
         """The title in `lang`, else English, else any."""
-        return self.title.get(lang) or self.title.get("en") or next(iter(self.title.values()), self.name)
+        return (
+            self.title.get(lang)
+            or self.title.get("en")
+            or next(iter(self.title.values()), self.name)
+        )
 
 
 def entry(dataset: Dataset, version: Version) -> Entry:
@@ -122,6 +126,7 @@ def facet_values(item: Entry, facet: str) -> list[str]:
         "license": [item.license],
         "format": item.formats,
         "keyword": item.all_keywords,
+        "kind": [item.kind],
     }[facet]
     return [v for v in dict.fromkeys(values) if v]
 
@@ -176,8 +181,11 @@ def score(item: Entry, words: list[str]) -> float:
     }
     total = 0.0
     for word in words:
-        hits = [WEIGHTS[key] * (1.5 if re.search(rf"\b{re.escape(word)}", text) else 1.0)
-                for key, text in fields.items() if word in text]
+        hits = [
+            WEIGHTS[key] * (1.5 if re.search(rf"\b{re.escape(word)}", text) else 1.0)
+            for key, text in fields.items()
+            if word in text
+        ]
         if not hits:
             return 0.0
         total += sum(hits)
@@ -201,7 +209,9 @@ def facet_counts(items: list[Entry], facet: str) -> list[tuple[str, int]]:
 def search(items: list[Entry], query: SearchQuery) -> SearchResult:
     """Filter, rank, facet and page `items`."""
     words = terms(query.q)
-    scored = [(score(i, words) if words else 0.0, i) for i in items if _matches_filters(i, query.filters)]
+    scored = [
+        (score(i, words) if words else 0.0, i) for i in items if _matches_filters(i, query.filters)
+    ]
     if words:
         scored = [(s, i) for s, i in scored if s > 0]
     sort = query.sort or ("relevance" if words else "name")
@@ -213,7 +223,7 @@ def search(items: list[Entry], query: SearchQuery) -> SearchResult:
     else:
         scored.sort(key=lambda si: si[1].name)
     matched = [i for _, i in scored]
-    page = matched[query.offset: query.offset + query.limit]
+    page = matched[query.offset : query.offset + query.limit]
     return SearchResult(len(matched), page, {f: facet_counts(matched, f) for f in FACETS})
 
 

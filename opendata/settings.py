@@ -6,6 +6,16 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+#: Optional catalog-level metadata for DCAT (`CIVIC_CATALOG_TITLE`, ...), kept in `extra`.
+EXTRA_KEYS = (
+    "CATALOG_TITLE",
+    "CATALOG_DESCRIPTION",
+    "CATALOG_PUBLISHER_NAME",
+    "CATALOG_PUBLISHER_URI",
+    "CATALOG_PUBLISHER_TYPE",
+    "CATALOG_LICENCE",
+)
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"CIVIC_{name}", default)
@@ -70,6 +80,12 @@ class Settings:
             sql_memory_mb=int(_env("SQL_MEMORY_MB", "512")),
             tile_url=_env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         )
+        extra = {
+            key.lower(): os.environ[f"CIVIC_{key}"]
+            for key in EXTRA_KEYS
+            if f"CIVIC_{key}" in os.environ
+        }
+        base = replace(base, extra=extra)
         if not base.base_url:
             base = replace(base, base_url=f"http://{base.host}:{base.port}")
         return replace(base, **overrides) if overrides else base

@@ -13,6 +13,8 @@ Two independent fences:
    configuration. (DuckDB 2 checks file access when a view is *scanned*, so views over Parquet
    stop working after `enable_external_access=false` unless their files are in `allowed_paths`.)
 
+A third fence, a child process with hard limits, is in `opendata/sql_process.py`.
+
 Geometry is exposed as WKB (`BLOB`; GeoParquet conversion is off) next to the `bbox` struct;
 `ST_GeomFromWKB(geometry)` gives a GEOMETRY for DuckDB's built-in spatial functions.
 """
@@ -37,11 +39,31 @@ from opendata.settings import Settings
 
 MAX_SQL_LENGTH = 20_000
 #: Table functions that generate or unpack values and touch no files.
-ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
+ALLOWED_TABLE_FUNCTIONS = frozenset(
+    {"range", "generate_series", "unnest", "json_each", "json_tree"}
+)
 #: Scalar functions that would reveal settings, variables or the environment, or write logs.
-DENIED_FUNCTIONS = frozenset({"current_setting", "getenv", "getvariable", "write_log",
-                              "json_execute_serialized_sql", "query", "query_table"})
-DENIED_PREFIXES = ("read_", "duckdb_", "pragma_", "parquet_", "sniff_", "glob", "enable_", "disable_")
+DENIED_FUNCTIONS = frozenset(
+    {
+        "current_setting",
+        "getenv",
+        "getvariable",
+        "write_log",
+        "json_execute_serialized_sql",
+        "query",
+        "query_table",
+    }
+)
+DENIED_PREFIXES = (
+    "read_",
+    "duckdb_",
+    "pragma_",
+    "parquet_",
+    "sniff_",
+    "glob",
+    "enable_",
+    "disable_",
+)
 _QUERY_LIKE = {"SELECT"}
 
 
@@ -72,6 +94,17 @@ class SqlTooBig(SqlError):
     title = "SQL memory limit exceeded"
 
 
+class SqlBusy(SqlError):
+    """Every SQL slot of this worker is taken."""
+
+    status = 503
+    title = "SQL endpoint busy"
+
+
+TOO_LONG = "the query took too long and was stopped; add filters or LIMIT"
+TOO_MUCH_MEMORY = "the query needed more memory than allowed; aggregate or filter more"
+
+
 @dataclass(frozen=True)
 class Limits:
     """How long, how many rows and how much memory one query may use."""
@@ -79,6 +112,7 @@ class Limits:
     timeout_s: float = 5.0
     max_rows: int = 10_000
     memory_mb: int = 512
+    max_result_mb: int = 64
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -98,7 +132,18 @@ class SqlResult:
 def sources(settings: Settings) -> dict[str, Path]:
     """View name -> absolute GeoParquet path of every current dataset."""
     catalog = Catalog(settings.catalog_url)
-    return {d.name: version_path(settings, v).resolve() for d, v in catalog.current()}
+    paths = {d.name: version_path(settings, v).resolve() for d, v in catalog.current()}
+    return {name: path for name, path in paths.items() if path.is_file()}  # one gone file ≠ outage
+
+
+_LOCAL = threading.local()
+
+
+def _parser() -> duckdb.DuckDBPyConnection:
+    """A per-thread connection used only to parse (it never touches data or files)."""
+    if not hasattr(_LOCAL, "conn"):
+        _LOCAL.conn = duckdb.connect(":memory:", config={"enable_external_access": False})
+    return _LOCAL.conn
 
 
 def _parse_tree(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
@@ -107,8 +152,10 @@ def _parse_tree(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
         raise SqlRefused(f"send exactly one statement, got {len(statements)}")
     kind = statements[0].type.name
     if kind not in _QUERY_LIKE:
-        raise SqlRefused(f"{kind} statements are not allowed; only read-only queries "
-                         "(SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE)")
+        raise SqlRefused(
+            f"{kind} statements are not allowed; only read-only queries "
+            "(SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE)"
+        )
     rows = conn.execute("SELECT json_serialize_sql($1::VARCHAR)", [sql]).fetchall()
     tree = json.loads(rows[0][0])
     if tree.get("error"):
@@ -127,15 +174,22 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _cte_names(tree: dict[str, Any]) -> set[str]:
-    return {entry["key"].lower() for node in _walk(tree) if isinstance(node.get("cte_map"), dict)
-            for entry in node["cte_map"].get("map", []) if isinstance(entry, dict) and "key" in entry}
+    return {
+        entry["key"].lower()
+        for node in _walk(tree)
+        if isinstance(node.get("cte_map"), dict)
+        for entry in node["cte_map"].get("map", [])
+        if isinstance(entry, dict) and "key" in entry
+    }
 
 
 def _check_function(name: str, *, table: bool) -> None:
     name = name.lower()
     if table and name not in ALLOWED_TABLE_FUNCTIONS:
-        raise SqlRefused(f"table function {name}() is not allowed; query the dataset views instead "
-                         f"(allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})")
+        raise SqlRefused(
+            f"table function {name}() is not allowed; query the dataset views instead "
+            f"(allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})"
+        )
     if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
         raise SqlRefused(f"function {name}() is not allowed in the SQL sandbox")
 
@@ -146,8 +200,10 @@ def _check_table(node: dict[str, Any], allowed: set[str]) -> None:
     catalog = str(node.get("catalog_name", "")).lower()
     if name.lower() not in allowed or schema not in ("", "main") or catalog not in ("", "memory"):
         shown = ".".join(p for p in (catalog, schema, name) if p)[:80]
-        raise SqlRefused(f"unknown table '{shown}'; the tables are the dataset views: "
-                         + ", ".join(sorted(allowed)))
+        raise SqlRefused(
+            f"unknown table '{shown}'; the tables are the dataset views: "
+            + ", ".join(sorted(allowed))
+        )
 
 
 def check_sql(sql: str, tables: set[str], conn: duckdb.DuckDBPyConnection | None = None) -> None:
@@ -156,15 +212,10 @@ def check_sql(sql: str, tables: set[str], conn: duckdb.DuckDBPyConnection | None
         raise SqlError("the 'sql' parameter is empty")
     if len(sql) > MAX_SQL_LENGTH:
         raise SqlRefused(f"the statement is longer than {MAX_SQL_LENGTH} characters")
-    own = conn is None
-    conn = conn or duckdb.connect(":memory:")
     try:
-        tree = _parse_tree(conn, sql)
+        tree = _parse_tree(conn or _parser(), sql)
     except duckdb.ParserException as err:
         raise SqlError(str(err)) from None
-    finally:
-        if own:
-            conn.close()
     allowed = {t.lower() for t in tables} | _cte_names(tree)
     for node in _walk(tree):
         kind = node.get("type")
@@ -204,34 +255,46 @@ def sandbox(views: dict[str, Path], limits: Limits) -> duckdb.DuckDBPyConnection
     return conn
 
 
-def _read_limited(reader: pa.RecordBatchReader, max_rows: int) -> tuple[pa.Table, bool]:
-    batches, rows = [], 0
+def _read_limited(reader: pa.RecordBatchReader, limits: Limits) -> tuple[pa.Table, bool]:
+    """At most `max_rows` rows (plus whether more existed); a result over `max_result_mb`
+    is refused rather than built (it would have to be rendered as JSON too)."""
+    batches, rows, size = [], 0, 0
     for batch in reader:
         batches.append(batch)
         rows += batch.num_rows
-        if rows > max_rows:
+        size += batch.nbytes
+        if size > limits.max_result_mb << 20:
+            raise SqlTooBig(
+                f"the result is larger than {limits.max_result_mb} MB; select fewer columns or rows"
+            )
+        if rows > limits.max_rows:
             break
     table = pa.Table.from_batches(batches, schema=reader.schema)
-    return (table.slice(0, max_rows), True) if table.num_rows > max_rows else (table, False)
+    if table.num_rows > limits.max_rows:
+        return table.slice(0, limits.max_rows), True
+    return table, False
 
 
-def _explain(err: duckdb.Error, views: dict[str, Path]) -> SqlError:
-    """Map a DuckDB error to ours, without leaking server paths."""
+def _explain(err: Exception, views: dict[str, Path]) -> SqlError:
+    """Map a DuckDB (or Arrow stream) error to ours, without leaking server paths."""
     message = str(err)
     for name, path in views.items():
         message = message.replace(str(path), f"<{name}>")
     message = message.replace(str(Path.cwd()), "<server>")
-    if isinstance(err, duckdb.InterruptException):
-        return SqlTimeout("the query took too long and was stopped; add filters or LIMIT")
-    if isinstance(err, duckdb.OutOfMemoryException):
-        return SqlTooBig("the query needed more memory than allowed; aggregate or filter more")
+    if isinstance(err, duckdb.InterruptException) or message.startswith("INTERRUPT"):
+        return SqlTimeout(TOO_LONG)
+    if isinstance(err, duckdb.OutOfMemoryException | MemoryError) or "Out of Memory" in message:
+        return SqlTooBig(TOO_MUCH_MEMORY)
     if isinstance(err, duckdb.PermissionException):
         return SqlRefused(f"refused by the sandbox: {message}")
     return SqlError(message)
 
 
-def run_sql(sql: str, views: dict[str, Path], limits: Limits) -> SqlResult:
-    """Check and run one query in a fresh sandbox, bounded in time, rows and memory."""
+def run_in_process(sql: str, views: dict[str, Path], limits: Limits) -> SqlResult:
+    """Check and run one query in a fresh sandbox connection in this process.
+
+    DuckDB bounds what it tracks (`memory_limit`, interrupts); servers should call
+    `opendata.sql_process.run_sql`, which runs this in a child process with hard limits."""
     started = time.perf_counter()
     conn = sandbox(views, limits)
     timer = threading.Timer(limits.timeout_s, conn.interrupt)
@@ -240,8 +303,8 @@ def run_sql(sql: str, views: dict[str, Path], limits: Limits) -> SqlResult:
         check_sql(sql, set(views), conn)
         relation = conn.sql(sql)
         types = [str(t) for t in relation.types]
-        table, truncated = _read_limited(relation.to_arrow_reader(2048), limits.max_rows)
-    except duckdb.Error as err:
+        table, truncated = _read_limited(relation.to_arrow_reader(1024), limits)
+    except (duckdb.Error, pa.ArrowException, OSError, MemoryError) as err:
         raise _explain(err, views) from None
     finally:
         timer.cancel()

@@ -50,18 +50,45 @@ def progress_printer(stream: TextIO, every: int = 10) -> Callable[[Progress], No
 
 
 @twin.command("assign")
-@click.option("--tntp", "folder", type=click.Path(path_type=Path), required=True,
-              help="Folder with *_net.tntp and *_trips.tntp (README.md for cost weights).")
-@click.option("--algorithm", default="bfw", show_default=True,
-              help=f"One of: {', '.join(sorted(TARGETS))}.")
-@click.option("--gap", "target_gap", type=float, default=1e-5, show_default=True,
-              help="Stop at this relative gap.")
-@click.option("--max-iter", "max_iter", type=int, default=1000, show_default=True,
-              help="Stop after this many iterations.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Write link results to this .csv or .parquet file.")
-@click.option("--every", type=int, default=10, show_default=True,
-              help="Without a terminal, print one progress line per this many iterations.")
+@click.option(
+    "--tntp",
+    "folder",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder with *_net.tntp and *_trips.tntp (README.md for cost weights).",
+)
+@click.option(
+    "--algorithm", default="bfw", show_default=True, help=f"One of: {', '.join(sorted(TARGETS))}."
+)
+@click.option(
+    "--gap",
+    "target_gap",
+    type=float,
+    default=1e-5,
+    show_default=True,
+    help="Stop at this relative gap.",
+)
+@click.option(
+    "--max-iter",
+    "max_iter",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Stop after this many iterations.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write link results to this .csv or .parquet file.",
+)
+@click.option(
+    "--every",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Without a terminal, print one progress line per this many iterations.",
+)
 # CITY: the lead adds the `--city` option (published Helsinki network) here; it is not ours.
 def assign_command(
     folder: Path, algorithm: str, target_gap: float, max_iter: int, out: Path | None, every: int

@@ -66,7 +66,7 @@ def read_trips_csv(path: str | Path, zone_ids: np.ndarray) -> np.ndarray:
         raise NetworkFormatError(path, line, "trips must be a non-negative number")
     pos = {int(z): i for i, z in enumerate(zone_ids)}
     matrix = np.zeros((len(zone_ids),) * 2)
-    for row, (o, d, t) in enumerate(zip(table["origin"], table["destination"], trips)):
+    for row, (o, d, t) in enumerate(zip(table["origin"], table["destination"], trips, strict=True)):
         if int(o) not in pos or int(d) not in pos:
             raise NetworkFormatError(path, row + 2, f"unknown zone in pair ({o}, {d})")
         matrix[pos[int(o)], pos[int(d)]] += t
@@ -76,9 +76,9 @@ def read_trips_csv(path: str | Path, zone_ids: np.ndarray) -> np.ndarray:
 def write_trips_csv(matrix: np.ndarray, zone_ids: np.ndarray, path: str | Path) -> None:
     """Write the non-zero cells of a matrix as `origin,destination,trips`."""
     o, d = np.nonzero(matrix)
-    pd.DataFrame(
-        {"origin": zone_ids[o], "destination": zone_ids[d], "trips": matrix[o, d]}
-    ).to_csv(path, index=False)
+    pd.DataFrame({"origin": zone_ids[o], "destination": zone_ids[d], "trips": matrix[o, d]}).to_csv(
+        path, index=False
+    )
 
 
 def furness(
@@ -156,6 +156,7 @@ def calibrate_beta(
     prod: np.ndarray, attr: np.ndarray, cost: np.ndarray, fn: Deterrence, target: float
 ) -> float:
     """Find beta whose balanced matrix has mean cost `target` (bisection; mean falls with beta)."""
+
     def mean_at(beta: float) -> float:
         seed = prod[:, None] * attr[None, :] * fn(cost, beta)
         return mean_cost(furness(seed, prod, attr, tol=1e-7)[0], cost)

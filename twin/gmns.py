@@ -50,8 +50,9 @@ def read_gmns(folder: str | Path, *, block_centroids: bool = True) -> Network:
     node_ids = _numeric(nodes, "node_id", folder / "node.csv").astype(np.int64)
     zone = _numeric(nodes, "zone_id", folder / "node.csv", default=np.nan)
     is_zone = ~np.isnan(zone)
-    order = np.concatenate([np.flatnonzero(is_zone)[np.argsort(zone[is_zone])],
-                            np.flatnonzero(~is_zone)])
+    order = np.concatenate(
+        [np.flatnonzero(is_zone)[np.argsort(zone[is_zone])], np.flatnonzero(~is_zone)]
+    )
     path = folder / "link.csv"
     lanes = _numeric(links, "lanes", path, default=1.0)
     length = _numeric(links, "length", path)
@@ -83,9 +84,7 @@ def read_gmns(folder: str | Path, *, block_centroids: bool = True) -> Network:
     )
 
 
-def write_gmns(
-    net: Network, folder: str | Path, xy: np.ndarray | None = None
-) -> tuple[Path, Path]:
+def write_gmns(net: Network, folder: str | Path, xy: np.ndarray | None = None) -> tuple[Path, Path]:
     """Write `node.csv` and `link.csv`; `xy` is an optional (nodes, 2) coordinate array."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from twin.errors import NetworkError
 
@@ -74,10 +72,16 @@ class Network:
 
     def link_index(self, from_ids: np.ndarray, to_ids: np.ndarray) -> np.ndarray:
         """Index of the link for each (from, to) id pair; -1 where no such link exists."""
-        order = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(self.from_id, self.to_id))}
-        return np.array(
-            [order.get((int(a), int(b)), -1) for a, b in zip(from_ids, to_ids)], dtype=np.int64
-        )
+        from_ids = np.asarray(from_ids, dtype=np.int64)
+        to_ids = np.asarray(to_ids, dtype=np.int64)
+        top = max(int(self.node_ids.max(initial=0)), int(from_ids.max(initial=0)))
+        base = max(top, int(to_ids.max(initial=0))) + 1
+        keys = self.from_id * base + self.to_id
+        order = np.argsort(keys, kind="stable")
+        want = from_ids * base + to_ids
+        pos = np.clip(np.searchsorted(keys[order], want), 0, max(keys.size - 1, 0))
+        found = keys[order][pos] == want if keys.size else np.zeros(want.size, bool)
+        return np.where(found, order[pos], -1)
 
 
 def build_network(
@@ -193,6 +197,9 @@ def largest_strong_component(net: Network) -> tuple[Network, ComponentReport]:
     `kept_nodes` holds the old node indices in their new order (zones stay first), so a demand
     matrix can be cut with `demand[np.ix_(k, k)]` where `k = kept_nodes[:new.zones]`.
     """
+    from scipy.sparse import csr_matrix  # imported here: scipy costs ~35 MB in every process
+    from scipy.sparse.csgraph import connected_components
+
     graph = csr_matrix((np.ones(net.n_links), (net.tail, net.head)), (net.n_nodes,) * 2)
     _, labels = connected_components(graph, directed=True, connection="strong")
     keep = labels == np.bincount(labels).argmax()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from twin.errors import TwinError
 from twin.network import Network
 from twin.paths import skim
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +47,8 @@ class AssignmentResult:
 
     def link_table(self) -> pd.DataFrame:
         """One row per link: from, to, flow, time, cost, voc (and source_id)."""
+        import pandas as pd  # imported here: an assignment alone should not pay ~70 MB for pandas
+
         net = self.network
         return pd.DataFrame(
             {

@@ -51,9 +51,7 @@ def grid_network(rows: int, cols: int, *, seed: int = 0) -> Network:
     )
 
 
-def grid_demand(
-    rows: int, cols: int, *, trips_per_zone: float = 60.0, seed: int = 0
-) -> np.ndarray:
+def grid_demand(rows: int, cols: int, *, trips_per_zone: float = 60.0, seed: int = 0) -> np.ndarray:
     """Gravity demand between the grid's zones; Manhattan distance, exponential deterrence."""
     rng = np.random.default_rng(seed + 1)
     zones = rows * cols

@@ -45,8 +45,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
         raise NetworkFormatError(path, None, f"cannot read file ({err.strerror})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        yield number, line
+    yield from enumerate(text.splitlines(), start=1)
 
 
 def _metadata(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]]:
@@ -100,8 +99,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_net(path: str | Path, *, toll_factor: float = 0.0, distance_factor: float = 0.0) -> Network:
-    """Read a `_net.tntp` file; node ids are 1..<NUMBER OF NODES>, zones are 1..<NUMBER OF ZONES>."""
+def read_net(
+    path: str | Path, *, toll_factor: float = 0.0, distance_factor: float = 0.0
+) -> Network:
+    """Read a `_net.tntp` file: node ids 1..<NUMBER OF NODES>, zones 1..<NUMBER OF ZONES>."""
     path = Path(path)
     meta, body = _metadata(path)
     zones = int(_meta_number(path, meta, "NUMBER OF ZONES"))
@@ -241,7 +242,7 @@ def write_net(net: Network, path: str | Path) -> None:
     ]
     cols = [net.from_id, net.to_id, net.capacity, net.length, net.free_flow_time]
     cols += [net.b, net.power, net.speed, net.toll, net.link_type]
-    body = ["\t" + "\t".join(_fmt(v) for v in row) + "\t;" for row in zip(*cols)]
+    body = ["\t" + "\t".join(_fmt(v) for v in row) + "\t;" for row in zip(*cols, strict=True)]
     Path(path).write_text("\n".join(head + body) + "\n", encoding="utf-8")
 
 
@@ -261,7 +262,7 @@ def write_flow(flows: LinkFlows, path: str | Path) -> None:
     """Write link volumes and costs in the `_flow.tntp` layout."""
     rows = ["From\tTo\tVolume\tCost"]
     cols = (flows.from_id, flows.to_id, flows.volume, flows.cost)
-    rows += ["\t".join(_fmt(v) for v in row) for row in zip(*cols)]
+    rows += ["\t".join(_fmt(v) for v in row) for row in zip(*cols, strict=True)]
     Path(path).write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 

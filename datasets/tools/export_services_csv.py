@@ -41,7 +41,7 @@ CATEGORIES = {
 
 def _category(row: pd.Series) -> str | None:
     for (key, value), category in CATEGORIES.items():
-        if row.get(key) == value:
+        if str(row.get(key)) == value:
             return category
     return None
 

@@ -21,7 +21,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
-from opendata.readers.csv_ import check_crs, table_geometry, to_geodataframe
+from opendata.readers.vector import check_crs, table_geometry, to_geodataframe
 
 OPTIONS = {"sheet": str, "x": str, "y": str, "wkt": str, "header_row": int}
 

@@ -34,7 +34,7 @@ AREA_KEYS = frozenset(
 LINEAR_NATURAL = frozenset({"coastline", "cliff", "ridge", "arete", "tree_row"})
 _KEY = r"[A-Za-z0-9_:.\-]+"
 _ANY = re.compile(rf"^\s*({_KEY})\s*=\s*\*\s*$")
-_ONE = re.compile(rf"^\s*({_KEY})\s*=\s*([^*()]+?)\s*$")
+_ONE = re.compile(rf"^\s*({_KEY})\s*=\s*([^*()=]+?)\s*$")
 _IN = re.compile(rf"^\s*({_KEY})\s+in\s*\(([^()]*)\)\s*$", re.IGNORECASE)
 
 
@@ -85,15 +85,19 @@ class OsmOptions:
         filters = tuple(parse_filter(t, p) for t, p in zip(texts, paths, strict=True))
         geometry = options.get("geometry", "any")
         if geometry not in GEOMETRIES:
-            raise SpecError(
-                f"source.options.geometry: expected one of {', '.join(GEOMETRIES)}, got {geometry!r}"
-            )
+            allowed = ", ".join(GEOMETRIES)
+            raise SpecError(f"source.options.geometry: expected one of {allowed}, got {geometry!r}")
         default_tags = dict.fromkeys([*(f.key for f in filters), "name"])
         tags = options.get("tags", list(default_tags))
         for i, tag in enumerate(tags):
             if not isinstance(tag, str) or not tag:
                 raise SpecError(f"source.options.tags[{i}]: expected a tag key, got {tag!r}")
         return cls(filters, geometry, tuple(tags), options.get("centroids", False))
+
+    @property
+    def kinds(self) -> str:
+        """Which objects to read: 'point' with centroids means every kind, as points."""
+        return "any" if self.centroids and self.geometry == "point" else self.geometry
 
     def wants(self, tags: osmium.osm.TagList) -> bool:
         return any(f.matches(tags) for f in self.filters)
@@ -132,15 +136,15 @@ def read_osm(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
 def _collect(path: Path, opts: OsmOptions, rows: _Rows) -> None:
     keys = sorted({f.key for f in opts.filters})
     processor = osmium.FileProcessor(path)
-    if opts.geometry in ("area", "any"):
+    if opts.kinds in ("area", "any"):
         processor = processor.with_areas(osmium.filter.KeyFilter(*keys))
-    elif opts.geometry == "line":
+    elif opts.kinds == "line":
         processor = processor.with_locations()
     processor = processor.with_filter(osmium.filter.KeyFilter(*keys))
     factory = osmium.geom.WKBFactory()
     for obj in processor:
         if opts.wants(obj.tags):
-            _add(obj, opts.geometry, factory, rows)
+            _add(obj, opts.kinds, factory, rows)
     rows.add_unassembled()
 
 
@@ -153,7 +157,7 @@ def _add(obj: Any, geometry: str, factory: osmium.geom.WKBFactory, rows: _Rows) 
     elif obj.is_way():
         if not (obj.is_closed() and is_area(obj.tags)):
             if geometry in ("line", "any"):
-                rows.add("way", obj.id, obj.tags, lambda: factory.create_linestring(obj))
+                rows.add("way", obj.id, obj.tags, lambda: _line_wkb(obj, factory))
         elif areas:
             rows.expect("way", obj.id, obj.tags)
     elif obj.is_relation():
@@ -162,6 +166,17 @@ def _add(obj: Any, geometry: str, factory: osmium.geom.WKBFactory, rows: _Rows) 
     elif obj.is_area() and areas and (not obj.from_way() or is_area(obj.tags)):
         kind = "way" if obj.from_way() else "relation"
         rows.add(kind, obj.orig_id(), obj.tags, lambda: factory.create_multipolygon(obj))
+
+
+def _line_wkb(way: osmium.osm.Way, factory: osmium.geom.WKBFactory) -> str:
+    """A way's line; a way cut by the extract's edge keeps the part inside it."""
+    try:
+        return factory.create_linestring(way)
+    except osmium.InvalidLocationError:
+        coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+        if len(set(coords)) < 2:
+            raise
+        return shapely.to_wkb(shapely.LineString(coords), hex=True)
 
 
 def is_area(tags: Mapping[str, str] | osmium.osm.TagList) -> bool:

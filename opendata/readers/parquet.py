@@ -15,8 +15,7 @@ import pyarrow.parquet as pq
 
 from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
-from opendata.readers.csv_ import check_crs, table_geometry, to_geodataframe
-from opendata.readers.vector import with_crs
+from opendata.readers.vector import check_crs, table_geometry, to_geodataframe, with_crs
 
 OPTIONS = {"x": str, "y": str, "wkt": str, "decimal": str}
 

@@ -1,23 +1,28 @@
 """GIS vector files through GDAL (pyogrio): GeoJSON, GeoPackage and zipped Shapefiles.
 
 The CRS the file declares and the one the spec declares must agree; a file without one takes the
-spec's, and when neither says, nothing is guessed.
+spec's, and when neither says, nothing is guessed. Also home of the geometry and CRS helpers the
+tabular readers (CSV, Excel, Parquet) share: x/y or WKT columns to points, with reject reasons.
 """
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import geopandas as gpd
-import pyogrio
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
-from pyogrio.errors import DataLayerError, DataSourceError
+import shapely
 
 from opendata.errors import SourceError, SpecError
-from opendata.readers import check_options
+from opendata.readers import REJECT_COLUMN, check_options
 
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 
@@ -106,10 +111,19 @@ def _legacy_projected_geojson(frame: gpd.GeoDataFrame, declared: str | None) -> 
 
 
 def _read(source: Path, gdal_path: str, *, what: str, **kwargs: Any) -> gpd.GeoDataFrame:
+    import pyogrio  # GDAL is heavy (~30 MB): only the readers that need it load it
+    from pyogrio.errors import DataLayerError, DataSourceError
+
     try:
-        return pyogrio.read_dataframe(gdal_path, use_arrow=True, **kwargs)
+        with _quiet_gdal():
+            return pyogrio.read_dataframe(gdal_path, use_arrow=True, **kwargs)
     except (DataSourceError, DataLayerError) as err:
         raise SourceError(f"{source}: cannot be read as {what}: {_gdal_message(err)}") from None
+
+
+def _quiet_gdal() -> warnings.catch_warnings:
+    """GDAL's warnings (e.g. 'bad application_id') are noise here; its errors still raise."""
+    return warnings.catch_warnings(action="ignore", category=RuntimeWarning)
 
 
 def _gdal_message(err: Exception) -> str:
@@ -117,8 +131,12 @@ def _gdal_message(err: Exception) -> str:
 
 
 def _layers(path: Path, what: str) -> list[str]:
+    import pyogrio
+    from pyogrio.errors import DataSourceError
+
     try:
-        return [str(name) for name, _ in pyogrio.list_layers(path)]
+        with _quiet_gdal():
+            return [str(name) for name, _ in pyogrio.list_layers(path)]
     except DataSourceError as err:
         raise SourceError(f"{path}: is not a readable {what}: {_gdal_message(err)}") from None
 
@@ -188,3 +206,115 @@ def _check_encoding(encoding: str) -> None:
         raise SpecError(
             f"source.options.encoding: unknown encoding {encoding!r} (e.g. 'cp1252', 'utf-8')"
         ) from None
+
+
+# --- geometry from table columns, shared by the CSV, Excel and Parquet readers ----------------
+
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+_EMPTY = shapely.Point()
+
+
+def check_crs(crs: str | None) -> str:
+    """The declared CRS, required (and valid) when a reader builds geometry from columns."""
+    if crs is None:
+        raise SpecError(
+            "source.crs: required when the geometry comes from x/y or wkt columns "
+            "(e.g. crs = 'EPSG:3067' for ETRS-TM35FIN, 'EPSG:3006' for SWEREF 99 TM)"
+        )
+    try:
+        pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise SpecError(f"source.crs: {crs!r} is not a known coordinate reference system") from None
+    return crs
+
+
+def table_geometry(
+    columns: Mapping[str, pa.ChunkedArray],
+    *,
+    x: str | None,
+    y: str | None,
+    wkt: str | None,
+    decimal: str = ".",
+) -> tuple[np.ndarray, pa.ChunkedArray | None]:
+    """Geometries from x/y (floats or text) or WKT text, and per-row reject reasons (or None).
+
+    Unusable rows get an empty point and a reason; they are kept for quarantine, never dropped.
+    """
+    if wkt is not None:
+        return _wkt_geometry(columns[wkt], wkt)
+    xs, x_reason = _numbers(columns[x], x, decimal)
+    ys, y_reason = _numbers(columns[y], y, decimal)
+    geometry = shapely.points(xs, ys)
+    reasons = _join_reasons(x_reason, y_reason)
+    if reasons is not None:
+        geometry[reasons.is_valid().to_numpy(zero_copy_only=False)] = _EMPTY
+    return geometry, reasons
+
+
+def _numbers(
+    column: pa.ChunkedArray, name: str, decimal: str
+) -> tuple[np.ndarray, pa.Array | None]:
+    """Coordinates as float64 (NaN when unusable) and why each unusable one is unusable."""
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        values = column.cast(pa.float64()).to_numpy()
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            return values, None
+        shown = pc.cast(column, pa.large_string())
+    else:
+        shown = column.cast(pa.large_string())
+        text = pc.utf8_trim_whitespace(shown)
+        if decimal == ",":
+            text = pc.replace_substring(text, ",", ".")
+        text = pc.if_else(pc.match_substring_regex(text, _NUMBER), text, None)
+        values = text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(values)  # also '1e999', which parses as infinity
+        if not bad.any():
+            return values, None
+    reason = _reason(shown, name)
+    return values, pc.if_else(pa.array(bad), reason, pa.scalar(None, pa.large_string()))
+
+
+def _reason(shown: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """`x='12,3a' is not a number` per row, or `x is missing` for empty cells."""
+    said = _concat(f"{name}='", shown, "' is not a number")
+    return pc.fill_null(said, pa.scalar(f"{name} is missing", pa.large_string()))
+
+
+def _concat(before: str, values: pa.ChunkedArray, after: str) -> pa.ChunkedArray:
+    """`before + value + after` per row (null where the value is null)."""
+    text = [pa.scalar(t, pa.large_string()) for t in (before, after, "")]
+    return pc.binary_join_element_wise(text[0], values, text[1], text[2])
+
+
+def _join_reasons(
+    first: pa.ChunkedArray | None, second: pa.ChunkedArray | None
+) -> pa.ChunkedArray | None:
+    """Both coordinates' reasons as one text, `; `-separated (null when both are fine)."""
+    if first is None or second is None:
+        return first if second is None else second
+    both = pc.binary_join_element_wise(first, second, pa.scalar("; ", pa.large_string()))
+    return pc.coalesce(both, first, second)
+
+
+def _wkt_geometry(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pa.ChunkedArray | None]:
+    """Geometries from WKT text; unreadable or missing ones become empty points with a reason."""
+    text = column.to_numpy(zero_copy_only=False)
+    geometry = shapely.from_wkt(text, on_invalid="ignore")
+    bad = pd.isna(geometry)
+    if not bad.any():
+        return geometry, None
+    geometry[bad] = _EMPTY
+    said = _concat(f"{name}='", pc.utf8_slice_codeunits(column, 0, 60), "' is not valid WKT")
+    said = pc.fill_null(said, pa.scalar(f"{name} is missing", pa.large_string()))
+    return geometry, pc.if_else(pa.array(bad), said, pa.scalar(None, pa.large_string()))
+
+
+def to_geodataframe(
+    frame: pd.DataFrame, geometry: np.ndarray, reasons: pa.ChunkedArray | None, *, crs: str
+) -> gpd.GeoDataFrame:
+    """Attach geometry (and the reject column when some row was rejected) to the text columns."""
+    result = gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(geometry, crs=crs), copy=False)
+    if reasons is not None:
+        result[REJECT_COLUMN] = pd.arrays.ArrowStringArray(reasons.cast(pa.large_string()))
+    return result

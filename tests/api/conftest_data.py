@@ -33,10 +33,16 @@ SCRIPT_TITLE = "Street network <script>alert(1)</script>"
 WEST, SOUTH, EAST, NORTH = 24.935, 60.164, 24.953, 60.179
 NAMES = ["Pörssitalo", "Åkerlundinkatu", "Söderberg", "Kämp", "Ateneum", "Vanha ylioppilastalo"]
 
-HELSINKI = {"name": "Helsingin kaupunki", "uri": "https://www.hel.fi/",
-            "type": "http://purl.org/adms/publishertype/LocalAuthority"}
-HSL = {"name": "Helsingin seudun liikenne", "uri": "https://www.hsl.fi/",
-       "type": "http://purl.org/adms/publishertype/RegionalAuthority"}
+HELSINKI = {
+    "name": "Helsingin kaupunki",
+    "uri": "https://www.hel.fi/",
+    "type": "http://purl.org/adms/publishertype/LocalAuthority",
+}
+HSL = {
+    "name": "Helsingin seudun liikenne",
+    "uri": "https://www.hsl.fi/",
+    "type": "http://purl.org/adms/publishertype/RegionalAuthority",
+}
 
 
 def _metadata(**overrides: Any) -> dict[str, Any]:
@@ -53,42 +59,73 @@ def _metadata(**overrides: Any) -> dict[str, Any]:
 
 
 SPECS: dict[str, dict[str, Any]] = {
-    "buildings": {"metadata": _metadata(
-        title={"fi": "Rakennukset", "sv": "Byggnader", "en": "Buildings"},
-        description={"fi": "Keskustan rakennukset ja kerrosluvut.",
-                     "sv": "Byggnader i centrum med antal våningar.",
-                     "en": "Buildings in the centre with their number of floors."},
-        keywords={"fi": ["rakennus", "kaavoitus"], "sv": ["byggnad"], "en": ["buildings", "planning"]},
-        themes=["REGI", "ENVI"],
-    )},
-    "services": {"metadata": _metadata(
-        title={"fi": "Palvelupisteet", "sv": "Serviceställen", "en": "Public services"},
-        description={"fi": "Koulut, kirjastot ja terveysasemat.",
-                     "sv": "Skolor, bibliotek och hälsostationer.",
-                     "en": "Schools, libraries and health stations."},
-        keywords={"fi": ["koulu", "kirjasto"], "sv": ["skola", "bibliotek"], "en": ["schools", "libraries"]},
-        themes=["EDUC", "HEAL"], update_frequency="weekly",
-    )},
-    "streets": {"metadata": _metadata(
-        title={"fi": "Katuverkko", "sv": "Gator och vägar", "en": SCRIPT_TITLE},
-        description={"fi": "Katuverkon keskilinjat.", "sv": "Gatunätets mittlinjer.",
-                     "en": "Centre lines of the street network."},
-        keywords={"fi": ["katu", "liikenne"], "sv": ["vägar"], "en": ["roads", "traffic"]},
-        themes=["TRAN"], publisher=HSL, license="ODbL-1.0",
-        license_url="https://opendatacommons.org/licenses/odbl/1-0/",
-        attribution="© OpenStreetMap contributors", update_frequency="daily",
-    )},
+    "buildings": {
+        "metadata": _metadata(
+            title={"fi": "Rakennukset", "sv": "Byggnader", "en": "Buildings"},
+            description={
+                "fi": "Keskustan rakennukset ja kerrosluvut.",
+                "sv": "Byggnader i centrum med antal våningar.",
+                "en": "Buildings in the centre with their number of floors.",
+            },
+            keywords={
+                "fi": ["rakennus", "kaavoitus"],
+                "sv": ["byggnad"],
+                "en": ["buildings", "planning"],
+            },
+            themes=["REGI", "ENVI"],
+        )
+    },
+    "services": {
+        "metadata": _metadata(
+            title={"fi": "Palvelupisteet", "sv": "Serviceställen", "en": "Public services"},
+            description={
+                "fi": "Koulut, kirjastot ja terveysasemat.",
+                "sv": "Skolor, bibliotek och hälsostationer.",
+                "en": "Schools, libraries and health stations.",
+            },
+            keywords={
+                "fi": ["koulu", "kirjasto"],
+                "sv": ["skola", "bibliotek"],
+                "en": ["schools", "libraries"],
+            },
+            themes=["EDUC", "HEAL"],
+            update_frequency="weekly",
+        )
+    },
+    "streets": {
+        "metadata": _metadata(
+            title={"fi": "Katuverkko", "sv": "Gator och vägar", "en": SCRIPT_TITLE},
+            description={
+                "fi": "Katuverkon keskilinjat.",
+                "sv": "Gatunätets mittlinjer.",
+                "en": "Centre lines of the street network.",
+            },
+            keywords={"fi": ["katu", "liikenne"], "sv": ["vägar"], "en": ["roads", "traffic"]},
+            themes=["TRAN"],
+            publisher=HSL,
+            license="ODbL-1.0",
+            license_url="https://opendatacommons.org/licenses/odbl/1-0/",
+            attribution="© OpenStreetMap contributors",
+            update_frequency="daily",
+        )
+    },
 }
 
 COLUMNS: dict[str, list[dict[str, Any]]] = {
-    "buildings": [{"name": "name", "type": "string", "unit": "", "description": {"en": "Name"}},
-                  {"name": "floors", "type": "integer", "unit": "", "description": {"en": "Floors"}},
-                  {"name": "area_m2", "type": "float", "unit": "m2", "description": {"en": "Floor area"}}],
-    "services": [{"name": "name", "type": "string", "unit": "", "description": {"en": "Name"}},
-                 {"name": "category", "type": "string", "unit": "", "description": {"en": "Kind"}},
-                 {"name": "building", "type": "integer", "unit": "", "description": {"en": "Building fid"}}],
-    "streets": [{"name": "name", "type": "string", "unit": "", "description": {"en": "Street name"}},
-                {"name": "lanes", "type": "integer", "unit": "", "description": {"en": "Lanes"}}],
+    "buildings": [
+        {"name": "name", "type": "string", "unit": "", "description": {"en": "Name"}},
+        {"name": "floors", "type": "integer", "unit": "", "description": {"en": "Floors"}},
+        {"name": "area_m2", "type": "float", "unit": "m2", "description": {"en": "Floor area"}},
+    ],
+    "services": [
+        {"name": "name", "type": "string", "unit": "", "description": {"en": "Name"}},
+        {"name": "category", "type": "string", "unit": "", "description": {"en": "Kind"}},
+        {"name": "building", "type": "integer", "unit": "", "description": {"en": "Building fid"}},
+    ],
+    "streets": [
+        {"name": "name", "type": "string", "unit": "", "description": {"en": "Street name"}},
+        {"name": "lanes", "type": "integer", "unit": "", "description": {"en": "Lanes"}},
+    ],
 }
 
 
@@ -98,46 +135,76 @@ def buildings(n: int, seed: int = 1) -> gpd.GeoDataFrame:
     x = rng.uniform(WEST, EAST - 0.0004, n)
     y = rng.uniform(SOUTH, NORTH - 0.0002, n)
     geoms = [box(a, b, a + 0.0003, b + 0.00015) for a, b in zip(x, y, strict=True)]
-    return gpd.GeoDataFrame({
-        "name": [f"{NAMES[i % len(NAMES)]} {i}" for i in range(n)],
-        "floors": rng.integers(1, 9, n).astype("int64"),
-        "area_m2": rng.uniform(80, 4000, n).round(1),
-    }, geometry=geoms, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "name": [f"{NAMES[i % len(NAMES)]} {i}" for i in range(n)],
+            "floors": rng.integers(1, 9, n).astype("int64"),
+            "area_m2": rng.uniform(80, 4000, n).round(1),
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
 
 
 def services(n: int = 100, seed: int = 2) -> gpd.GeoDataFrame:
     """`n` service points; `building` refers to a building fid (for join tests)."""
     rng = np.random.default_rng(seed)
     kinds = np.array(["school", "library", "health", "grocery"])
-    return gpd.GeoDataFrame({
-        "name": [f"Palvelu {i} – Tjänst" for i in range(n)],
-        "category": kinds[rng.integers(0, 4, n)],
-        "building": rng.integers(1, 301, n).astype("int64"),
-    }, geometry=[Point(a, b) for a, b in zip(rng.uniform(WEST, EAST, n), rng.uniform(SOUTH, NORTH, n),
-                                                  strict=True)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "name": [f"Palvelu {i} – Tjänst" for i in range(n)],
+            "category": kinds[rng.integers(0, 4, n)],
+            "building": rng.integers(1, 301, n).astype("int64"),
+        },
+        geometry=[
+            Point(a, b)
+            for a, b in zip(rng.uniform(WEST, EAST, n), rng.uniform(SOUTH, NORTH, n), strict=True)
+        ],
+        crs="EPSG:4326",
+    )
 
 
 def streets(n: int = 40, seed: int = 3) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
-    lines = [LineString([(a, b), (a + 0.002, b + 0.001)])
-             for a, b in zip(rng.uniform(WEST, EAST - 0.002, n), rng.uniform(SOUTH, NORTH - 0.001, n),
-                             strict=True)]
-    return gpd.GeoDataFrame({"name": [f"Katu {i}" for i in range(n)],
-                             "lanes": rng.integers(1, 4, n).astype("int64")},
-                            geometry=lines, crs="EPSG:4326")
+    lines = [
+        LineString([(a, b), (a + 0.002, b + 0.001)])
+        for a, b in zip(
+            rng.uniform(WEST, EAST - 0.002, n), rng.uniform(SOUTH, NORTH - 0.001, n), strict=True
+        )
+    ]
+    return gpd.GeoDataFrame(
+        {"name": [f"Katu {i}" for i in range(n)], "lanes": rng.integers(1, 4, n).astype("int64")},
+        geometry=lines,
+        crs="EPSG:4326",
+    )
 
 
 def release(name: str, frame: gpd.GeoDataFrame) -> Release:
     """A realistic release for `frame` (spec, columns, report, provenance)."""
-    spec = {"name": name, **SPECS[name],
-            "source": {"path": f"sources/{name}.geojson", "format": "geojson"},
-            "schema": {"fields": [{"name": c["name"], "type": c["type"]} for c in COLUMNS[name]]}}
+    spec = {
+        "name": name,
+        **SPECS[name],
+        "source": {"path": f"sources/{name}.geojson", "format": "geojson"},
+        "schema": {"fields": [{"name": c["name"], "type": c["type"]} for c in COLUMNS[name]]},
+    }
     digest = hashlib.sha256(frame.to_json().encode() + name.encode()).hexdigest()
-    report = {"dataset": name, "status": "published", "rows_in": len(frame),
-              "rows_published": len(frame), "rows_quarantined": 0, "quarantine_reasons": {}}
-    return Release(name=name, spec=spec, columns=COLUMNS[name], content_hash=digest,
-                   source_crs="EPSG:3067", report=report,
-                   provenance={"content_sha256": digest, "code_version": "test"})
+    report = {
+        "dataset": name,
+        "status": "published",
+        "rows_in": len(frame),
+        "rows_published": len(frame),
+        "rows_quarantined": 0,
+        "quarantine_reasons": {},
+    }
+    return Release(
+        name=name,
+        spec=spec,
+        columns=COLUMNS[name],
+        content_hash=digest,
+        source_crs="EPSG:3067",
+        report=report,
+        provenance={"content_sha256": digest, "code_version": "test"},
+    )
 
 
 @dataclass(frozen=True)
@@ -169,6 +236,39 @@ def published_store(tmp_path_factory: Any) -> Store:
     return _STORES[key]
 
 
+def build_table_store(root: Path) -> Store:
+    """A store with one plain (non-spatial) twin scenario result with a minimal spec."""
+    import pandas as pd
+
+    settings = Settings(data_dir=root, base_url="http://data.example.test", rate_limit=0)
+    frame = pd.DataFrame({"zone": [1, 2, 3], "trips": [120.5, 80.0, 33.25]})
+    spec = {"metadata": {"title": {"en": "Scenario trips", "fi": "Skenaarion matkat"}}}
+    columns = [{"name": "zone", "type": "integer"}, {"name": "trips", "type": "float"}]
+    publish(
+        settings,
+        Release(
+            name="scenario_trips",
+            spec=spec,
+            columns=columns,
+            content_hash="trips-1",
+            source_crs=None,
+            report={},
+            provenance={},
+            kind="scenario",
+        ),
+        frame,
+    )
+    return Store(settings, {})
+
+
+def table_store(tmp_path_factory: Any) -> Store:
+    """The session's shared non-spatial store (built on first use)."""
+    key = "table:" + str(tmp_path_factory.getbasetemp())
+    if key not in _STORES:
+        _STORES[key] = build_table_store(tmp_path_factory.mktemp("tables"))
+    return _STORES[key]
+
+
 def catalog_of(store: Store) -> Catalog:
     return Catalog(store.settings.catalog_url)
 
@@ -190,11 +290,20 @@ server.serve_forever()
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
     """A real HTTP server (werkzeug, threaded) over `settings`' store; yields its base URL."""
-    env = dict(os.environ, CIVIC_DATA_DIR=str(settings.data_dir),
-               CIVIC_CATALOG_URL=settings.catalog_url, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([PYTHON if Path(PYTHON).exists() else sys.executable, "-c", _SERVER],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    env = dict(
+        os.environ,
+        CIVIC_DATA_DIR=str(settings.data_dir),
+        CIVIC_CATALOG_URL=settings.catalog_url,
+        PYTHONPATH=str(REPO),
+    )
+    proc = subprocess.Popen(
+        [PYTHON if Path(PYTHON).exists() else sys.executable, "-c", _SERVER],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         port = int(proc.stdout.readline().strip() or 0)
         if not port:
@@ -224,8 +333,11 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
     out = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
-        out[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns,
-                                            hashlib.sha256(path.read_bytes()).hexdigest())
+        out[str(path.relative_to(root))] = (
+            stat.st_size,
+            stat.st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
     return out
 
 

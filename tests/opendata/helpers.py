@@ -23,7 +23,8 @@ def nordic_csv(path: Path, rows: list[tuple] = PLACES, *, extra: str = "") -> Pa
     lines = ["tunnus;nimi;tyyppi;itä;pohjoinen;määrä"]
     for key, name, kind, lon, lat, count in rows:
         x, y = TO_3067.transform(lon, lat)
-        lines.append(f"{key};{name};{kind};{x:.2f};{y:.2f};{count}".replace(".", ","))
+        xs, ys = f"{x:.2f}".replace(".", ","), f"{y:.2f}".replace(".", ",")
+        lines.append(f"{key};{name};{kind};{xs};{ys};{count}")
     text = "\r\n".join(lines) + "\r\n" + extra
     path.write_bytes(text.encode("cp1252"))
     return path

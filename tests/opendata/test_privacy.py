@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from datetime import date, timedelta
 
@@ -20,7 +21,9 @@ from opendata.specs import PrivacyDecision
 # --- generators built on the module's own checksum functions ---------------------------------
 
 
-def make_pnr(born: date, serial: int, *, sep: str = "-", long: bool = False, coord: bool = False):
+def make_pnr(
+    born: date, serial: int, *, sep: str = "-", long: bool = False, coord: bool = False
+) -> str:
     """A Swedish personnummer (or samordningsnummer: day + 60) with a correct Luhn digit."""
     day = born.day + (60 if coord else 0)
     body = f"{born:%y%m}{day:02d}{serial:03d}"
@@ -85,6 +88,8 @@ VALID = [
     ("+46 70 123 45 67", "phone"),
     ("+46701234567", "phone"),
     ("+46 (0)70-123 45 67", "phone"),
+    ("+358 (9) 310 1691", "phone"),
+    ("+358 (0)40 123 4567", "phone"),
     ("+46 8 123 456 78", "phone"),
     ("0046 70 123 45 67", "phone"),
     ("+358 40 1234567", "phone"),
@@ -224,6 +229,53 @@ def test_every_generated_separated_cpr_is_detected(born, serial) -> None:
     assert "dk_cpr" in detected(make_cpr(born, serial))
 
 
+digits = st.integers(min_value=0, max_value=10**9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["070", "072", "073", "076", "079"]), st.integers(1_000_000, 9_999_999))
+def test_every_swedish_mobile_form_is_detected(prefix: str, sub: int) -> None:
+    s = str(sub)
+    forms = [
+        f"{prefix}-{s[:3]} {s[3:5]} {s[5:]}",
+        f"{prefix} {s}",
+        f"+46 {prefix[1:]} {s[:3]} {s[3:5]} {s[5:]}",
+        f"+46{prefix[1:]}{s}",
+        f"0046 {prefix[1:]}-{s}",
+    ]
+    for form in forms:
+        assert detected(form) == {"phone"}, form
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["040", "041", "044", "045", "050", "09", "02"]), digits)
+def test_every_finnish_phone_form_is_detected(prefix: str, sub: int) -> None:
+    s = f"{sub % 9_000_000 + 1_000_000}"
+    for form in (f"{prefix} {s}", f"{prefix} {s[:3]} {s[3:]}", f"+358 {prefix[1:]} {s}"):
+        assert detected(form) == {"phone"}, form
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=pd.Timestamp("1900-01-01"), max_value=pd.Timestamp("2100-01-01")),
+    st.floats(-90, 90),
+    st.floats(-180, 180),
+    digits,
+)
+def test_dates_coordinates_and_counts_are_never_flagged(when, lat, lon, n) -> None:
+    values = [
+        when.isoformat(),
+        f"{when:%d.%m.%Y %H:%M}",
+        f"{when:%Y%m%d}",
+        f"{lat:.6f}, {lon:.6f}",
+        f"POINT ({lon:.7f} {lat:.7f})",
+        f"{n:,}".replace(",", " "),
+        str(n),
+        f"{n % 100_000:05d}",
+    ]
+    assert detected(*values) == set()
+
+
 def test_order_numbers_with_invalid_luhn_are_not_flagged() -> None:
     rng = np.random.default_rng(7)
     numbers = [str(n) for n in rng.integers(10**9, 10**10, 5000)]
@@ -264,17 +316,41 @@ def test_single_hit_among_100k_rows_is_found() -> None:
     assert [(f.column, f.detector, f.count) for f in findings] == [("note", "fi_hetu", 1)]
 
 
-def test_scan_covers_text_integer_and_categorical_columns_only() -> None:
+def test_scan_covers_text_numeric_and_categorical_columns() -> None:
     frame = pd.DataFrame(
         {
-            "pnr_as_int": [191212121212, 198112289874],
-            "email": pd.Categorical(["anna@example.fi", "anna@example.fi"]),
-            "area": [1.5, 2.5],
-            "obj": pd.Series(["x", 5], dtype=object),
+            "pnr_as_int": [191212121212, 198112289874, 191212121212],
+            "pnr_with_blanks": [191212121212.0, np.nan, 198112289874.0],  # CSV ints with a blank
+            "email": pd.Categorical(["anna@example.fi", "anna@example.fi", None]),
+            "area": [1.5, 2.5, 1912121212.5],
+            "flag": [True, False, True],
+            "when": pd.to_datetime(["2024-01-15"] * 3),
+            "obj": pd.Series(["x", 5, None], dtype=object),
         }
     )
-    found = {(f.column, f.detector, f.count) for f in privacy.scan(frame)}
-    assert found == {("pnr_as_int", "se_personnummer", 2), ("email", "email", 2)}
+    expected = {
+        ("pnr_as_int", "se_personnummer", 3),
+        ("pnr_with_blanks", "se_personnummer", 2),
+        ("email", "email", 2),
+    }
+    assert {(f.column, f.detector, f.count) for f in privacy.scan(frame)} == expected
+    found = privacy.scan(frame, columns=list(frame.columns))
+    assert {(f.column, f.detector, f.count) for f in found} == expected
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(),
+        pd.DataFrame({"c": pd.Series([], dtype=object)}),
+        pd.DataFrame({"c": [None, None]}),
+        pd.DataFrame({"c": pd.Series([None, None], dtype="string")}),
+        pd.DataFrame({"c": ["", " ", "\n"]}),
+        pd.DataFrame({"c": [b"19121212-1212", {"a": 1}]}),
+    ],
+)
+def test_empty_null_and_non_text_cells_give_no_findings(frame: pd.DataFrame) -> None:
+    assert privacy.scan(frame) == []
 
 
 def test_scan_only_the_given_columns() -> None:
@@ -338,8 +414,6 @@ def test_hash_is_keyed_stable_and_keeps_nulls(people: pd.DataFrame) -> None:
 
 
 def test_hash_matches_documented_hmac(people: pd.DataFrame) -> None:
-    import hmac
-
     out = privacy.apply(people, {"pnr": PrivacyDecision("hash")}, key=KEY)
     expected = hmac.new(KEY, b"811228-9874", hashlib.sha256).hexdigest()[:32]
     assert out["pnr"][3] == expected
@@ -365,6 +439,11 @@ def test_hashed_frame_no_longer_scans_as_personal(people: pd.DataFrame) -> None:
 def test_decision_for_unknown_column_is_a_spec_error(people: pd.DataFrame) -> None:
     with pytest.raises(SpecError, match=r"^privacy\.phone: no such column"):
         privacy.apply(people, {"phone": PrivacyDecision("drop")}, key=KEY)
+
+
+def test_unknown_action_is_a_spec_error(people: pd.DataFrame) -> None:
+    with pytest.raises(SpecError, match=r"^privacy\.pnr\.action: expected one of drop, hash"):
+        privacy.apply(people, {"pnr": PrivacyDecision("encrypt")}, key=KEY)
 
 
 def test_hash_without_key_is_refused(people: pd.DataFrame) -> None:

@@ -46,8 +46,14 @@ def test_assignment_reaches_target_gap(solved, name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_flows_match_published_within_half_percent(cases, solved, name):
-    best = published_flow(cases[name])
-    assert np.abs(solved[name].flow - best).sum() / best.sum() < 0.005
+    # only links whose cost depends on flow have unique equilibrium flows; the others are
+    # covered by the gap and objective tests
+    net = cases[name].network
+    congestible = (net.b > 0) & (net.power > 0) & (net.capacity < 1e9)
+    assert congestible.all()  # true for both published cases
+    best = published_flow(cases[name])[congestible]
+    flow = solved[name].flow[congestible]
+    assert np.abs(flow - best).sum() / best.sum() < 0.005
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -74,8 +80,8 @@ def test_flow_is_conserved_at_every_node(cases, solved, name):
     case = cases[name]
     expected = np.zeros(case.network.n_nodes)
     zones = case.network.zones
+    # zones absorb what they attract and emit what they produce (intrazonal trips cancel)
     expected[:zones] = case.demand.sum(axis=0) - case.demand.sum(axis=1)
-    expected[:zones] += 0  # intrazonal trips never enter the network
     np.testing.assert_allclose(net_balance(case.network, solved[name].flow), expected, atol=1e-6)
 
 

@@ -28,7 +28,9 @@ from .conftest import TNTP
     ("name", "nodes", "links", "zones", "first_thru", "trips"),
     [("SiouxFalls", 24, 76, 24, 1, 360600.0), ("Anaheim", 416, 914, 38, 39, 104694.4)],
 )
-def test_published_case_has_declared_dimensions(cases, name, nodes, links, zones, first_thru, trips):
+def test_published_case_has_declared_dimensions(
+    cases, name, nodes, links, zones, first_thru, trips
+):
     case = cases[name]
     net = case.network
     assert (net.n_nodes, net.n_links, net.zones, net.first_thru_node) == (

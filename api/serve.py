@@ -1,0 +1,106 @@
+"""`civic serve`: the API under gunicorn (sync workers by default), access log on stderr."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from opendata.settings import Settings
+
+
+class CivicServer(BaseApplication):
+    """A gunicorn application that builds the Flask app from `Settings` in each worker."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from api.app import create_app
+
+        return create_app(self.settings)
+
+
+def gunicorn_options(
+    settings: Settings, *, workers: int, worker_class: str, threads: int, timeout: int
+) -> dict[str, Any]:
+    """The gunicorn configuration for these settings."""
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": workers,
+        "worker_class": worker_class,
+        "threads": threads,
+        "timeout": timeout,
+        "accesslog": "-",
+        "errorlog": "-",
+        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        "proc_name": "civic-api",
+    }
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: CIVIC_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: CIVIC_PORT or 8000).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default: CIVIC_WORKERS or 2)."
+)
+@click.option(
+    "--worker-class",
+    default="sync",
+    show_default=True,
+    help="gunicorn worker class (sync, gthread).",
+)
+@click.option(
+    "--threads", type=int, default=1, show_default=True, help="Threads per worker (gthread)."
+)
+@click.option(
+    "--timeout", type=int, default=60, show_default=True, help="Worker timeout in seconds."
+)
+@click.pass_context
+def serve_cmd(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    worker_class: str,
+    threads: int,
+    timeout: int,
+) -> None:
+    """Serve the web API and pages with gunicorn."""
+    settings = ctx.obj["settings"] if ctx.obj and "settings" in ctx.obj else Settings.from_env()
+    settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    if not os.environ.get("CIVIC_BASE_URL"):
+        # Links must name the address actually served unless a public URL is configured.
+        settings = replace(settings, base_url=f"http://{settings.host}:{settings.port}")
+    options = gunicorn_options(
+        settings,
+        workers=workers or settings.workers,
+        worker_class=worker_class,
+        threads=threads,
+        timeout=timeout,
+    )
+    click.echo(
+        f"serving {settings.data_dir} on http://{settings.host}:{settings.port} "
+        f"({options['workers']} {worker_class} workers)",
+        err=True,
+    )
+    CivicServer(settings, options).run()
+
+
+def main() -> None:
+    """`python -m api.serve`: the same command without the `civic` group."""
+    serve_cmd(obj={})
+
+
+if __name__ == "__main__":
+    main()
