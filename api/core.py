@@ -40,7 +40,8 @@ def landing_doc(settings: Settings) -> dict[str, Any]:
 
     return {
         "title": "Civic open data API",
-        "description": "The city's published datasets as OGC API - Features, with CRS, CQL2 filtering "
+        "description": "The city's published datasets as OGC API - Features, with CRS, "
+        "CQL2 filtering "
         "and an OpenAPI description.",
         "links": [
             link("self", "/", "application/json", "this document", f="json"),

@@ -206,8 +206,9 @@ def items(collectionId: str) -> Response:  # noqa: N803
         html=html,
     )
     if html:
-        body = render_template("collections/items/index.html", coll=coll, page=page, matched=matched,
-                               links=links, json_url=links[1]["href"], offset=q.offset)  # fmt: skip
+        body = render_template("collections/items/index.html", coll=coll, page=page,
+                               matched=matched, links=links, json_url=links[1]["href"],
+                               offset=q.offset)  # fmt: skip
     else:
         members = {"type": "FeatureCollection", "numberMatched": matched, "timeStamp": now(),
                    "links": links}  # fmt: skip

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 from urllib.parse import urlencode
 
@@ -95,22 +95,23 @@ def geojson(page: pa.Table, geometry: str | None, crs: str, members: dict[str, A
     names = [n for n in page.column_names if n not in ("fid", geometry)]
     columns = [_column(page.column(n)) for n in names]
     geoms = geometries(page.column(geometry), crs) if geometry else ["null"] * page.num_rows
-    token = "\x00g" + secrets.token_hex(8)
+    token = "\x00g" + secrets.token_hex(8)  # unguessable, so no property value can forge it
+    fids = page.column("fid").to_pylist()
     features = [
         {
             "type": "Feature",
             "id": fid,
-            "geometry": f"{token}{i}",
-            "properties": dict(zip(names, values)),
+            "geometry": token,
+            "properties": dict(zip(names, values, strict=True)),
         }
-        for i, (fid, *values) in enumerate(zip(page.column("fid").to_pylist(), *columns))
+        for fid, *values in zip(fids, *columns, strict=True)
     ]
     if members.get("type") == "Feature":
         doc = {**features[0], **members}
     else:
         doc = {**members, "numberReturned": len(features), "features": features}
-    pattern = '"' + re.escape(_DUMPS(token)[1:-1]) + r'(\d+)"'
-    return re.sub(pattern, lambda m: geoms[int(m.group(1))], _DUMPS(doc))
+    parts = _DUMPS(doc).split(_DUMPS(token))
+    return "".join(chain.from_iterable(zip(parts, [*geoms[: len(parts) - 1], ""], strict=True)))
 
 
 def url(base: str, path: str, params: Mapping[str, str] | None = None) -> str:

@@ -69,11 +69,18 @@ def make_points(n: int, seed: int = 1) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     lon, lat = rng.uniform(24.80, 25.20, n), rng.uniform(60.10, 60.30, n)
     return gpd.GeoDataFrame(
-        {"name": np.char.add("point ", np.arange(n).astype(str)), "value": np.round(rng.normal(size=n), 6),
-         "kind": rng.choice(["bench", "stop", "tree"], n),
-         "observed": pd.Timestamp("2024-01-01T00:00:00Z") + pd.to_timedelta(rng.integers(0, 3e7, n), unit="s"),
-         "lon": lon, "lat": lat},
-        geometry=gpd.points_from_xy(lon, lat), crs=4326)
+        {
+            "name": np.char.add("point ", np.arange(n).astype(str)),
+            "value": np.round(rng.normal(size=n), 6),
+            "kind": rng.choice(["bench", "stop", "tree"], n),
+            "observed": pd.Timestamp("2024-01-01T00:00:00Z")
+            + pd.to_timedelta(rng.integers(0, 3e7, n), unit="s"),
+            "lon": lon,
+            "lat": lat,
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=4326,
+    )
 
 
 def publish_layers(data_dir: Path, n: int) -> dict[str, Path]:
@@ -82,9 +89,15 @@ def publish_layers(data_dir: Path, n: int) -> dict[str, Path]:
     paths = {}
     for name, frame in layers.items():
         columns = [{"name": c, "type": "string"} for c in frame.columns if c != "geometry"]
-        release = Release(name=name, spec={"metadata": {"title": {"en": name}}}, columns=columns,
-                          content_hash=f"bench-{name}-{len(frame)}", source_crs="EPSG:3067",
-                          provenance={}, report={})
+        release = Release(
+            name=name,
+            spec={"metadata": {"title": {"en": name}}},
+            columns=columns,
+            content_hash=f"bench-{name}-{len(frame)}",
+            source_crs="EPSG:3067",
+            provenance={},
+            report={},
+        )
         paths[name] = version_path(settings, publish(settings, release, frame).version)
     return paths
 
@@ -100,8 +113,13 @@ def write_sqlite(paths: dict[str, Path], db: Path) -> None:
             if str(table[column].dtype).startswith(("datetime", "object")):
                 table[column] = table[column].astype(str)
         if name == "buildings":
-            table = table.assign(xmin=bounds.minx, ymin=bounds.miny, xmax=bounds.maxx, ymax=bounds.maxy,
-                                 geometry=frame.geometry.to_wkt())
+            table = table.assign(
+                xmin=bounds.minx,
+                ymin=bounds.miny,
+                xmax=bounds.maxx,
+                ymax=bounds.maxy,
+                geometry=frame.geometry.to_wkt(),
+            )
         table.to_sql(name, con, index=False)
         con.execute(f"CREATE UNIQUE INDEX {name}_fid ON {name}(fid)")
         index = "lon, lat" if name == "points" else "xmin, ymin"
@@ -118,31 +136,76 @@ def write_pygeoapi_config(paths: dict[str, Path], folder: Path, port: int) -> Pa
     flat.to_parquet(flat_path)
     providers = {
         "points": {"source": str(paths["points"]), "x_field": "lon", "y_field": "lat"},
-        "buildings": {"source": str(flat_path), "x_field": ["minx", "maxx"], "y_field": ["miny", "maxy"]},
+        "buildings": {
+            "source": str(flat_path),
+            "x_field": ["minx", "maxx"],
+            "y_field": ["miny", "maxy"],
+        },
     }
     resources = {
         name: {
-            "type": "collection", "title": name, "description": name, "keywords": [name],
-            "extents": {"spatial": {"bbox": [24.8, 60.1, 25.2, 60.3],
-                                    "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-            "providers": [{"type": "feature", "name": "Parquet", "data": {"source": p["source"]},
-                           "id_field": "fid", "x_field": p["x_field"], "y_field": p["y_field"]}],
+            "type": "collection",
+            "title": name,
+            "description": name,
+            "keywords": [name],
+            "extents": {
+                "spatial": {
+                    "bbox": [24.8, 60.1, 25.2, 60.3],
+                    "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+                }
+            },
+            "providers": [
+                {
+                    "type": "feature",
+                    "name": "Parquet",
+                    "data": {"source": p["source"]},
+                    "id_field": "fid",
+                    "x_field": p["x_field"],
+                    "y_field": p["y_field"],
+                }
+            ],
         }
         for name, p in providers.items()
     }
     config = {
-        "server": {"bind": {"host": "127.0.0.1", "port": port}, "url": f"http://127.0.0.1:{port}",
-                   "mimetype": "application/json; charset=UTF-8", "encoding": "utf-8", "language": "en-US",
-                   "limits": {"default_items": 10, "max_items": 10000}, "map": {"url": "", "attribution": ""}},
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": port},
+            "url": f"http://127.0.0.1:{port}",
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "language": "en-US",
+            "limits": {"default_items": 10, "max_items": 10000},
+            "map": {"url": "", "attribution": ""},
+        },
         "logging": {"level": "ERROR"},
-        "metadata": {"identification": {"title": "bench", "description": "bench", "keywords": ["bench"],
-                                        "keywords_type": "theme", "terms_of_service": "http://example.org",
-                                        "url": "http://example.org"},
-                     "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
-                     "provider": {"name": "bench", "url": "http://example.org"},
-                     "contact": {"name": "bench", "position": "", "address": "", "city": "", "stateorprovince": "",
-                                 "postalcode": "", "country": "", "phone": "", "fax": "", "email": "a@b.org",
-                                 "url": "http://example.org", "hours": "", "instructions": "", "role": "pointOfContact"}},
+        "metadata": {
+            "identification": {
+                "title": "bench",
+                "description": "bench",
+                "keywords": ["bench"],
+                "keywords_type": "theme",
+                "terms_of_service": "http://example.org",
+                "url": "http://example.org",
+            },
+            "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
+            "provider": {"name": "bench", "url": "http://example.org"},
+            "contact": {
+                "name": "bench",
+                "position": "",
+                "address": "",
+                "city": "",
+                "stateorprovince": "",
+                "postalcode": "",
+                "country": "",
+                "phone": "",
+                "fax": "",
+                "email": "a@b.org",
+                "url": "http://example.org",
+                "hours": "",
+                "instructions": "",
+                "role": "pointOfContact",
+            },
+        },
         "resources": resources,
     }
     path = folder / "pygeoapi.config.json"
@@ -157,10 +220,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], url: str, env: dict[str, str], log: Path) -> Iterator[psutil.Process]:
+def running(
+    command: list[str], url: str, env: dict[str, str], log: Path
+) -> Iterator[psutil.Process]:
     """Start a server, wait for `url` to answer 200, yield its process, stop it."""
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=sink, stderr=sink, cwd=ROOT)
+        proc = subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=sink, stderr=sink, cwd=ROOT
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -200,16 +267,23 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     stats = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     stats["requests"] = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     stats["p50"] = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     stats["p99"] = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     stats["errors"] = float(non2xx.group(1) if non2xx else 0) + sum(
-        int(v) for v in (socket_errors.groups() if socket_errors else ()))
+        int(v) for v in (socket_errors.groups() if socket_errors else ())
+    )
     return stats
 
 
@@ -222,8 +296,14 @@ def measure(case: Case, base: str, proc: psutil.Process, seconds: int) -> Result
     before = cpu_seconds(proc)
     stats = run_wrk(url, seconds, 16)
     used = cpu_seconds(proc) - before
-    return Result(case, stats["rps"], stats["p50"], stats["p99"], 1000 * used / max(stats["requests"], 1),
-                  int(stats["errors"]))
+    return Result(
+        case,
+        stats["rps"],
+        stats["p50"],
+        stats["p99"],
+        1000 * used / max(stats["requests"], 1),
+        int(stats["errors"]),
+    )
 
 
 def bbox_sql(table: str, box: tuple[float, float, float, float]) -> str:
@@ -231,39 +311,76 @@ def bbox_sql(table: str, box: tuple[float, float, float, float]) -> str:
         where = f"lon BETWEEN {box[0]} AND {box[2]} AND lat BETWEEN {box[1]} AND {box[3]}"
     else:
         where = f"xmin <= {box[2]} AND xmax >= {box[0]} AND ymin <= {box[3]} AND ymax >= {box[1]}"
-    return f"/bench.json?sql={quote(f'select * from {table} where {where} limit 100')}&_shape=objects"
+    return sql_url(f"select * from {table} where {where} limit 100")
+
+
+def sql_url(sql: str) -> str:
+    """A Datasette SQL query URL (JSON objects)."""
+    return f"/bench.json?sql={quote(sql)}&_shape=objects"
 
 
 def cases(n: int) -> list[Case]:
     out = []
-    for name, box, fid, deep in (("points", BBOX_POINTS, n * 2 // 3, 900_000 if n > 900_100 else n // 2),
-                                 ("buildings", BBOX_BUILDINGS, 250, 400)):
+    for name, box, fid, deep in (
+        ("points", BBOX_POINTS, n * 2 // 3, 900_000 if n > 900_100 else n // 2),
+        ("buildings", BBOX_BUILDINGS, 250, 400),
+    ):
         b = ",".join(map(str, box))
         out += [
             Case(name, "page limit=100", "us", f"/collections/{name}/items?limit=100"),
             Case(name, "page limit=100", "pygeoapi", f"/collections/{name}/items?f=json&limit=100"),
-            Case(name, "page limit=100", "datasette", f"/bench/{name}.json?_size=100&_shape=objects"),
+            Case(
+                name, "page limit=100", "datasette", f"/bench/{name}.json?_size=100&_shape=objects"
+            ),
             Case(name, "bbox 500 m", "us", f"/collections/{name}/items?limit=100&bbox={b}"),
-            Case(name, "bbox 500 m", "pygeoapi", f"/collections/{name}/items?f=json&limit=100&bbox={b}"),
+            Case(
+                name,
+                "bbox 500 m",
+                "pygeoapi",
+                f"/collections/{name}/items?f=json&limit=100&bbox={b}",
+            ),
             Case(name, "bbox 500 m", "datasette", bbox_sql(name, box)),
             Case(name, "one item", "us", f"/collections/{name}/items/{fid}"),
             Case(name, "one item", "pygeoapi", f"/collections/{name}/items/{fid}?f=json"),
             Case(name, "one item", "datasette", f"/bench/{name}/{fid}.json?_shape=objects"),
-            Case(name, f"offset={deep}", "us", f"/collections/{name}/items?limit=100&offset={deep}"),
-            Case(name, f"offset={deep}", "pygeoapi", f"/collections/{name}/items?f=json&limit=100&offset={deep}"),
-            Case(name, f"offset={deep}", "datasette",
-                 f"/bench.json?sql={quote(f'select * from {name} limit 100 offset {deep}')}&_shape=objects"),
+            Case(
+                name, f"offset={deep}", "us", f"/collections/{name}/items?limit=100&offset={deep}"
+            ),
+            Case(
+                name,
+                f"offset={deep}",
+                "pygeoapi",
+                f"/collections/{name}/items?f=json&limit=100&offset={deep}",
+            ),
+            Case(
+                name,
+                f"offset={deep}",
+                "datasette",
+                sql_url(f"select * from {name} limit 100 offset {deep}"),
+            ),
         ]
     return out
 
 
-def servers(work: Path, data_dir: Path, paths: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], str]]:
+def servers(
+    work: Path, data_dir: Path, paths: dict[str, Path]
+) -> dict[str, tuple[list[str], dict[str, str], str]]:
     """Command, environment and readiness path of each server (ports chosen now)."""
     ports = {name: free_port() for name in ("us", "pygeoapi", "datasette")}
     config = write_pygeoapi_config(paths, work, ports["pygeoapi"])
     openapi = work / "pygeoapi.openapi.yml"
-    made = subprocess.run([str(PEER_VENV / "pygeoapi"), "openapi", "generate", str(config),
-                           "--output-file", str(openapi)], capture_output=True, text=True)
+    made = subprocess.run(
+        [
+            str(PEER_VENV / "pygeoapi"),
+            "openapi",
+            "generate",
+            str(config),
+            "--output-file",
+            str(openapi),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if made.returncode:
         raise RuntimeError(f"pygeoapi openapi generate failed: {made.stderr[-3000:]}")
     db = work / "bench.db"
@@ -271,41 +388,71 @@ def servers(work: Path, data_dir: Path, paths: dict[str, Path]) -> dict[str, tup
     datasette_app = work / "datasette_app.py"
     datasette_app.write_text(
         "from datasette.app import Datasette\n"
-        f"app = Datasette([{str(db)!r}], settings={{'max_returned_rows': 1000, 'sql_time_limit_ms': 30000, "
-        "'num_sql_threads': 3}).app()\n")
+        f"app = Datasette([{str(db)!r}], settings={{'max_returned_rows': 1000, "
+        "'sql_time_limit_ms': 30000, 'num_sql_threads': 3}).app()\n"
+    )
     gunicorn = str(PEER_VENV / "gunicorn")
     return {
-        "us": ([str(OUR_VENV / "civic"), "serve", "--port", str(ports["us"]), "--workers", "2"],
-               {"CIVIC_DATA_DIR": str(data_dir), "CIVIC_RATE_LIMIT": "0"}, f"http://127.0.0.1:{ports['us']}"),
-        "pygeoapi": ([gunicorn, "-w", "2", "-b", f"127.0.0.1:{ports['pygeoapi']}", "pygeoapi.flask_app:APP"],
-                     {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
-                     f"http://127.0.0.1:{ports['pygeoapi']}"),
-        "datasette": ([gunicorn, "-w", "2", "-k", "uvicorn_worker.UvicornWorker", "-b",
-                       f"127.0.0.1:{ports['datasette']}", "--chdir", str(work), "datasette_app:app"],
-                      {}, f"http://127.0.0.1:{ports['datasette']}"),
+        "us": (
+            [str(OUR_VENV / "civic"), "serve", "--port", str(ports["us"]), "--workers", "2"],
+            {"CIVIC_DATA_DIR": str(data_dir), "CIVIC_RATE_LIMIT": "0"},
+            f"http://127.0.0.1:{ports['us']}",
+        ),
+        "pygeoapi": (
+            [gunicorn, "-w", "2", "-b", f"127.0.0.1:{ports['pygeoapi']}", "pygeoapi.flask_app:APP"],
+            {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
+            f"http://127.0.0.1:{ports['pygeoapi']}",
+        ),
+        "datasette": (
+            [
+                gunicorn,
+                "-w",
+                "2",
+                "-k",
+                "uvicorn_worker.UvicornWorker",
+                "-b",
+                f"127.0.0.1:{ports['datasette']}",
+                "--chdir",
+                str(work),
+                "datasette_app:app",
+            ],
+            {},
+            f"http://127.0.0.1:{ports['datasette']}",
+        ),
     }
 
 
+HEADER = """# Features API benchmark
+
+`python bench/bench_api.py`: {n:,} generated points and the 500 test buildings. Every server runs
+2 workers on the same 2-core machine as `wrk -t2 -c16 -d{seconds}s` (after a 1 s warm-up):
+`us` is `civic serve` (gunicorn sync workers); pygeoapi serves the same GeoParquet through its
+Parquet provider (gunicorn sync workers); Datasette serves the same rows from SQLite with a lon/lat
+(or bbox) index (gunicorn with uvicorn workers) through its table page, row page and SQL queries
+(`BETWEEN` for the bbox, `LIMIT/OFFSET` for the deep page). CPU is the servers' user+system time
+per request. Ratios: our requests/s over the peer's, and the peer's p99 over ours (above 1 is
+better for us in both).
+
+{table}"""
+TABLE_HEAD = (
+    "| dataset | case | server | req/s | p50 ms | p99 ms | CPU ms/req | errors "
+    "| us/peer req/s | peer/us p99 |\n| --- | --- | --- |" + " ---: |" * 7
+)
+
+
 def markdown(results: list[Result], n: int, seconds: int) -> str:
-    lines = [
-        "# Features API benchmark", "",
-        f"`python bench/bench_api.py`: {n:,} generated points and 500 buildings; each server with 2 workers "
-        f"on the same 2-core machine as `wrk -t2 -c16 -d{seconds}s` (after a 1 s warm-up). `us` is "
-        "`civic serve` (gunicorn sync); pygeoapi uses its Parquet provider (gunicorn sync); Datasette "
-        "reads the same rows from SQLite with a lon/lat index (gunicorn + uvicorn workers), using "
-        "its table page, row page and SQL queries (`lon/lat BETWEEN` for bbox, `LIMIT/OFFSET`). "
-        "CPU is the servers' user+system time per request. Ratios compare our requests/s with the peer's "
-        "(higher is better) and the peer's p99 with ours (higher is better).", "",
-        "| dataset | case | server | req/s | p50 ms | p99 ms | CPU ms/req | errors | us/peer req/s | peer/us p99 |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    """The results as the Markdown page."""
+    lines = [HEADER.format(n=n, seconds=seconds, table=TABLE_HEAD)]
     ours = {(r.case.dataset, r.case.name): r for r in results if r.case.server == "us"}
     for r in results:
         mine = ours.get((r.case.dataset, r.case.name))
-        ratio = f"{mine.rps / r.rps:.2f}" if mine and r.case.server != "us" and r.rps else ""
-        p99 = f"{r.p99_ms / mine.p99_ms:.2f}" if mine and r.case.server != "us" and mine.p99_ms else ""
-        lines.append(f"| {r.case.dataset} | {r.case.name} | {r.case.server} | {r.rps:.0f} | {r.p50_ms:.1f} | "
-                     f"{r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.errors} | {ratio} | {p99} |")
+        peer = mine is not None and r.case.server != "us"
+        ratio = f"{mine.rps / r.rps:.2f}" if peer and r.rps else ""
+        p99 = f"{r.p99_ms / mine.p99_ms:.2f}" if peer and mine.p99_ms else ""
+        lines.append(
+            f"| {r.case.dataset} | {r.case.name} | {r.case.server} | {r.rps:.0f} | "
+            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.errors} | {ratio} | {p99} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -327,14 +474,17 @@ def main() -> None:
             if args.only and server not in args.only:
                 continue
             print(f"benchmarking {server} ...", file=sys.stderr)
-            with running(command, base + ("/healthz" if server == "us" else "/"), env, work / f"{server}.log") as proc:
+            with running(
+                command, base + ("/healthz" if server == "us" else "/"), env, work / f"{server}.log"
+            ) as proc:
                 for case in cases(args.points):
                     if case.server == server:
                         results.append(measure(case, base, proc, args.seconds))
-                        print(f"  {case.dataset} {case.name}: {results[-1].rps:.0f} req/s", file=sys.stderr)
-    order = {"us": 0, "datasette": 1, "pygeoapi": 2}
-    results.sort(key=lambda r: (r.case.dataset != "points", [c.name for c in cases(args.points)].index(r.case.name)
-                                if r.case.name in [c.name for c in cases(args.points)] else 0, order[r.case.server]))
+                        print(
+                            f"  {case.dataset} {case.name}: {results[-1].rps:.0f} req/s",
+                            file=sys.stderr,
+                        )
+    results.sort(key=lambda r: cases(args.points).index(r.case))
     text = markdown(results, args.points, args.seconds)
     print(text)
     if not args.only:

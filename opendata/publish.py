@@ -177,3 +177,81 @@ def publish(
 def version_path(settings: Settings, version: Version) -> Path:
     """Absolute path of a version's GeoParquet file."""
     return settings.data_dir / version.path
+
+
+def publish_frame(
+    settings: Settings,
+    *,
+    name: str,
+    metadata: dict[str, Any],
+    fields: list[dict[str, Any]],
+    frame: gpd.GeoDataFrame,
+    provenance: dict[str, Any],
+    kind: str = "dataset",
+) -> Outcome:
+    """Publish a frame computed by the platform itself (e.g. scenario results) through the same
+    path as an ingested dataset: metadata and schema are checked like a spec, the content hash
+    covers rows + metadata + provenance, so rerunning with identical output adds no version."""
+    from opendata.specs import parse_spec  # local: specs imports readers, which import this
+
+    spec = {
+        "name": name,
+        "metadata": metadata,
+        "source": {"path": f"{name}.parquet", "format": "parquet"},
+        "schema": {"fields": fields, "geometry": "any"},
+    }
+    checked = parse_spec(spec, name=name, base=settings.data_dir)
+    frame = frame.to_crs("EPSG:4326")
+    missing = [f.name for f in checked.schema.fields if f.name not in frame.columns]
+    if missing:
+        raise ValueError(f"publish_frame: columns {missing} are declared but not in the frame")
+    digest = _frame_hash(frame, spec, provenance)
+    columns = [
+        {
+            "name": f.name,
+            "type": f.type,
+            "unit": f.unit,
+            "description": f.description,
+            "required": f.required,
+            "unique": f.unique,
+            "estimate": f.estimate,
+        }
+        for f in checked.schema.fields
+    ]
+    report = {
+        "dataset": name,
+        "status": "published",
+        "rows_in": len(frame),
+        "rows_published": len(frame),
+        "rows_quarantined": 0,
+        "started_at": now(),
+        "source_crs": "EPSG:4326",
+        "bbox": [round(float(v), 7) for v in frame.total_bounds] if len(frame) else None,
+    }
+    release = Release(
+        name=name,
+        spec=spec,
+        columns=columns,
+        content_hash=digest,
+        source_crs="EPSG:4326",
+        provenance=provenance,
+        report=report,
+        kind=kind,
+    )
+    keep = [f.name for f in checked.schema.fields] + [frame.geometry.name]
+    return publish(settings, release, frame[keep])
+
+
+def _frame_hash(frame: gpd.GeoDataFrame, spec: dict[str, Any], provenance: dict[str, Any]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(
+        json.dumps([spec, provenance, FORMAT_VERSION], sort_keys=True, default=str).encode()
+    )
+    digest.update(
+        pd.util.hash_pandas_object(frame.drop(columns=frame.geometry.name), index=False)
+        .to_numpy()
+        .tobytes()
+    )
+    digest.update(b"".join(frame.geometry.to_wkb()))
+    return digest.hexdigest()

@@ -381,22 +381,16 @@ def _id_list(ids: np.ndarray, sql: _Sql) -> str:
 
 
 def _temporal(src: Source, interval: tuple[Any, Any], sql: _Sql) -> str:
+    """The closed interval on the temporal property (timestamps without a zone count as UTC)."""
     if src.temporal is None:
         raise QueryError("this collection has no temporal property; datetime cannot be used")
     col, parts = quote(src.temporal), []
-    is_date = pa.types.is_date(src.properties[src.temporal])
-    naive = not is_date and src.properties[src.temporal].tz is None
+    kind = "DATE" if pa.types.is_date(src.properties[src.temporal]) else "TIMESTAMPTZ"
     for bound, op in zip(interval, (">=", "<="), strict=True):
-        if bound is None:
-            continue
-        if is_date:
-            sql.params.append(
-                bound.date().isoformat() if isinstance(bound, datetime) else bound.isoformat()
-            )
-            parts.append(f"{col} {op} CAST(? AS DATE)")
-        else:
-            sql.params.append(bound.isoformat())
-            parts.append(f"{col} {op} CAST(? AS {'TIMESTAMP' if naive else 'TIMESTAMPTZ'})")
+        if bound is not None:
+            value = bound.date() if kind == "DATE" and isinstance(bound, datetime) else bound
+            sql.params.append(value.isoformat())
+            parts.append(f"{col} {op} CAST(? AS {kind})")
     return " AND ".join(parts) or "TRUE"
 
 

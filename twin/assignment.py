@@ -51,10 +51,10 @@ class Progress:
     """One iteration's report, passed to the callback."""
 
     iteration: int
-    gap: float
-    step: float
-    elapsed: float
-    direction: str
+    gap: float  # relative gap of the current flows
+    step: float  # step length that led to the current flows
+    elapsed: float  # seconds since `assign` started
+    direction: str  # rule of that step: "fw", "cfw" or "bfw"
 
 
 @dataclass
@@ -157,7 +157,8 @@ def assign(
     config = config or AssignmentConfig()
     demand = _check_demand(net, demand)
     start = time.perf_counter()
-    x, _, _ = all_or_nothing(net, net.free_flow_time + net.fixed_cost(), demand, config.threads)
+    free_flow = cost_and_derivative(np.zeros(net.n_links), net, config.vdf)[0]
+    x, _, _ = all_or_nothing(net, free_flow, demand, config.threads)
     state, gaps, rule = _State(x=x), [], TARGETS[config.algorithm]
     for iteration in range(1, config.max_iterations + 1):
         cost, hess = cost_and_derivative(state.x, net, config.vdf)

@@ -160,7 +160,7 @@ def segments_from_roads(
         if backward:
             rows.append((line, b, a, xy[::-1]))
     line_idx = np.array([r[0] for r in rows])
-    geoms = shapely.linestrings([r[3] for r in rows]) if rows else np.array([])
+    geoms = np.array([shapely.LineString(r[3]) for r in rows], dtype=object)
     vertex_xy = np.zeros((marks[:, 0].max() + 1, 2))
     vertex_xy[marks[:, 0]] = coords
     used, node_of = np.unique(np.array([[r[1], r[2]] for r in rows]).ravel(), return_inverse=True)
@@ -178,4 +178,31 @@ def segments_from_roads(
         source_fid=drivable["fid"].to_numpy()[line_idx].astype(np.int64),
         geometry=geoms,
         dropped={"not_drivable": int(len(roads) - len(drivable))},
+    )
+
+
+def main_component(seg: Segments) -> Segments:
+    """Keep the segments inside the largest strongly connected part of the road graph (one-way
+    dead ends and roads cut off by the extract boundary cannot carry through traffic both ways)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(seg.node_xy)
+    graph = coo_matrix((np.ones(seg.from_node.size), (seg.from_node, seg.to_node)), (n, n))
+    _, labels = connected_components(graph.tocsr(), directed=True, connection="strong")
+    main = labels == np.bincount(labels).argmax()
+    keep = main[seg.from_node] & main[seg.to_node]
+    renumber = np.cumsum(main) - 1
+    return Segments(
+        from_node=renumber[seg.from_node[keep]],
+        to_node=renumber[seg.to_node[keep]],
+        node_xy=seg.node_xy[main],
+        length=seg.length[keep],
+        speed=seg.speed[keep],
+        lanes=seg.lanes[keep],
+        capacity=seg.capacity[keep],
+        highway=seg.highway[keep],
+        source_fid=seg.source_fid[keep],
+        geometry=seg.geometry[keep],
+        dropped={**seg.dropped, "segments_outside_main_component": int((~keep).sum())},
     )

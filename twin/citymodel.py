@@ -18,7 +18,14 @@ import shapely
 
 from opendata.published import read_published
 from opendata.settings import Settings
-from twin.city import METRIC_CRS, ROAD_CLASSES, RoadClass, Segments, segments_from_roads
+from twin.city import (
+    METRIC_CRS,
+    ROAD_CLASSES,
+    RoadClass,
+    Segments,
+    main_component,
+    segments_from_roads,
+)
 from twin.demand import gravity, grid_zones
 from twin.errors import DemandError
 from twin.network import Network, build_network, largest_strong_component
@@ -51,10 +58,11 @@ class DemandAssumptions:
     peak_hour_share: float = 0.10
     gateway_trips_per_hour: float = 600.0  # peak-hour vehicles entering at each main-road gateway
     through_share: float = 0.6  # share of gateway traffic that only passes through
-    target_mean_minutes: float = 3.0
+    target_mean_minutes: float = 2.0
     connector_speed_kmh: float = 25.0
     connectors_per_zone: int = 2
     gateway_classes: tuple[str, ...] = ("motorway", "trunk", "primary", "secondary")
+    gateway_merge_m: float = 80.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,14 +107,24 @@ def _jobs(buildings: gpd.GeoDataFrame, a: DemandAssumptions) -> np.ndarray:
     return floor * share / a.floor_area_per_job_m2
 
 
-def _gateways(seg: Segments, a: DemandAssumptions) -> np.ndarray:
-    """Network nodes where a main road ends at the edge of the extract."""
+def _gateways(seg: Segments, a: DemandAssumptions) -> list[np.ndarray]:
+    """Groups of network nodes where a main road ends at the edge of the extract; a dual
+    carriageway's way in and way out (a few metres apart) form one gateway."""
     main = np.isin(np.char.replace(seg.highway.astype(str), "_link", ""), a.gateway_classes)
     degree = np.bincount(np.r_[seg.from_node, seg.to_node], minlength=len(seg.node_xy))
     hull = shapely.convex_hull(shapely.multipoints(seg.node_xy)).exterior
     ends = np.unique(np.r_[seg.from_node[main], seg.to_node[main]])
     near_edge = shapely.distance(shapely.points(seg.node_xy[ends]), hull) < 60.0
-    return ends[near_edge & (degree[ends] <= 2)]
+    candidates = ends[near_edge & (degree[ends] <= 2)]
+    groups: list[list[int]] = []
+    for node in candidates:
+        for group in groups:
+            if np.hypot(*(seg.node_xy[group[0]] - seg.node_xy[node])) < a.gateway_merge_m:
+                group.append(int(node))
+                break
+        else:
+            groups.append([int(node)])
+    return [np.array(g) for g in groups]
 
 
 def _zones(
@@ -140,7 +158,7 @@ def build_city_model(
     a = assumptions or DemandAssumptions()
     roads, roads_v = read_published(settings, "roads")
     buildings, buildings_v = read_published(settings, "buildings")
-    seg = segments_from_roads(roads, classes or ROAD_CLASSES)
+    seg = main_component(segments_from_roads(roads, classes or ROAD_CLASSES))
     buildings = buildings.to_crs(METRIC_CRS)
     centres, residents, jobs = _zones(buildings, a)
     gates = _gateways(seg, a)
@@ -148,7 +166,7 @@ def build_city_model(
     demand = _demand(model, residents, jobs, len(gates), a)
     net, report = largest_strong_component(model)
     kept = report.kept_nodes[: net.zones]
-    zones = _zone_frame(centres, seg.node_xy[gates], residents, jobs)
+    zones = _zone_frame(centres, _gate_xy(seg, gates), residents, jobs)
     versions = {"roads": roads_v.version, "buildings": buildings_v.version}
     dropped = {
         **seg.dropped,
@@ -168,7 +186,7 @@ def build_city_model(
 
 
 def _assemble(
-    seg: Segments, centres: np.ndarray, gates: np.ndarray, a: DemandAssumptions
+    seg: Segments, centres: np.ndarray, gates: list[np.ndarray], a: DemandAssumptions
 ) -> Network:
     """Zones first (grid, then gateways), then road nodes; connectors are free-flowing links."""
     n_grid, n_gate = len(centres), len(gates)
@@ -176,7 +194,8 @@ def _assemble(
     road_node = lambda idx: zones + np.asarray(idx)  # noqa: E731 - index shift, read as a name
     cz, cn = _connectors(centres, seg, a)
     dist = np.hypot(*(centres[cz] - seg.node_xy[cn]).T)
-    gz, gn = np.arange(n_grid, zones), gates
+    gz = np.repeat(np.arange(n_grid, zones), [g.size for g in gates]).astype(np.int64)
+    gn = np.concatenate(gates) if gates else np.zeros(0, dtype=np.int64)
     from_ids = np.r_[road_node(seg.from_node), cz, road_node(cn), gz, road_node(gn)]
     to_ids = np.r_[road_node(seg.to_node), road_node(cn), cz, road_node(gn), gz]
     n_conn = 2 * len(cz) + 2 * len(gz)
@@ -245,12 +264,19 @@ def _zone_frame(
     ).to_crs("EPSG:4326")
 
 
-def _geometry(net: Network, seg: Segments, centres: np.ndarray, gates: np.ndarray) -> np.ndarray:
+def _gate_xy(seg: Segments, gates: list[np.ndarray]) -> np.ndarray:
+    """Where each gateway zone sits: the middle of its road ends."""
+    return np.array([seg.node_xy[g].mean(axis=0) for g in gates]).reshape(-1, 2)
+
+
+def _geometry(
+    net: Network, seg: Segments, centres: np.ndarray, gates: list[np.ndarray]
+) -> np.ndarray:
     """A metric geometry per link of `net`: road links reuse their segment, connectors are lines."""
     out = np.empty(net.n_links, dtype=object)
     road = net.source_id >= 0
     out[road] = seg.geometry[net.source_id[road]]
-    xy = np.vstack([centres, seg.node_xy[gates], seg.node_xy])
+    xy = np.vstack([centres, _gate_xy(seg, gates), seg.node_xy])
     ends = np.column_stack([net.node_ids[net.tail], net.node_ids[net.head]])[~road]
     out[~road] = shapely.linestrings(np.stack([xy[ends[:, 0]], xy[ends[:, 1]]], axis=1))
     return out

@@ -206,7 +206,7 @@ def _arrow_read(
     path: Path, names: list[str], delimiter: str, opts: CsvOptions, *, coords_as_float: bool
 ) -> pa.Table:
     keep = [*(opts.columns or names), *opts.geometry_columns]
-    types = {name: pa.binary() for name in names}  # 32-bit offsets: parses faster
+    types = {name: pa.large_binary() for name in names}
     if coords_as_float and opts.x is not None:
         types[opts.x] = types[opts.y] = pa.float64()
     return pacsv.read_csv(
@@ -242,7 +242,7 @@ def _table_encoding(table: pa.Table, opts: CsvOptions) -> str:
     if opts.encoding != "auto":
         return opts.encoding
     for column in table.columns:
-        if pa.types.is_binary(column.type) and not all(map(_is_utf8, column.chunks)):
+        if pa.types.is_large_binary(column.type) and not all(map(_is_utf8, column.chunks)):
             return "cp1252"
     return "utf-8"
 
@@ -316,7 +316,7 @@ _EXTRA = {enc: _utf8_lengths(enc) for enc in ("cp1252", "latin-1")}
 def decode_column(
     column: pa.ChunkedArray, encoding: str, *, path: Path, column_name: str, first_line: int
 ) -> pa.ChunkedArray:
-    """A raw `binary` column as `large_string`, refusing bytes that are not `encoding`."""
+    """A raw `large_binary` column as `large_string`, refusing bytes that are not `encoding`."""
     chunks, row = [], 0
     for chunk in column.chunks:
         where = _Where(path, column_name, first_line + row)
@@ -339,9 +339,9 @@ class _Where:
 
 def _decode_chunk(arr: pa.Array, encoding: str, where: _Where) -> pa.Array:
     if arr.offset:  # never produced by the CSV parser; normalise rather than mis-slice buffers
-        arr = pa.array(arr.to_pylist(), pa.binary())
+        arr = pa.array(arr.to_pylist(), pa.large_binary())
     validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, np.int32, len(arr) + 1).astype(np.int64)
+    offsets = np.frombuffer(offsets_buf, np.int64, len(arr) + 1)
     data = (
         np.frombuffer(data_buf, np.uint8, int(offsets[-1])) if data_buf else np.empty(0, np.uint8)
     )
@@ -352,8 +352,7 @@ def _decode_chunk(arr: pa.Array, encoding: str, where: _Where) -> pa.Array:
             raise _not_utf8(data, offsets, where) from None
     high = np.flatnonzero(data >= 0x80)
     if not high.size:  # pure ASCII: the same bytes are already UTF-8
-        buffers = [validity, pa.py_buffer(offsets), data_buf]
-        return pa.Array.from_buffers(pa.large_string(), len(arr), buffers)
+        return pa.Array.from_buffers(pa.large_string(), len(arr), [validity, offsets_buf, data_buf])
     _refuse_utf8_pairs(data, high, offsets, encoding, where)
     try:
         text = codecs.decode(data, encoding).encode("utf-8")

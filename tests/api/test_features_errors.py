@@ -1,4 +1,4 @@
-"""A catalogue of malformed requests: each gets a 400/404 problem+json naming the problem, never 500."""
+"""Malformed requests get a 400/404 problem+json that names the problem, never a 500."""
 
 from __future__ import annotations
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opendata import query
+from opendata.publish import Release, publish, version_path
 from opendata.query import FeatureQuery, QueryError
 from opendata.settings import Settings
 from tests.api.conftest import BUILDING_BOX, publish_fixtures
@@ -188,6 +191,28 @@ def test_large_files_are_read_from_parquet_directly(layers, monkeypatch):
     frame = gpd.read_parquet(layers["streets"])
     assert matched == int((frame["speed"] == 30).sum())
     assert page.column("fid").to_pylist() == frame.loc[frame["speed"] == 30, "fid"].tolist()[2:6]
+
+
+def test_timestamps_without_zone_are_compared_as_utc(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    frame = gpd.GeoDataFrame(
+        {"seen": pd.date_range("2024-01-01", periods=48, freq="h")},
+        geometry=gpd.points_from_xy(np.linspace(24.9, 25.0, 48), np.full(48, 60.17)),
+        crs=4326,
+    )
+    release = Release(
+        name="naive",
+        spec={},
+        columns=[{"name": "seen", "type": "datetime"}],
+        content_hash="naive-1",
+        source_crs=None,
+        provenance={},
+        report={},
+    )
+    path = version_path(settings, publish(settings, release, frame).version)
+    start = datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))  # 10:00 UTC
+    _, matched = query.features(path, FeatureQuery(datetime=(start, None)))
+    assert matched == int((frame["seen"] >= "2024-01-01T10:00:00").sum()) == 38
 
 
 def test_sortby_orders_then_breaks_ties_by_fid(layers, buildings):

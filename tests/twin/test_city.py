@@ -1,0 +1,75 @@
+"""The twin on the bundled city: built from published data, every link traceable, deterministic."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from opendata.published import read_published
+from opendata.settings import Settings
+from twin.assignment import AssignmentConfig, assign
+from twin.city import ROAD_CLASSES, segments_from_roads
+from twin.citymodel import CityModel, build_city_model
+
+
+@pytest.fixture(scope="module")
+def city(bundled: Settings) -> CityModel:
+    return build_city_model(bundled)
+
+
+def test_network_comes_from_the_current_published_roads(city: CityModel, bundled: Settings) -> None:
+    roads, version = read_published(bundled, "roads")
+    assert city.versions["roads"] == version.version
+    fids = city.road_fid[city.road_fid >= 0]
+    assert np.isin(fids, roads["fid"].to_numpy()).all()
+    assert city.network.n_links > 1000 and city.network.zones >= 20
+
+
+def test_every_road_link_lies_on_its_published_feature(city: CityModel, bundled: Settings) -> None:
+    roads, _ = read_published(bundled, "roads")
+    links = city.link_frame().to_crs("EPSG:3067")
+    source = roads.set_index("fid").loc[links["road_fid"]].to_crs("EPSG:3067").geometry.to_numpy()
+    # A link is a piece of its road between intersections: every point of it is on that road.
+    farthest = shapely.hausdorff_distance(
+        links.geometry.to_numpy(),
+        shapely.intersection(links.geometry.to_numpy(), shapely.buffer(source, 0.05)),
+    )
+    assert np.nanmax(farthest) < 0.1
+
+
+def test_oneway_roads_run_one_way_and_others_both(bundled: Settings) -> None:
+    roads, _ = read_published(bundled, "roads")
+    seg = segments_from_roads(roads)
+    drivable = roads["highway"].isin(list(ROAD_CLASSES))
+    oneway = roads.loc[drivable & (roads["oneway"] == "yes"), "fid"].to_numpy()
+    twoway = roads.loc[
+        drivable & roads["oneway"].isna() & roads["junction"].isna(), "fid"
+    ].to_numpy()
+    triples = set(zip(seg.from_node, seg.to_node, seg.source_fid, strict=True))
+    one = [t for t in triples if t[2] in set(oneway)]
+    two = [t for t in triples if t[2] in set(twoway)]
+    assert len(one) > 50 and len(two) > 50
+    assert not any((b, a, f) in triples for a, b, f in one)
+    assert all((b, a, f) in triples for a, b, f in two)
+
+
+def test_demand_is_positive_and_zones_sum_residents(city: CityModel) -> None:
+    assert city.demand.shape == (city.network.zones, city.network.zones)
+    assert city.demand.sum() > 1000
+    assert city.zones["residents"].sum() > 5000
+
+
+def test_assignment_converges_and_is_deterministic(city: CityModel) -> None:
+    config = AssignmentConfig(algorithm="bfw", target_gap=1e-5, max_iterations=500)
+    first = assign(city.network, city.demand, config)
+    second = assign(city.network, city.demand, config)
+    assert first.gap <= 1e-5
+    np.testing.assert_array_equal(first.flow, second.flow)
+    road = city.network.source_id >= 0
+    assert (first.flow[road] > 0).sum() > 500
+    frame = gpd.GeoDataFrame(
+        {"flow": first.flow[road]}, geometry=city.link_geometry[road], crs="EPSG:3067"
+    )
+    assert frame.geometry.length.sum() > 10_000
