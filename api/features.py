@@ -88,10 +88,11 @@ def etag_for(source: str) -> str:
 
 def not_modified(tag: str) -> Response | None:
     """A 304 when the client already holds this representation (also in its gzip variant)."""
-    if request.if_none_match.contains(tag) or request.if_none_match.contains(tag + "-gz"):
-        resp = Response(status=304)
-        resp.set_etag(tag)
-        return resp
+    for held in (tag, tag + "-gz"):
+        if request.if_none_match.contains(held):
+            resp = Response(status=304)
+            resp.set_etag(held)
+            return resp
     return None
 
 

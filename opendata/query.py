@@ -331,8 +331,8 @@ def _compile(node: Any, sql: _Sql) -> str:
 
 def _box_sql(src: Source, geom: shapely.Geometry) -> tuple[str, str]:
     """SQL for rows whose bbox meets `geom`'s bbox, and for those of them that surely intersect
-    `geom` itself: all of them when `geom` is a lon/lat box and the row's bbox lies inside it or
-    is a point."""
+    `geom` itself: when `geom` is a lon/lat box, rows whose bbox lies inside it or is a point
+    (`TRUE` when the collection has points only)."""
     if src.geometry is None or len(src.box) != 4:
         raise QueryError("this collection has no geometry to filter on")
     xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(geom))
@@ -340,6 +340,8 @@ def _box_sql(src: Source, geom: shapely.Geometry) -> tuple[str, str]:
     near = f"({x0} <= {xmax!r} AND {x1} >= {xmin!r} AND {y0} <= {ymax!r} AND {y1} >= {ymin!r})"
     if not shapely.equals(geom, shapely.box(xmin, ymin, xmax, ymax)):
         return near, "FALSE"
+    if src.geometry_types and set(src.geometry_types) <= {"Point"}:
+        return near, "TRUE"
     inside = f"{x0} >= {xmin!r} AND {x1} <= {xmax!r} AND {y0} >= {ymin!r} AND {y1} <= {ymax!r}"
     return near, f"(({inside}) OR ({x0} = {x1} AND {y0} = {y1}))"
 
@@ -348,11 +350,10 @@ def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
     """The sorted ids of the features intersecting `geom` (CRS84): one bbox query in DuckDB,
     then Shapely for the rows the bboxes cannot decide."""
     near, sure = _box_sql(src, geom)
-    found = cursor().execute(
-        f"SELECT fid, {sure} AS sure FROM {src.relation} WHERE {near} ORDER BY fid"
-    )
+    found = cursor().execute(f"SELECT fid, {sure} AS sure FROM {src.relation} WHERE {near}")
     result = found.fetchnumpy()
-    ids, decided = np.asarray(result["fid"]), np.asarray(result["sure"], dtype=bool)
+    order = np.argsort(result["fid"], kind="stable")  # usually sorted already: a table scan
+    ids, decided = np.asarray(result["fid"])[order], np.asarray(result["sure"], dtype=bool)[order]
     if decided.all():
         return ids
     shapely.prepare(geom)
@@ -363,11 +364,9 @@ def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
 
 
 def _spatial(geom: shapely.Geometry, sql: _Sql) -> str:
-    """SQL for S_INTERSECTS(geometry, geom): pure SQL for points in a box, else an id list."""
+    """SQL for S_INTERSECTS(geometry, geom): the bbox test when it is exact, else an id list."""
     near, sure = _box_sql(sql.src, geom)
-    if sure != "FALSE" and set(sql.src.geometry_types or ["?"]) <= {"Point"}:
-        return near
-    return _id_list(spatial_ids(sql.src, geom), sql)
+    return near if sure == "TRUE" else _id_list(spatial_ids(sql.src, geom), sql)
 
 
 def _id_list(ids: np.ndarray, sql: _Sql) -> str:

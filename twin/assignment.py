@@ -16,8 +16,8 @@ import numpy as np
 from twin.errors import ConfigError, DemandError
 from twin.network import Network
 from twin.paths import all_or_nothing
-from twin.results import AssignmentResult
-from twin.vdf import VDFS, beckmann, cost_and_derivative
+from twin.results import AssignmentResult, build_result
+from twin.vdf import VDFS, cost_and_derivative
 
 CONJUGATE_MAX = 0.99999  # cap on the weight of the previous target (keeps directions fresh)
 
@@ -33,8 +33,8 @@ class AssignmentConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.algorithm not in TARGETS:
-            known = ", ".join(sorted(TARGETS))
+        if self.algorithm not in ALGORITHMS:
+            known = ", ".join(ALGORITHMS)
             raise ConfigError("algorithm", f"{self.algorithm!r} is not one of {known}")
         if not 0 <= self.target_gap < 1:
             raise ConfigError("target_gap", f"{self.target_gap!r} must be in [0, 1)")
@@ -42,6 +42,8 @@ class AssignmentConfig:
             raise ConfigError("max_iterations", f"{self.max_iterations!r} must be an int >= 1")
         if self.vdf not in VDFS:
             raise ConfigError("vdf", f"{self.vdf!r} is not a registered VDF")
+        if self.algorithm == "gp" and self.vdf != "bpr":
+            raise ConfigError("vdf", "the path-based 'gp' algorithm supports 'bpr' only")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ConfigError("threads", f"{self.threads!r} must be None or an int >= 1")
 
@@ -115,6 +117,7 @@ TARGETS: dict[str, Callable[[_State, np.ndarray, np.ndarray], np.ndarray]] = {
     "cfw": _cfw,
     "bfw": _bfw,
 }
+ALGORITHMS = ("fw", "cfw", "bfw", "gp")  # gp: path-based gradient projection (twin.pathbased)
 
 
 def line_search(x: np.ndarray, d: np.ndarray, net: Network, vdf: str = "bpr") -> float:
@@ -156,6 +159,10 @@ def assign(
     """Find the user equilibrium of `demand` (zones x zones) on `net`."""
     config = config or AssignmentConfig()
     demand = _check_demand(net, demand)
+    if config.algorithm == "gp":
+        from twin.pathbased import assign_paths  # imported here: it imports this module
+
+        return assign_paths(net, demand, config.target_gap, config.max_iterations, callback)
     start = time.perf_counter()
     free_flow = cost_and_derivative(np.zeros(net.n_links), net, config.vdf)[0]
     x, _, _ = all_or_nothing(net, free_flow, demand, config.threads)
@@ -170,7 +177,9 @@ def assign(
         if gaps[-1] <= config.target_gap or iteration == config.max_iterations:
             break
         _step(state, rule(state, y, hess), y, cost, net, config.vdf)
-    return _result(net, demand, state.x, gaps, config, lost)
+    return build_result(
+        net, demand, state.x, gaps, config.target_gap, lost, config.algorithm, config.vdf
+    )
 
 
 def _step(state: _State, s: np.ndarray, y: np.ndarray, cost: np.ndarray, net: Network, vdf: str):
@@ -203,24 +212,3 @@ def relative_gap(net: Network, demand: np.ndarray, flow: np.ndarray, vdf: str = 
     cost = cost_and_derivative(flow, net, vdf)[0]
     _, sptt, _ = all_or_nothing(net, cost, _check_demand(net, demand))
     return _gap(float(cost @ flow), sptt)
-
-
-def _result(net, demand, x, gaps, config, lost) -> AssignmentResult:
-    cost = cost_and_derivative(x, net, config.vdf)[0]
-    travel = VDFS[config.vdf].time(x, net)
-    voc = np.divide(x, net.capacity, out=np.zeros_like(x), where=net.capacity > 0)
-    return AssignmentResult(
-        network=net,
-        demand=demand,
-        flow=x,
-        time=travel,
-        cost=cost,
-        voc=voc,
-        tstt=float(travel @ x),
-        objective=beckmann(x, net, config.vdf),
-        iterations=len(gaps),
-        gaps=np.array(gaps),
-        converged=bool(gaps and gaps[-1] <= config.target_gap),
-        unassigned=float(lost),
-        algorithm=config.algorithm,
-    )

@@ -11,7 +11,7 @@ from typing import TextIO
 import click
 
 from opendata.errors import CivicError
-from twin.assignment import TARGETS, AssignmentConfig, Progress, assign
+from twin.assignment import ALGORITHMS, AssignmentConfig, Progress, assign
 from twin.errors import TwinError
 from twin.results import write_results
 from twin.tntp import read_folder
@@ -58,7 +58,7 @@ def progress_printer(stream: TextIO, every: int = 10) -> Callable[[Progress], No
     help="Folder with *_net.tntp and *_trips.tntp (README.md for cost weights).",
 )
 @click.option(
-    "--algorithm", default="bfw", show_default=True, help=f"One of: {', '.join(sorted(TARGETS))}."
+    "--algorithm", default="bfw", show_default=True, help=f"One of: {', '.join(ALGORITHMS)} (gp: path-based)."
 )
 @click.option(
     "--gap",

@@ -11,6 +11,7 @@ import numpy as np
 from twin.errors import TwinError
 from twin.network import Network
 from twin.paths import skim
+from twin.vdf import VDFS, beckmann
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,3 +75,33 @@ def write_results(result: AssignmentResult, path: str | Path) -> Path:
     else:
         raise TwinError(f"{path}: results must be written as .csv or .parquet")
     return path
+
+
+def build_result(
+    net: Network,
+    demand: np.ndarray,
+    x: np.ndarray,
+    gaps: list[float],
+    target_gap: float,
+    unassigned: float,
+    algorithm: str,
+    vdf: str,
+) -> AssignmentResult:
+    """Derive times, costs, totals and the objective from final link flows."""
+    travel = VDFS[vdf].time(x, net)
+    voc = np.divide(x, net.capacity, out=np.zeros_like(x), where=net.capacity > 0)
+    return AssignmentResult(
+        network=net,
+        demand=demand,
+        flow=x,
+        time=travel,
+        cost=travel + net.fixed_cost(),
+        voc=voc,
+        tstt=float(travel @ x),
+        objective=beckmann(x, net, vdf),
+        iterations=len(gaps),
+        gaps=np.array(gaps),
+        converged=bool(gaps and gaps[-1] <= target_gap),
+        unassigned=float(unassigned),
+        algorithm=algorithm,
+    )

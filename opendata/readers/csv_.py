@@ -120,7 +120,7 @@ def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
     frame = _text_frame(path, columns, encoding, opts)
     if geometry is None:
         return gpd.GeoDataFrame(frame)
-    return to_geodataframe(frame, geometry, reasons, crs=crs)
+    return to_geodataframe(frame, geometry, reasons, crs=crs, path=path)
 
 
 def _read_head(path: Path) -> bytes:

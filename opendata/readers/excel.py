@@ -50,7 +50,7 @@ def read_xlsx(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd
     raw = {name: _coordinate_text(columns[name]) for name in geometry_columns}
     x, y, wkt = options.get("x"), options.get("y"), options.get("wkt")
     geometry, reasons = table_geometry(raw, x=x, y=y, wkt=wkt, decimal=",")
-    return to_geodataframe(frame, geometry, reasons, crs=crs)
+    return to_geodataframe(frame, geometry, reasons, crs=crs, path=path)
 
 
 def _geometry_columns(options: Mapping[str, Any]) -> tuple[str, ...]:

@@ -51,7 +51,7 @@ def read_parquet(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> 
         decimal=options.get("decimal", "."),
     )
     frame = table.drop_columns(list(geometry_columns)).to_pandas()
-    return to_geodataframe(frame, geometry, reasons, crs=crs)
+    return to_geodataframe(frame, geometry, reasons, crs=crs, path=path)
 
 
 def _geometry_columns(options: Mapping[str, Any]) -> tuple[str, ...]:

@@ -311,9 +311,19 @@ def _wkt_geometry(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pa.Ch
 
 
 def to_geodataframe(
-    frame: pd.DataFrame, geometry: np.ndarray, reasons: pa.ChunkedArray | None, *, crs: str
+    frame: pd.DataFrame,
+    geometry: np.ndarray,
+    reasons: pa.ChunkedArray | None,
+    *,
+    crs: str,
+    path: Path,
 ) -> gpd.GeoDataFrame:
-    """Attach geometry (and the reject column when some row was rejected) to the text columns."""
+    """Attach geometry (and the reject column when some row was rejected) to the other columns."""
+    if "geometry" in frame.columns:
+        raise SourceError(
+            f"{path}: has a column named 'geometry' besides the coordinate columns; rename it "
+            "(the built geometry would replace it)"
+        )
     result = gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(geometry, crs=crs), copy=False)
     if reasons is not None:
         result[REJECT_COLUMN] = pd.arrays.ArrowStringArray(reasons.cast(pa.large_string()))

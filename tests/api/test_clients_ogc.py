@@ -104,3 +104,29 @@ def test_ogr2ogr_converts_a_collection_to_geojson(live_server, frames, tmp_path)
     assert len(features) == len(expected)
     assert sorted(f["properties"]["street"] for f in features) == sorted(expected["street"])
     assert sum(f["properties"]["speed"] for f in features) == int(expected["speed"].sum())
+
+
+def test_gdal_asks_for_a_projected_crs(live_server, frames):
+    got = pyogrio.read_dataframe(f"OAPIF:{live_server}/collections/sensors", CRS="EPSG:3067")
+    expected = frames["sensors"].to_crs(3067)
+    assert got.crs.to_epsg() == 3067
+    got = got.set_index("station").loc[expected["station"]]
+    np.testing.assert_allclose(got.geometry.x, expected.geometry.x, atol=1e-6)
+    np.testing.assert_allclose(got.geometry.y, expected.geometry.y, atol=1e-6)
+
+
+def test_gdal_reads_timestamps_as_published(live_server, frames):
+    got = pyogrio.read_dataframe(f"OAPIF:{live_server}/collections/sensors")
+    got = got.set_index("station").loc[frames["sensors"]["station"]]
+    assert (
+        got["observed"].dt.tz_convert("UTC").to_numpy() == frames["sensors"]["observed"].to_numpy()
+    ).all()
+
+
+def test_owslib_passes_a_cql2_filter(live_server, frames):
+    doc = Features(live_server).collection_items(
+        "buildings", filter="floors > 5 AND use = 'office'", limit=500
+    )
+    frame = frames["buildings"]
+    expected = frame[(frame["floors"] > 5) & (frame["use"] == "office")]
+    assert sorted(f["id"] for f in doc["features"]) == sorted(expected.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,35 @@ def test_conformance_collects_every_module_declaration(client):
 )
 def test_conformance_declares_the_features_classes(client, uri):
     assert uri in client.get("/conformance").get_json()["conformsTo"]
+
+
+#: Where each conformance class the features module claims is tested.
+TESTED_BY = {
+    "ogcapi-features-1/1.0/conf/core": "test_features_items.py",
+    "ogcapi-features-1/1.0/conf/geojson": "test_features_items.py",
+    "ogcapi-features-1/1.0/conf/html": "test_features_items.py",
+    "ogcapi-features-1/1.0/conf/oas30": "test_core.py",
+    "ogcapi-features-2/1.0/conf/crs": "test_features_items.py",
+    "ogcapi-features-3/1.0/conf/queryables": "test_features_items.py",
+    "ogcapi-features-3/1.0/conf/queryables-query-parameters": "test_features_items.py",
+    "ogcapi-features-3/1.0/conf/filter": "test_features_cql2.py",
+    "ogcapi-features-3/1.0/conf/features-filter": "test_features_cql2.py",
+    "cql2/1.0/conf/cql2-text": "test_features_cql2.py",
+    "cql2/1.0/conf/cql2-json": "test_features_cql2.py",
+    "cql2/1.0/conf/basic-cql2": "test_features_cql2.py",
+    "cql2/1.0/conf/advanced-comparison-operators": "test_features_cql2.py",
+    "cql2/1.0/conf/basic-spatial-functions": "test_features_cql2.py",
+    "cql2/1.0/conf/basic-spatial-functions-plus": "test_features_cql2.py",
+}
+
+
+def test_every_claimed_features_class_has_a_test_module():
+    from api import features
+
+    here = Path(__file__).parent
+    for uri in features.CONFORMANCE:
+        module = TESTED_BY.get(uri.removeprefix(OGC))
+        assert module is not None and (here / module).is_file(), uri
 
 
 def test_openapi_is_served_as_openapi_json(client):

@@ -192,6 +192,12 @@ MALFORMED = [
         lambda p: places_csv(p), {"x": "itä"}, "has no column 'itä'", id="missing-x-column"
     ),
     pytest.param(
+        lambda p: p.write_bytes(b"id;geometry;x;y\r\n1;a;1,0;2,0\r\n"),
+        {},
+        "has a column named 'geometry'",
+        id="geometry-column-besides-x-y",
+    ),
+    pytest.param(
         lambda p: places_csv(p, extra_lines=("7;a;b;1,0;2,0;extra",)),
         {},
         "different number of fields",
