@@ -11,6 +11,7 @@ from api.serve import serve_cmd
 from opendata.cli import COMMANDS as OPENDATA_COMMANDS
 from opendata.errors import CivicError
 from opendata.settings import Settings
+from twin.cli import twin as twin_group
 
 
 @click.group()
@@ -26,6 +27,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 for _command in OPENDATA_COMMANDS:
     cli.add_command(_command)
 cli.add_command(serve_cmd)
+cli.add_command(twin_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,17 +48,42 @@ options = {{ delimiter = ";", decimal = ",", encoding = "cp1252", x = "x", y = "
 [schema]
 primary_key = "id"
 geometry = "Point"
-fields = [
-  {{ name = "id", type = "integer", required = true, unique = true }},
-  {{ name = "nimi", type = "string" }},
-  {{ name = "luokka", type = "string",
-     allowed = ["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"] }},
-  {{ name = "kunta", type = "string" }},
-  {{ name = "postinumero", type = "string" }},
-  {{ name = "maara", type = "integer", min = 0 }},
-  {{ name = "arvo", type = "float" }},
-  {{ name = "pvm", type = "date" }},
-]
+
+[[schema.fields]]
+name = "id"
+type = "integer"
+required = true
+unique = true
+
+[[schema.fields]]
+name = "nimi"
+type = "string"
+
+[[schema.fields]]
+name = "luokka"
+type = "string"
+allowed = ["koulu", "kirjasto", "päiväkoti", "apteekki", "kauppa"]
+
+[[schema.fields]]
+name = "kunta"
+type = "string"
+
+[[schema.fields]]
+name = "postinumero"
+type = "string"
+
+[[schema.fields]]
+name = "maara"
+type = "integer"
+min = 0
+
+[[schema.fields]]
+name = "arvo"
+type = "float"
+
+[[schema.fields]]
+name = "pvm"
+type = "date"
 
 [quality]
 max_reject_fraction = 0.0

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
@@ -55,18 +57,27 @@ class _Rejects:
         return ~pd.isna(self.reason)
 
 
+NUMBER_RE = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _parse_numbers(values: pd.Series, decimal: str) -> pd.Series:
+    """Text to float64 with Arrow kernels (multithreaded, no Python per row); text that is not
+    a number becomes NA. With a decimal comma, spaces and no-break spaces group thousands."""
+    text = pc.utf8_trim_whitespace(pa.array(values.astype("string"), type=pa.large_string()))
+    if decimal == ",":
+        text = pc.replace_substring(pc.replace_substring(text, "\u00a0", ""), ",", ".")
+    ok = pc.match_substring_regex(text, NUMBER_RE)
+    numbers = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.large_string())), pa.float64())
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+
+
 def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
     """Cast a column to its schema type; values that do not parse become NA."""
     if spec.type == "string":
         return values.astype("string")
     if spec.type in ("integer", "float"):
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            text = values.astype("string").str.strip()
-            if decimal == ",":
-                text = text.str.replace("\u00a0", "", regex=False).str.replace(
-                    ",", ".", regex=False
-                )
-            values = pd.to_numeric(text, errors="coerce")
+            values = _parse_numbers(values, decimal)
         if spec.type == "integer":
             whole = values.isna() | (values == np.floor(values))
             return values.where(whole).astype("Int64")

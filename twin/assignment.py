@@ -120,18 +120,20 @@ TARGETS: dict[str, Callable[[_State, np.ndarray, np.ndarray], np.ndarray]] = {
 ALGORITHMS = ("fw", "cfw", "bfw", "gp")  # gp: path-based gradient projection (twin.pathbased)
 
 
-def line_search(x: np.ndarray, d: np.ndarray, net: Network, vdf: str = "bpr") -> float:
-    """Exact step in [0, 1] minimising the Beckmann objective along `d`.
+def line_search(
+    x: np.ndarray, d: np.ndarray, net: Network, vdf: str = "bpr", upper: float = 1.0
+) -> float:
+    """Exact step in [0, upper] minimising the Beckmann objective along `d`.
 
     Safeguarded Newton on the derivative sum(c(x + t d) * d), which increases in t.
     """
-    lo, hi = 0.0, 1.0
+    lo, hi = 0.0, upper
     slope_lo = _slope(x, d, 0.0, net, vdf)[0]
     if slope_lo >= 0:
         return 0.0
-    if _slope(x, d, 1.0, net, vdf)[0] <= 0:
-        return 1.0
-    t = 0.5
+    if _slope(x, d, upper, net, vdf)[0] <= 0:
+        return upper
+    t = 0.5 * upper
     for _ in range(100):
         slope, curve = _slope(x, d, t, net, vdf)
         if slope > 0:
