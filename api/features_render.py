@@ -25,6 +25,8 @@ from api.features_query import Collection
 from opendata.query import CRS84, transformer
 
 GEOJSON = "application/geo+json"
+#: Below this many values plain Python beats an Arrow compute call.
+_SMALL = 16
 _DUMPS = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -46,6 +48,8 @@ def _column(col: pa.ChunkedArray) -> list[Any]:
     """A column as JSON-ready Python values, converted vectorised: NaN and infinities become
     null, timestamps RFC 3339 text in UTC, dates ISO text."""
     kind = col.type
+    if pa.types.is_floating(kind) and len(col) <= _SMALL:
+        return [None if v is None or not math.isfinite(v) else v for v in col.to_pylist()]
     if pa.types.is_floating(kind):
         col = pc.if_else(pc.is_finite(col), col, None)
     elif pa.types.is_decimal(kind):

@@ -39,6 +39,8 @@ MEMORY_BUDGET_BYTES = 512 * 1024**2
 ROW_CACHE_BYTES = 256 * 1024**2
 #: Above this many exactly-matched ids a spatial match list goes to DuckDB as an Arrow table.
 _INLINE_IDS = 2000
+#: Rows per block of the in-memory bbox index.
+_BLOCK = 2048
 #: Matching ids fetched in one go; beyond this a separate count(*) gives numberMatched.
 _FETCH_IDS = 5000
 
@@ -108,6 +110,7 @@ _EXTENTS: dict[str, tuple[str | None, str | None]] = {}
 _LOADED: OrderedDict[str, int] = OrderedDict()
 _FILES: dict[str, pq.ParquetFile] = {}
 _GROUPS: OrderedDict[tuple[str, int], pa.Table] = OrderedDict()
+_BOXES: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -147,7 +150,7 @@ def _load_into_memory(path: str, size: int, geometry: str | None, covering: str 
         _LOADED.move_to_end(path)
         while sum(_LOADED.values()) > MEMORY_BUDGET_BYTES and len(_LOADED) > 1:
             old, _ = _LOADED.popitem(last=False)
-            dropped = _SOURCES.pop(old, None)
+            dropped, _ = _SOURCES.pop(old, None), _BOXES.pop(old, None)
             if dropped is not None and dropped.relation.startswith("mem."):
                 cursor().execute(f"DROP TABLE IF EXISTS {dropped.relation}")
     return name
@@ -346,14 +349,66 @@ def _box_sql(src: Source, geom: shapely.Geometry) -> tuple[str, str]:
     return near, f"(({inside}) OR ({x0} = {x1} AND {y0} = {y1}))"
 
 
+def _box_index(src: Source) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each feature's covering bbox (rows x 4) and the bounds of each block of `_BLOCK` rows
+    (compact, as rows are Hilbert-sorted), for versions held in memory; else None."""
+    if src.path not in _BOXES:
+        index = None
+        if src.relation.startswith("mem.") and src.covering:
+            cover = pq.read_table(src.path, columns=[src.covering]).column(0).combine_chunks()
+            boxes = np.column_stack([cover.field(k).to_numpy(zero_copy_only=False) for k in _BOX])
+            starts = np.arange(0, len(boxes), _BLOCK)
+            reducers = (np.fmin, np.fmin, np.fmax, np.fmax)  # fmin/fmax skip null (NaN) boxes
+            blocks = [f.reduceat(boxes[:, i], starts) if len(boxes) else boxes[:0, i]
+                      for i, f in enumerate(reducers)]  # fmt: skip
+            index = (boxes, np.column_stack(blocks))
+        _BOXES[src.path] = index
+    return _BOXES[src.path]
+
+
+def _near_rows(src: Source, bounds: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row numbers whose bbox meets `bounds`, and the bboxes of those rows (None: not indexed)."""
+    index = _box_index(src)
+    if index is None:
+        return None
+    boxes, blocks = index
+    xmin, ymin, xmax, ymax = bounds
+    hit = (
+        (blocks[:, 0] <= xmax)
+        & (blocks[:, 2] >= xmin)
+        & (blocks[:, 1] <= ymax)
+        & (blocks[:, 3] >= ymin)
+    )
+    starts = np.flatnonzero(hit) * _BLOCK
+    rows_ = (starts[:, None] + np.arange(_BLOCK)).ravel() if len(starts) else starts
+    rows_ = rows_[rows_ < len(boxes)]
+    b = boxes[rows_]
+    near = (b[:, 0] <= xmax) & (b[:, 2] >= xmin) & (b[:, 1] <= ymax) & (b[:, 3] >= ymin)
+    return rows_[near], b[near]
+
+
 def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
-    """The sorted ids of the features intersecting `geom` (CRS84): one bbox query in DuckDB,
-    then Shapely for the rows the bboxes cannot decide."""
+    """The sorted ids of the features intersecting `geom` (CRS84): a bbox prefilter on the
+    covering column (in memory, or one DuckDB query for big files), then Shapely for the rows the
+    bboxes cannot decide."""
     near, sure = _box_sql(src, geom)
-    found = cursor().execute(f"SELECT fid, {sure} AS sure FROM {src.relation} WHERE {near}")
-    result = found.fetchnumpy()
-    order = np.argsort(result["fid"], kind="stable")  # usually sorted already: a table scan
-    ids, decided = np.asarray(result["fid"])[order], np.asarray(result["sure"], dtype=bool)[order]
+    bounds = tuple(float(v) for v in shapely.bounds(geom))
+    found = _near_rows(src, bounds)
+    if found is not None:
+        ids, b = found[0] + 1, found[1]  # fid = row number + 1
+        decided = np.zeros(len(ids), bool)
+        if sure != "FALSE":
+            xmin, ymin, xmax, ymax = bounds
+            inside = (b[:, 0] >= xmin) & (b[:, 2] <= xmax) & (b[:, 1] >= ymin) & (b[:, 3] <= ymax)
+            decided = inside | ((b[:, 0] == b[:, 2]) & (b[:, 1] == b[:, 3]))
+    else:
+        result = (
+            cursor()
+            .execute(f"SELECT fid, {sure} AS s FROM {src.relation} WHERE {near}")
+            .fetchnumpy()
+        )
+        order = np.argsort(result["fid"], kind="stable")
+        ids, decided = np.asarray(result["fid"])[order], np.asarray(result["s"], dtype=bool)[order]
     if decided.all():
         return ids
     shapely.prepare(geom)

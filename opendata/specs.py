@@ -10,12 +10,21 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opendata.errors import SpecError
+from opendata.speccheck import (
+    LANGS,
+    boolean,
+    check_keys,
+    choice,
+    fail,
+    number,
+    string,
+    text,
+)
 
 FIELD_TYPES = ("string", "integer", "float", "boolean", "date", "datetime")
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "any", "none")
@@ -50,73 +59,6 @@ THEMES = (
     "TRAN",
 )
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-LANGS = ("sv", "fi", "en", "da", "no", "nb", "nn", "is", "et", "de")
-
-
-def _fail(path: str, expected: str, got: object) -> SpecError:
-    shown = repr(got) if not isinstance(got, dict) else "a table"
-    return SpecError(f"{path}: expected {expected}, got {shown}")
-
-
-def _check_keys(data: Mapping[str, Any], path: str, allowed: set[str], required: set[str]) -> None:
-    for key in data:
-        if key not in allowed:
-            hint = _closest(key, allowed)
-            where = f"{path}.{key}" if path else key
-            raise SpecError(
-                f"{where}: unknown key{hint}; allowed here: {', '.join(sorted(allowed))}"
-            )
-    for key in sorted(required):
-        if key not in data:
-            where = f"{path}.{key}" if path else key
-            raise SpecError(f"{where}: required key is missing")
-
-
-def _closest(key: str, allowed: set[str]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(key, sorted(allowed), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
-def _str(data: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str):
-        raise _fail(f"{path}.{key}" if path else key, "a string", value)
-    return value
-
-
-def _num(value: object, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(path, "a number", value)
-    return float(value)
-
-
-def _bool(data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise _fail(f"{path}.{key}", "true or false", value)
-    return value
-
-
-def _text(value: object, path: str) -> dict[str, str]:
-    """A multilingual text: a table of language code -> string (a bare string means English)."""
-    if isinstance(value, str):
-        return {"en": value}
-    if not isinstance(value, dict) or not value:
-        raise _fail(path, "a table of language -> text, e.g. {fi = '...', en = '...'}", value)
-    for lang, text in value.items():
-        if lang not in LANGS:
-            raise SpecError(f"{path}.{lang}: unknown language code; use one of {', '.join(LANGS)}")
-        if not isinstance(text, str) or not text.strip():
-            raise _fail(f"{path}.{lang}", "a non-empty string", text)
-    return dict(value)
-
-
-def _choice(value: object, path: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _fail(path, f"one of {', '.join(choices)}", value)
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -241,55 +183,53 @@ META_REQUIRED = META_KEYS - {"notes", "license_url", "spatial"}
 
 def _agent(value: object, path: str, need_email: bool) -> Agent:
     if not isinstance(value, dict):
-        raise _fail(path, "a table with name (and uri, email, type)", value)
-    _check_keys(
+        raise fail(path, "a table with name (and uri, email, type)", value)
+    check_keys(
         value, path, {"name", "uri", "email", "type"}, {"name", "email"} if need_email else {"name"}
     )
-    return Agent(**{k: _str(value, k, path) for k in value})
+    return Agent(**{k: string(value, k, path) for k in value})
 
 
 def _keywords(value: object, path: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict) or not value:
-        raise _fail(path, "a table of language -> list of keywords", value)
+        raise fail(path, "a table of language -> list of keywords", value)
     out = {}
     for lang, words in value.items():
         if lang not in LANGS:
             raise SpecError(f"{path}.{lang}: unknown language code; use one of {', '.join(LANGS)}")
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise _fail(f"{path}.{lang}", "a list of strings", words)
+            raise fail(f"{path}.{lang}", "a list of strings", words)
         out[lang] = tuple(words)
     return out
 
 
 def _metadata(data: object) -> Metadata:
     if not isinstance(data, dict):
-        raise _fail("metadata", "a table", data)
-    _check_keys(data, "metadata", META_KEYS, META_REQUIRED)
+        raise fail("metadata", "a table", data)
+    check_keys(data, "metadata", META_KEYS, META_REQUIRED)
     themes = data["themes"]
     if not isinstance(themes, list) or not themes:
-        raise _fail(
+        raise fail(
             "metadata.themes", f"a non-empty list of EU themes ({', '.join(THEMES)})", themes
         )
     for i, theme in enumerate(themes):
-        _choice(theme, f"metadata.themes[{i}]", THEMES)
-    title = _text(data["title"], "metadata.title")
+        choice(theme, f"metadata.themes[{i}]", THEMES)
+    title = text(data["title"], "metadata.title")
     if not ({"sv", "fi"} & title.keys()) or "en" not in title:
         raise SpecError("metadata.title: give at least English and Swedish or Finnish (en + sv/fi)")
     return Metadata(
         title=title,
-        description=_text(data["description"], "metadata.description"),
+        description=text(data["description"], "metadata.description"),
         keywords=_keywords(data["keywords"], "metadata.keywords"),
         themes=tuple(themes),
         publisher=_agent(data["publisher"], "metadata.publisher", need_email=False),
         contact=_agent(data["contact"], "metadata.contact", need_email=True),
-        license=_str(data, "license", "metadata"),
-        license_url=_str(data, "license_url", "metadata", ""),
-        attribution=_str(data, "attribution", "metadata"),
-        update_frequency=_choice(
-            data["update_frequency"], "metadata.update_frequency", FREQUENCIES
-        ),
-        spatial=_str(data, "spatial", "metadata", ""),
-        notes=_text(data["notes"], "metadata.notes") if "notes" in data else {},
+        license=string(data, "license", "metadata"),
+        license_url=string(data, "license_url", "metadata", ""),
+        attribution=string(data, "attribution", "metadata"),
+        update_frequency=choice(data["update_frequency"], "metadata.update_frequency", FREQUENCIES),
+        spatial=string(data, "spatial", "metadata", ""),
+        notes=text(data["notes"], "metadata.notes") if "notes" in data else {},
     )
 
 
@@ -297,19 +237,19 @@ def _source(data: object, base: Path) -> Source:
     from opendata.readers import READERS
 
     if not isinstance(data, dict):
-        raise _fail("source", "a table", data)
-    _check_keys(data, "source", {"path", "format", "crs", "options"}, {"path", "format"})
-    fmt = _choice(data["format"], "source.format", tuple(READERS))
+        raise fail("source", "a table", data)
+    check_keys(data, "source", {"path", "format", "crs", "options"}, {"path", "format"})
+    fmt = choice(data["format"], "source.format", tuple(READERS))
     options = data.get("options", {})
     if not isinstance(options, dict):
-        raise _fail("source.options", "a table", options)
+        raise fail("source.options", "a table", options)
     crs = data.get("crs")
     if crs is not None and not (
         isinstance(crs, str) and re.fullmatch(r"(EPSG|epsg):\d{4,6}|OGC:CRS84", crs)
     ):
-        raise _fail("source.crs", "an 'EPSG:<code>' string such as 'EPSG:3067'", crs)
+        raise fail("source.crs", "an 'EPSG:<code>' string such as 'EPSG:3067'", crs)
     return Source(
-        path=(base / _str(data, "path", "source")),
+        path=(base / string(data, "path", "source")),
         format=fmt,
         crs=crs.upper() if isinstance(crs, str) else None,
         options=dict(options),
@@ -332,34 +272,34 @@ FIELD_KEYS = {
 
 def _field(data: object, path: str) -> FieldSpec:
     if not isinstance(data, dict):
-        raise _fail(path, "a table", data)
-    _check_keys(data, path, FIELD_KEYS, {"name", "type"})
+        raise fail(path, "a table", data)
+    check_keys(data, path, FIELD_KEYS, {"name", "type"})
     allowed = data.get("allowed")
     if allowed is not None and not isinstance(allowed, list):
-        raise _fail(f"{path}.allowed", "a list of values", allowed)
+        raise fail(f"{path}.allowed", "a list of values", allowed)
     return FieldSpec(
-        name=_str(data, "name", path),
-        type=_choice(data["type"], f"{path}.type", FIELD_TYPES),
-        description=_text(data["description"], f"{path}.description")
+        name=string(data, "name", path),
+        type=choice(data["type"], f"{path}.type", FIELD_TYPES),
+        description=text(data["description"], f"{path}.description")
         if "description" in data
         else {},
-        unit=_str(data, "unit", path, ""),
-        required=_bool(data, "required", path, False),
-        unique=_bool(data, "unique", path, False),
+        unit=string(data, "unit", path, ""),
+        required=boolean(data, "required", path, False),
+        unique=boolean(data, "unique", path, False),
         allowed=tuple(allowed) if allowed is not None else None,
-        minimum=_num(data["min"], f"{path}.min") if "min" in data else None,
-        maximum=_num(data["max"], f"{path}.max") if "max" in data else None,
-        estimate=_bool(data, "estimate", path, False),
+        minimum=number(data["min"], f"{path}.min") if "min" in data else None,
+        maximum=number(data["max"], f"{path}.max") if "max" in data else None,
+        estimate=boolean(data, "estimate", path, False),
     )
 
 
 def _schema(data: object) -> Schema:
     if not isinstance(data, dict):
-        raise _fail("schema", "a table", data)
-    _check_keys(data, "schema", {"fields", "primary_key", "geometry"}, {"fields"})
+        raise fail("schema", "a table", data)
+    check_keys(data, "schema", {"fields", "primary_key", "geometry"}, {"fields"})
     raw_fields = data["fields"]
     if not isinstance(raw_fields, list) or not raw_fields:
-        raise _fail("schema.fields", "a non-empty array of tables ([[schema.fields]])", raw_fields)
+        raise fail("schema.fields", "a non-empty array of tables ([[schema.fields]])", raw_fields)
     fields = tuple(_field(f, f"schema.fields[{i}]") for i, f in enumerate(raw_fields))
     names = [f.name for f in fields]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -370,7 +310,7 @@ def _schema(data: object) -> Schema:
     key = data.get("primary_key")
     if key is not None and key not in names:
         raise SpecError(f"schema.primary_key: '{key}' is not one of the schema fields")
-    geometry = _choice(data.get("geometry", "any"), "schema.geometry", GEOMETRY_TYPES)
+    geometry = choice(data.get("geometry", "any"), "schema.geometry", GEOMETRY_TYPES)
     return Schema(fields=fields, primary_key=key, geometry=geometry)
 
 
@@ -378,13 +318,13 @@ def _transforms(data: object) -> tuple[Transform, ...]:
     from opendata.transforms import TRANSFORMS
 
     if not isinstance(data, list):
-        raise _fail("transforms", "an array of tables ([[transforms]])", data)
+        raise fail("transforms", "an array of tables ([[transforms]])", data)
     out = []
     for i, item in enumerate(data):
         path = f"transforms[{i}]"
         if not isinstance(item, dict) or "op" not in item:
-            raise _fail(path, "a table with an 'op' key", item)
-        op = _choice(item["op"], f"{path}.op", tuple(TRANSFORMS))
+            raise fail(path, "a table with an 'op' key", item)
+        op = choice(item["op"], f"{path}.op", tuple(TRANSFORMS))
         params = {k: v for k, v in item.items() if k != "op"}
         TRANSFORMS[op].check(params, path)
         out.append(Transform(op=op, params=params))
@@ -393,15 +333,15 @@ def _transforms(data: object) -> tuple[Transform, ...]:
 
 def _privacy(data: object) -> dict[str, PrivacyDecision]:
     if not isinstance(data, dict):
-        raise _fail("privacy", "a table of column -> {action, reason}", data)
+        raise fail("privacy", "a table of column -> {action, reason}", data)
     out = {}
     for column, decision in data.items():
         path = f"privacy.{column}"
         if not isinstance(decision, dict):
-            raise _fail(path, "a table {action = 'drop'|'hash'|'allow', reason = '...'}", decision)
-        _check_keys(decision, path, {"action", "reason"}, {"action"})
-        action = _choice(decision["action"], f"{path}.action", PRIVACY_ACTIONS)
-        reason = _str(decision, "reason", path, "")
+            raise fail(path, "a table {action = 'drop'|'hash'|'allow', reason = '...'}", decision)
+        check_keys(decision, path, {"action", "reason"}, {"action"})
+        action = choice(decision["action"], f"{path}.action", PRIVACY_ACTIONS)
+        reason = string(decision, "reason", path, "")
         if action == "allow" and len(reason.strip()) < 10:
             raise SpecError(f"{path}.reason: 'allow' needs a written justification")
         out[column] = PrivacyDecision(action=action, reason=reason)
@@ -410,11 +350,11 @@ def _privacy(data: object) -> dict[str, PrivacyDecision]:
 
 def _quality(data: object) -> float:
     if not isinstance(data, dict):
-        raise _fail("quality", "a table", data)
-    _check_keys(data, "quality", {"max_reject_fraction"}, set())
-    value = _num(data.get("max_reject_fraction", 0.0), "quality.max_reject_fraction")
+        raise fail("quality", "a table", data)
+    check_keys(data, "quality", {"max_reject_fraction"}, set())
+    value = number(data.get("max_reject_fraction", 0.0), "quality.max_reject_fraction")
     if not 0.0 <= value <= 1.0:
-        raise _fail("quality.max_reject_fraction", "a fraction between 0 and 1", value)
+        raise fail("quality.max_reject_fraction", "a fraction between 0 and 1", value)
     return value
 
 
@@ -422,10 +362,10 @@ def parse_spec(
     data: dict[str, Any], *, name: str, base: Path, spec_path: Path | None = None
 ) -> DatasetSpec:
     """Build a spec from already-parsed TOML/JSON data; raises `SpecError` with the key path."""
-    _check_keys(data, "", TOP_KEYS, {"metadata", "source", "schema"})
+    check_keys(data, "", TOP_KEYS, {"metadata", "source", "schema"})
     name = data.get("name", name)
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise _fail("name", "a lower-case identifier (a-z, 0-9, _), e.g. 'roads'", name)
+        raise fail("name", "a lower-case identifier (a-z, 0-9, _), e.g. 'roads'", name)
     return DatasetSpec(
         name=name,
         metadata=_metadata(data["metadata"]),

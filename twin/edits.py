@@ -13,11 +13,13 @@ import pandas as pd
 import shapely
 
 from opendata.errors import SpecError
-from twin.city import METRIC_CRS
-from twin.citymodel import CityModel
+from opendata.published import read_published
+from opendata.settings import Settings
+from twin.city import METRIC_CRS, main_component, segments_from_roads
+from twin.citymodel import CityModel, build_city_model
 from twin.data import persons_per_dwelling, value_of_time
 from twin.demand import gravity
-from twin.network import FLOAT_FIELDS, Network, build_network
+from twin.network import FLOAT_FIELDS, Network, build_network, largest_strong_component
 from twin.paths import skim
 from twin.scenario_spec import (
     AddLink,
@@ -73,6 +75,49 @@ class Variant:
     new_buildings: gpd.GeoDataFrame  # developments as pseudo-buildings (residents_est), metric
     closed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # baseline links
     notes: tuple[dict, ...] = ()
+
+
+def city_model(settings: Settings, spec: ScenarioSpec) -> CityModel:
+    """The lead's city model, at pinned dataset versions when the spec pins older ones."""
+    a, pins = spec.baseline.assumptions(), spec.baseline.versions
+    current = {n: read_published(settings, n, columns=["fid"])[1].version for n in pins}
+    if all(current[n] == v for n, v in pins.items()):
+        return build_city_model(settings, a)
+    # TODO(lead): replace with build_city_model(settings, a, versions=pins) once it exists
+    from twin import citymodel as cm
+
+    roads, rv = read_published(settings, "roads", pins.get("roads"))
+    buildings, bv = read_published(settings, "buildings", pins.get("buildings"))
+    seg = main_component(segments_from_roads(roads))
+    buildings = buildings.to_crs(METRIC_CRS)
+    centres, residents, jobs = cm._zones(buildings, a)
+    gates = cm._gateways(seg, a)
+    full = cm._assemble(seg, centres, gates, a)
+    demand = cm._demand(full, residents, jobs, len(gates), a)
+    net, report = largest_strong_component(full)
+    kept = report.kept_nodes[: net.zones]
+    zones = cm._zone_frame(centres, cm._gate_xy(seg, gates), residents, jobs)
+    return CityModel(
+        net,
+        demand[np.ix_(kept, kept)],
+        zones.iloc[kept].reset_index(drop=True),
+        seg,
+        cm._geometry(net, seg, centres, gates),
+        {"roads": rv.version, "buildings": bv.version},
+        a,
+    )
+
+
+def load_city(settings: Settings, spec: ScenarioSpec) -> City:
+    """The city model and the published frames at the spec's pinned (or current) versions."""
+    model = city_model(settings, spec)
+    frames, versions = {}, dict(model.versions)
+    for name in ("roads", "buildings", "services"):
+        frame, version = read_published(
+            settings, name, versions.get(name, spec.baseline.versions.get(name))
+        )
+        frames[name], versions[name] = frame.to_crs(METRIC_CRS), version.version
+    return City(model, frames["roads"], frames["buildings"], frames["services"], versions)
 
 
 def baseline_variant(city: City) -> Variant:

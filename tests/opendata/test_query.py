@@ -193,6 +193,18 @@ def test_large_files_are_read_from_parquet_directly(layers, monkeypatch):
     assert page.column("fid").to_pylist() == frame.loc[frame["speed"] == 30, "fid"].tolist()[2:6]
 
 
+@pytest.mark.parametrize("bbox", [(24.94, 60.17, 24.945, 60.174), (24.93, 60.16, 24.96, 60.18)])
+def test_large_files_filter_bboxes_in_duckdb(layers, buildings, monkeypatch, bbox):
+    path = str(layers["buildings"])
+    monkeypatch.setattr(query, "MEMORY_MAX_BYTES", 0)
+    monkeypatch.setitem(query._SOURCES, path, query._describe(path))
+    monkeypatch.delitem(query._BOXES, path, raising=False)
+    page, matched = query.features(path, FeatureQuery(bbox=bbox, limit=1000))
+    expected = set(buildings.index[buildings.intersects(shapely.box(*bbox))])
+    assert (matched, set(page.column("fid").to_pylist())) == (len(expected), expected)
+    assert query._BOXES[path] is None  # no in-memory index was built
+
+
 def test_timestamps_without_zone_are_compared_as_utc(tmp_path):
     settings = Settings(data_dir=tmp_path)
     frame = gpd.GeoDataFrame(
