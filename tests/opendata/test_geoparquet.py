@@ -80,3 +80,19 @@ def test_row_groups_and_compression(frame: gpd.GeoDataFrame, tmp_path: Path) -> 
     assert meta.num_rows == 120_000
     assert meta.num_row_groups == -(-120_000 // ROW_GROUP_SIZE)
     assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+
+
+def test_point_fast_path_writes_the_same_wkb_as_shapely(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pts = gpd.GeoDataFrame(
+        {"v": np.arange(500)},
+        geometry=gpd.points_from_xy(rng.uniform(24.9, 25.0, 500), rng.uniform(60.1, 60.2, 500)),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "p.parquet"
+    written = write_geoparquet(pts, path)
+    raw = pq.read_table(path, columns=["geometry"]).column("geometry").to_pylist()
+    assert raw == list(written.geometry.to_wkb())
+    back = read_geoparquet(path)
+    assert back.geometry.geom_equals_exact(written.geometry, tolerance=0).all()
+    assert read_geo_metadata(path)["columns"]["geometry"]["geometry_types"] == ["Point"]
