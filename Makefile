@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 BENCH   := .venv-bench
 PYTEST_ARGS ?=
 
-.PHONY: all run ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin clean help
+.PHONY: all run scenarios ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin clean help
 
 all: lint test
 
@@ -21,10 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools
 
-run: $(STAMP) ## the main job: ingest the bundled municipality, then serve the site and APIs
+run: $(STAMP) ## the main job: ingest the bundled municipality, run its scenarios, serve site + APIs
 	$(BIN)/civic ingest
 	$(BIN)/civic datasets
+	$(MAKE) scenarios
 	$(BIN)/civic serve
+
+scenarios: $(STAMP) ## run (and publish) every bundled scenario in datasets/scenarios/
+	@for spec in datasets/scenarios/*.toml; do $(BIN)/civic twin run "$$spec" || exit 1; done
 
 ingest: $(STAMP) ## ingest every bundled dataset (no serving)
 	$(BIN)/civic ingest

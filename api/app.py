@@ -20,6 +20,8 @@ BLUEPRINT_MODULES = (
     "api.sql",
     "api.dcat",
     "api.ckan",
+    "api.pages",
+    "api.scenarios",
 )
 
 

@@ -12,6 +12,7 @@ from opendata.cli import COMMANDS as OPENDATA_COMMANDS
 from opendata.errors import CivicError
 from opendata.settings import Settings
 from twin.cli import twin as twin_group
+from twin.scenario_cli import compare_command, run_command
 
 
 @click.group()
@@ -27,6 +28,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 for _command in OPENDATA_COMMANDS:
     cli.add_command(_command)
 cli.add_command(serve_cmd)
+twin_group.add_command(run_command)
+twin_group.add_command(compare_command)
 cli.add_command(twin_group)
 
 

@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template
 
-from api.features import DOC_FORMATS, negotiate, only
+from api.features import DOC_FORMATS, negotiate, only, vary_on_accept
 from api.features_render import url
 from api.http import ApiError, json_response
 from opendata.catalog import Catalog
 from opendata.settings import Settings
 
 bp = Blueprint("core", __name__)
+bp.after_request(vary_on_accept)
 CONFORMANCE: list[str] = []
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
@@ -131,9 +132,9 @@ def landing() -> Response:
     only({"f"})
     mimetype, doc = negotiate(DOC_FORMATS), landing_doc(_settings())
     if mimetype == "text/html":
-        return Response(
-            render_template("core/landing.html", doc=doc, json_url=doc["links"][0]["href"])
-        )
+        from api import pages  # the citizens' home page; imported here to avoid a cycle
+
+        return pages.home()
     return json_response(doc)
 
 

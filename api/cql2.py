@@ -25,6 +25,8 @@ class Cql2Error(QueryError):
 
 
 COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
+#: Deepest AND/OR/NOT nesting accepted (real filters stay far below; SQL engines have limits).
+MAX_DEPTH = 64
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<string>'(?:[^']|'')*')
@@ -243,7 +245,9 @@ class _Checker:
     def __init__(self, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None) -> None:
         self.queryables, self.geometry = queryables, geometry
 
-    def boolean(self, node: Any) -> Any:
+    def boolean(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise Cql2Error(f"filter: nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, bool):
             return node
         if (
@@ -256,10 +260,10 @@ class _Checker:
         if op in ("and", "or"):
             if len(args) < 2:
                 raise Cql2Error(f"filter: {op.upper()} needs at least two arguments")
-            return {"op": op, "args": [self.boolean(a) for a in args]}
+            return {"op": op, "args": [self.boolean(a, depth + 1) for a in args]}
         if op == "not":
             self._arity(op, args)
-            return {"op": op, "args": [self.boolean(args[0])]}
+            return {"op": op, "args": [self.boolean(args[0], depth + 1)]}
         if op in COMPARISONS or op in _NARGS:
             return self.predicate(op, args)
         raise Cql2Error(
@@ -275,6 +279,8 @@ class _Checker:
     def predicate(self, op: str, args: list) -> Any:
         self._arity(op, args)
         if op == "s_intersects":
+            if isinstance(args[1], Mapping) and "property" in args[1]:
+                args = [args[1], args[0]]  # intersection is symmetric
             prop = args[0]
             if not (
                 isinstance(prop, Mapping)
@@ -370,15 +376,22 @@ def parse(
     text: str, lang: str, queryables: Mapping[str, Mapping[str, Any]], geometry: str | None
 ) -> Any:
     """Parse `text` in `lang` (cql2-text or cql2-json) into a checked CQL2-JSON tree."""
-    if lang in ("cql2-text", "cql-text"):  # cql-text: the draft name GDAL still sends
-        tree = parse_text(text)
-    elif lang == "cql2-json":
-        import json
+    try:
+        if lang in ("cql2-text", "cql-text"):  # cql-text: the draft name GDAL still sends
+            tree = parse_text(text)
+        elif lang == "cql2-json":
+            tree = _json(text)
+        else:
+            raise Cql2Error(f"filter-lang: unsupported '{lang}'; use cql2-text or cql2-json")
+        return normalise(tree, queryables, geometry)
+    except RecursionError:
+        raise Cql2Error("filter: nested too deeply") from None
 
-        try:
-            tree = json.loads(text)
-        except ValueError as err:
-            raise Cql2Error(f"filter: not valid JSON ({err})") from None
-    else:
-        raise Cql2Error(f"filter-lang: unsupported '{lang}'; use cql2-text or cql2-json")
-    return normalise(tree, queryables, geometry)
+
+def _json(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise Cql2Error(f"filter: not valid JSON ({err})") from None

@@ -101,7 +101,13 @@ def text_response(body: str, mimetype: str, tag: str, crs: str) -> Response:
     resp.set_etag(tag)
     resp.headers["Cache-Control"] = "public, max-age=60"
     resp.headers["Content-Crs"] = f"<{crs}>"
-    resp.headers["Vary"] = "Accept"
+    return resp
+
+
+@bp.after_request
+def vary_on_accept(resp: Response) -> Response:
+    """Representations depend on the Accept header, so caches must key on it."""
+    resp.vary.add("Accept")
     return resp
 
 
@@ -122,7 +128,7 @@ def collections() -> Response:
     only({"f"})
     mimetype, s = negotiate(DOC_FORMATS), settings()
     docs = []
-    for name in fq.current(s.catalog_url):
+    for name in fq.current(s.catalog_url, fresh=True):
         coll = get_collection(name)
         docs.append(fr.collection_doc(coll, s.base_url, query.extent_of(coll.path)))
     body = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.features_query import CRS_LIST
+from api.features_query import CRS_LIST, ITEMS_PARAMS
 from opendata.settings import Settings
 
 
@@ -197,13 +197,14 @@ def _per_collection(settings: Settings, common: list[dict[str, Any]]) -> dict[st
 
     paths = {}
     for dataset, version in Catalog(settings.catalog_url).current():
+        columns = [c for c in version.columns if c["name"] not in ITEMS_PARAMS]
         props = [
             _param(
                 c["name"],
                 f"Features whose '{c['name']}' equals this value.",
                 {"type": _TYPES.get(c.get("type", ""), "string")},
             )
-            for c in version.columns
+            for c in columns
         ]
         paths[f"/collections/{dataset.name}/items"] = {
             "get": {

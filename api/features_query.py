@@ -54,10 +54,11 @@ _CACHE: dict[str, tuple[float, dict[str, tuple[Dataset, Version]]]] = {}
 CATALOG_TTL = 2.0
 
 
-def current(catalog_url: str) -> dict[str, tuple[Dataset, Version]]:
-    """The catalog's current versions by dataset name, re-read at most every CATALOG_TTL s."""
+def current(catalog_url: str, *, fresh: bool = False) -> dict[str, tuple[Dataset, Version]]:
+    """The catalog's current versions by dataset name, re-read at most every CATALOG_TTL s
+    (a cached, superseded version is still a valid, immutable answer) unless `fresh`."""
     stamp, found = _CACHE.get(catalog_url, (0.0, {}))
-    if time.monotonic() - stamp > CATALOG_TTL:
+    if fresh or time.monotonic() - stamp > CATALOG_TTL:
         found = {d.name: (d, v) for d, v in Catalog(catalog_url).current()}
         _CACHE[catalog_url] = (time.monotonic(), found)
     return found
@@ -65,7 +66,7 @@ def current(catalog_url: str) -> dict[str, tuple[Dataset, Version]]:
 
 def collection(catalog_url: str, data_dir: str, name: str) -> Collection:
     """The named collection, or 404."""
-    entry = current(catalog_url).get(name)
+    entry = current(catalog_url).get(name) or current(catalog_url, fresh=True).get(name)
     if entry is None:
         raise ApiError(404, f"no collection named '{name}'")
     dataset, version = entry

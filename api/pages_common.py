@@ -44,7 +44,9 @@ class Site:
         return pick(texts, self.lang, self.fallback)  # type: ignore[arg-type]
 
 
-def switch_links(path: str, args: list[tuple[str, str]], lang: str, home: bool) -> list[LanguageLink]:
+def switch_links(
+    path: str, args: list[tuple[str, str]], lang: str, home: bool
+) -> list[LanguageLink]:
     """Language switch targets: this URL with `lang=` (the home page goes through `/language`,
     because `/` is also the OGC landing page, which accepts no other parameters)."""
     kept = [(k, v) for k, v in args if k != "lang"]

@@ -47,7 +47,7 @@ def record(path: Path, dataset: str, kind: str) -> bool:
                 )
         finally:
             conn.close()
-    except sqlite3.Error as err:
+    except (sqlite3.Error, OSError) as err:
         log.warning("usage counter not written: %s", err)
         return False
     return True
@@ -63,7 +63,7 @@ def totals(path: Path) -> dict[str, int]:
             rows = conn.execute("SELECT dataset, SUM(count) FROM usage GROUP BY dataset").fetchall()
         finally:
             conn.close()
-    except sqlite3.Error as err:
+    except (sqlite3.Error, OSError) as err:
         log.warning("usage counters not readable: %s", err)
         return {}
     return {name: int(count) for name, count in rows}

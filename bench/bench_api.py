@@ -42,6 +42,7 @@ from opendata.settings import Settings  # noqa: E402
 from tests.api.conftest import make_buildings  # noqa: E402
 
 PEER_VENV = ROOT / ".venv-bench" / "bin"
+SERVERS = ("us", "pygeoapi", "datasette")
 OUR_VENV = Path(sys.executable).parent
 BBOX_POINTS = (24.940, 60.168, 24.949, 60.1725)  # about 500 m x 500 m in central Helsinki
 BBOX_BUILDINGS = (24.940, 60.168, 24.949, 60.1725)
@@ -63,6 +64,7 @@ class Result:
     p99_ms: float
     cpu_ms: float
     errors: int
+    requests: int
 
 
 def make_points(n: int, seed: int = 1) -> gpd.GeoDataFrame:
@@ -303,6 +305,7 @@ def measure(case: Case, base: str, proc: psutil.Process, seconds: int) -> Result
         stats["p99"],
         1000 * used / max(stats["requests"], 1),
         int(stats["errors"]),
+        int(stats["requests"]),
     )
 
 
@@ -320,48 +323,28 @@ def sql_url(sql: str) -> str:
 
 
 def cases(n: int) -> list[Case]:
+    """Every (dataset, case, server) to measure, in report order."""
     out = []
     for name, box, fid, deep in (
         ("points", BBOX_POINTS, n * 2 // 3, 900_000 if n > 900_100 else n // 2),
         ("buildings", BBOX_BUILDINGS, 250, 400),
     ):
-        b = ",".join(map(str, box))
-        out += [
-            Case(name, "page limit=100", "us", f"/collections/{name}/items?limit=100"),
-            Case(name, "page limit=100", "pygeoapi", f"/collections/{name}/items?f=json&limit=100"),
-            Case(
-                name,
-                "page limit=100",
-                "datasette",
-                f"/bench/{name}.json?_size=100&_shape=objects&_nosuggest=1",
-            ),
-            Case(name, "bbox 500 m", "us", f"/collections/{name}/items?limit=100&bbox={b}"),
-            Case(
-                name,
-                "bbox 500 m",
-                "pygeoapi",
-                f"/collections/{name}/items?f=json&limit=100&bbox={b}",
-            ),
-            Case(name, "bbox 500 m", "datasette", bbox_sql(name, box)),
-            Case(name, "one item", "us", f"/collections/{name}/items/{fid}"),
-            Case(name, "one item", "pygeoapi", f"/collections/{name}/items/{fid}?f=json"),
-            Case(name, "one item", "datasette", f"/bench/{name}/{fid}.json?_shape=objects"),
-            Case(
-                name, f"offset={deep}", "us", f"/collections/{name}/items?limit=100&offset={deep}"
-            ),
-            Case(
-                name,
-                f"offset={deep}",
-                "pygeoapi",
-                f"/collections/{name}/items?f=json&limit=100&offset={deep}",
-            ),
-            Case(
-                name,
-                f"offset={deep}",
-                "datasette",
-                sql_url(f"select * from {name} limit 100 offset {deep}"),
-            ),
-        ]
+        items, b = f"/collections/{name}/items", ",".join(map(str, box))
+        urls = {
+            "page limit=100": (f"{items}?limit=100", f"{items}?f=json&limit=100",
+                               f"/bench/{name}.json?_size=100&_shape=objects&_nosuggest=1"),
+            "bbox 500 m": (f"{items}?limit=100&bbox={b}", f"{items}?f=json&limit=100&bbox={b}",
+                           bbox_sql(name, box)),
+            "one item": (f"{items}/{fid}", f"{items}/{fid}?f=json",
+                         f"/bench/{name}/{fid}.json?_shape=objects"),
+            f"offset={deep}": (f"{items}?limit=100&offset={deep}",
+                               f"{items}?f=json&limit=100&offset={deep}",
+                               sql_url(f"select * from {name} limit 100 offset {deep}")),
+        }  # fmt: skip
+        for case, paths in urls.items():
+            out += [
+                Case(name, case, server, path) for server, path in zip(SERVERS, paths, strict=True)
+            ]
     return out
 
 
@@ -394,35 +377,21 @@ def servers(
         f"app = Datasette([{str(db)!r}], settings={{'max_returned_rows': 1000, "
         "'sql_time_limit_ms': 30000, 'num_sql_threads': 3}).app()\n"
     )
-    gunicorn = str(PEER_VENV / "gunicorn")
+    # Both peers log each request to stderr, as `civic serve` does.
+    gunicorn = [str(PEER_VENV / "gunicorn"), "-w", "2", "--access-logfile", "-"]
+    us = [str(OUR_VENV / "civic"), "serve", "--port", str(ports["us"]), "--workers", "2"]
     return {
-        "us": (
-            [str(OUR_VENV / "civic"), "serve", "--port", str(ports["us"]), "--workers", "2"],
-            {"CIVIC_DATA_DIR": str(data_dir), "CIVIC_RATE_LIMIT": "0"},
-            f"http://127.0.0.1:{ports['us']}",
-        ),
-        "pygeoapi": (
-            [gunicorn, "-w", "2", "-b", f"127.0.0.1:{ports['pygeoapi']}", "pygeoapi.flask_app:APP"],
-            {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
-            f"http://127.0.0.1:{ports['pygeoapi']}",
-        ),
-        "datasette": (
-            [
-                gunicorn,
-                "-w",
-                "2",
-                "-k",
-                "uvicorn_worker.UvicornWorker",
-                "-b",
-                f"127.0.0.1:{ports['datasette']}",
-                "--chdir",
-                str(work),
-                "datasette_app:app",
-            ],
-            {},
-            f"http://127.0.0.1:{ports['datasette']}",
-        ),
-    }
+        "us": (us, {"CIVIC_DATA_DIR": str(data_dir), "CIVIC_RATE_LIMIT": "0"},
+               f"http://127.0.0.1:{ports['us']}"),
+        "pygeoapi": ([*gunicorn, "-b", f"127.0.0.1:{ports['pygeoapi']}",
+                      "pygeoapi.flask_app:APP"],
+                     {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
+                     f"http://127.0.0.1:{ports['pygeoapi']}"),
+        "datasette": ([*gunicorn, "-k", "uvicorn_worker.UvicornWorker", "-b",
+                       f"127.0.0.1:{ports['datasette']}", "--chdir", str(work),
+                       "datasette_app:app"],
+                      {}, f"http://127.0.0.1:{ports['datasette']}"),
+    }  # fmt: skip
 
 
 HEADER = """# Features API benchmark
@@ -444,15 +413,21 @@ TABLE_HEAD = (
 )
 
 
-def markdown(results: list[Result], n: int, seconds: int) -> str:
+def markdown(results: list[Result], n: int, seconds: int, load: float) -> str:
     """The results as the Markdown page."""
-    lines = [HEADER.format(n=n, seconds=seconds, table=TABLE_HEAD)]
+    note = f"Load average of the machine when the run started: {load:.1f} (on 2 cores).\n\n"
+    lines = [HEADER.format(n=n, seconds=seconds, table=note + TABLE_HEAD)]
     ours = {(r.case.dataset, r.case.name): r for r in results if r.case.server == "us"}
     for r in results:
         mine = ours.get((r.case.dataset, r.case.name))
         peer = mine is not None and r.case.server != "us"
         ratio = f"{mine.rps / r.rps:.2f}" if peer and r.rps else ""
         p99 = f"{r.p99_ms / mine.p99_ms:.2f}" if peer and mine.p99_ms else ""
+        if not r.requests:  # nothing finished within the run
+            late = f"> {seconds} s"
+            lines.append(f"| {r.case.dataset} | {r.case.name} | {r.case.server} | 0 | {late} | "
+                         f"{late} | n/a | {r.errors} | n/a | n/a |")  # fmt: skip
+            continue
         lines.append(
             f"| {r.case.dataset} | {r.case.name} | {r.case.server} | {r.rps:.0f} | "
             f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.errors} | {ratio} | {p99} |"
@@ -467,6 +442,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["us", "pygeoapi", "datasette"], action="append")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-api.md")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
         work = Path(tmp)
         data_dir = work / "data"
@@ -489,7 +465,7 @@ def main() -> None:
                             file=sys.stderr,
                         )
     results.sort(key=lambda r: cases(args.points).index(r.case))
-    text = markdown(results, args.points, args.seconds)
+    text = markdown(results, args.points, args.seconds, load)
     print(text)
     if not args.only:
         args.output.write_text(text, encoding="utf-8")

@@ -1,11 +1,12 @@
 """The read layer over published GeoParquet versions: DuckDB in process, Shapely for geometry.
 
-Versions are immutable, so everything derived from one (its schema, extents, and for files up to
-`MEMORY_MAX_BYTES` an in-memory DuckDB copy that answers in well under a millisecond) is cached
-per path for the life of the process. Filters arrive as CQL2-JSON expressions (the standard's own
-AST; `api/cql2.py` parses the text encoding into it) and are compiled to parameterised SQL; a
-spatial predicate is prefiltered on the GeoParquet `bbox` covering column in SQL and decided
-exactly with Shapely only for the rows the bbox cannot decide.
+Versions are immutable, so what is derived from one is cached per path for the life of a worker:
+its description; for files up to `MEMORY_MAX_BYTES`, a compressed in-memory DuckDB table of the
+filterable columns and a numpy index of the `bbox` covering column; decoded row groups, from
+which pages are sliced (`fid` is the row number, so a page or a feature needs no query).
+Filters arrive as CQL2-JSON trees (the standard's own AST; `api/cql2.py` parses the text encoding
+into it) and compile to parameterised SQL; a spatial predicate is prefiltered on the covering
+bboxes and decided exactly with Shapely only for the rows the bboxes cannot decide.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The three algorithms differ only in how they pick the target point `s` of the next step
 (Mitradjieva & Lindberg 2013, as in AequilibraE); they share one loop, one exact line search on
-the Beckmann objective and one relative-gap definition, (TSTT - SPTT) / TSTT.
+the Beckmann objective and one relative-gap definition, (TSTT - SPTT) / TSTT. `algorithm="gp"`
+hands over to the path-based gradient projection in `twin.pathbased`.
 """
 
 from __future__ import annotations

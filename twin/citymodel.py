@@ -153,11 +153,14 @@ def build_city_model(
     settings: Settings,
     assumptions: DemandAssumptions | None = None,
     classes: dict[str, RoadClass] | None = None,
+    versions: dict[str, int] | None = None,
 ) -> CityModel:
-    """Build network and demand from the current published `roads`, `buildings` and `services`."""
+    """Build network and demand from the published `roads` and `buildings`: the current versions,
+    or those pinned in `versions` (e.g. `{"roads": 1}`) so a scenario stays reproducible."""
     a = assumptions or DemandAssumptions()
-    roads, roads_v = read_published(settings, "roads")
-    buildings, buildings_v = read_published(settings, "buildings")
+    pins = versions or {}
+    roads, roads_v = read_published(settings, "roads", pins.get("roads"))
+    buildings, buildings_v = read_published(settings, "buildings", pins.get("buildings"))
     seg = main_component(segments_from_roads(roads, classes or ROAD_CLASSES))
     buildings = buildings.to_crs(METRIC_CRS)
     centres, residents, jobs = _zones(buildings, a)

@@ -58,7 +58,10 @@ def progress_printer(stream: TextIO, every: int = 10) -> Callable[[Progress], No
     help="Folder with *_net.tntp and *_trips.tntp (README.md for cost weights).",
 )
 @click.option(
-    "--algorithm", default="bfw", show_default=True, help=f"One of: {', '.join(ALGORITHMS)} (gp: path-based)."
+    "--algorithm",
+    default="bfw",
+    show_default=True,
+    help=f"One of: {', '.join(ALGORITHMS)} (gp: path-based).",
 )
 @click.option(
     "--gap",

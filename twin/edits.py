@@ -15,11 +15,11 @@ import shapely
 from opendata.errors import SpecError
 from opendata.published import read_published
 from opendata.settings import Settings
-from twin.city import METRIC_CRS, main_component, segments_from_roads
+from twin.city import METRIC_CRS
 from twin.citymodel import CityModel, build_city_model
 from twin.data import persons_per_dwelling, value_of_time
 from twin.demand import gravity
-from twin.network import FLOAT_FIELDS, Network, build_network, largest_strong_component
+from twin.network import FLOAT_FIELDS, Network, build_network
 from twin.paths import skim
 from twin.scenario_spec import (
     AddLink,
@@ -78,34 +78,8 @@ class Variant:
 
 
 def city_model(settings: Settings, spec: ScenarioSpec) -> CityModel:
-    """The lead's city model, at pinned dataset versions when the spec pins older ones."""
-    a, pins = spec.baseline.assumptions(), spec.baseline.versions
-    current = {n: read_published(settings, n, columns=["fid"])[1].version for n in pins}
-    if all(current[n] == v for n, v in pins.items()):
-        return build_city_model(settings, a)
-    # TODO(lead): replace with build_city_model(settings, a, versions=pins) once it exists
-    from twin import citymodel as cm
-
-    roads, rv = read_published(settings, "roads", pins.get("roads"))
-    buildings, bv = read_published(settings, "buildings", pins.get("buildings"))
-    seg = main_component(segments_from_roads(roads))
-    buildings = buildings.to_crs(METRIC_CRS)
-    centres, residents, jobs = cm._zones(buildings, a)
-    gates = cm._gateways(seg, a)
-    full = cm._assemble(seg, centres, gates, a)
-    demand = cm._demand(full, residents, jobs, len(gates), a)
-    net, report = largest_strong_component(full)
-    kept = report.kept_nodes[: net.zones]
-    zones = cm._zone_frame(centres, cm._gate_xy(seg, gates), residents, jobs)
-    return CityModel(
-        net,
-        demand[np.ix_(kept, kept)],
-        zones.iloc[kept].reset_index(drop=True),
-        seg,
-        cm._geometry(net, seg, centres, gates),
-        {"roads": rv.version, "buildings": bv.version},
-        a,
-    )
+    """The city model, at the dataset versions the spec pins (current ones otherwise)."""
+    return build_city_model(settings, spec.baseline.assumptions(), versions=spec.baseline.versions)
 
 
 def load_city(settings: Settings, spec: ScenarioSpec) -> City:

@@ -90,7 +90,7 @@ def _pairs(buildings: np.ndarray, start: np.ndarray, end: np.ndarray, radius: fl
     lines = shapely.linestrings(np.stack([start, end], axis=1))
     tree = shapely.STRtree(lines)
     b, p = tree.query(buildings, predicate="dwithin", distance=radius)
-    nearest = shapely.shortest_line(shapely.boundary(buildings[b]), lines[p])
+    nearest = shapely.shortest_line(shapely.boundary(buildings)[b], lines[p])
     return b, p, shapely.get_coordinates(shapely.get_point(nearest, 0))
 
 

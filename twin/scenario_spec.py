@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import shape
 
 from opendata.errors import SpecError
-from opendata.specs import _check_keys, _fail, _num, _text
+from opendata.speccheck import check_keys, fail, number, text
 from twin.assignment import TARGETS
 from twin.citymodel import DemandAssumptions
 
@@ -157,7 +157,7 @@ class ScenarioSpec:
 
 
 def _number(data: Mapping[str, Any], key: str, path: str, *, positive: bool = False) -> float:
-    value = _num(data[key], f"{path}.{key}")
+    value = number(data[key], f"{path}.{key}")
     if value < 0 or (positive and value == 0):
         need = "positive" if positive else ">= 0"
         raise SpecError(f"{path}.{key}: must be {need}, got {value!r}")
@@ -174,9 +174,9 @@ def _list(value: object, path: str, kind: type | UnionType, label: str = "") -> 
     items = value if isinstance(value, list) else [value]
     for i, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, kind):
-            raise _fail(f"{path}[{i}]" if isinstance(value, list) else path, label, item)
+            raise fail(f"{path}[{i}]" if isinstance(value, list) else path, label, item)
     if not items:
-        raise _fail(path, f"a {label} or a non-empty list", value)
+        raise fail(path, f"a {label} or a non-empty list", value)
     return tuple(items)
 
 
@@ -189,7 +189,7 @@ def parse_geometry(value: object, path: str, kinds: tuple[str, ...]) -> shapely.
     except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as err:
         raise SpecError(f"{path}: not a WKT or GeoJSON geometry ({err})") from None
     if geom is None or geom.geom_type not in kinds or geom.is_empty:
-        raise _fail(path, f"a {' or '.join(kinds)} (WKT or GeoJSON)", value)
+        raise fail(path, f"a {' or '.join(kinds)} (WKT or GeoJSON)", value)
     x0, y0, x1, y1 = geom.bounds
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise SpecError(f"{path}: coordinates must be longitude/latitude (EPSG:4326)")
@@ -214,13 +214,13 @@ def _selection(data: Mapping[str, Any], path: str) -> Selection:
 
 
 def _close(data: Mapping[str, Any], path: str) -> Close:
-    _check_keys(data, path, {"type", "note"} | SELECT_KEYS, {"type"})
+    check_keys(data, path, {"type", "note"} | SELECT_KEYS, {"type"})
     return Close(_selection(data, path))
 
 
 def _change(data: Mapping[str, Any], path: str) -> Change:
     values = {"lanes", "capacity", "speed_kmh", "max_speed_kmh"}
-    _check_keys(data, path, {"type", "note"} | SELECT_KEYS | values, {"type"})
+    check_keys(data, path, {"type", "note"} | SELECT_KEYS | values, {"type"})
     if not values & data.keys():
         raise SpecError(f"{path}: give at least one of {', '.join(sorted(values))}")
     kw = {k: _opt(data, k, path, positive=True) for k in values}
@@ -229,10 +229,10 @@ def _change(data: Mapping[str, Any], path: str) -> Change:
 
 def _add_link(data: Mapping[str, Any], path: str) -> AddLink:
     keys = {"type", "note", "geometry", "speed_kmh", "lanes", "capacity", "oneway", "snap_m"}
-    _check_keys(data, path, keys, {"type", "geometry", "speed_kmh"})
+    check_keys(data, path, keys, {"type", "geometry", "speed_kmh"})
     oneway = data.get("oneway", False)
     if not isinstance(oneway, bool):
-        raise _fail(f"{path}.oneway", "true or false", oneway)
+        raise fail(f"{path}.oneway", "true or false", oneway)
     return AddLink(
         geometry=parse_geometry(data["geometry"], f"{path}.geometry", ("LineString",)),
         speed_kmh=_number(data, "speed_kmh", path, positive=True),
@@ -245,7 +245,7 @@ def _add_link(data: Mapping[str, Any], path: str) -> AddLink:
 
 def _development(data: Mapping[str, Any], path: str) -> Development:
     keys = {"type", "note", "geometry", "dwellings", "jobs", "persons_per_dwelling"}
-    _check_keys(data, path, keys, {"type", "geometry"})
+    check_keys(data, path, keys, {"type", "geometry"})
     dwellings = _opt(data, "dwellings", path) or 0.0
     jobs = _opt(data, "jobs", path) or 0.0
     if dwellings + jobs <= 0:
@@ -260,10 +260,10 @@ def _development(data: Mapping[str, Any], path: str) -> Development:
 
 def _cordon(data: Mapping[str, Any], path: str) -> CordonCharge:
     keys = {"type", "note", "polygon", "amount", "currency", "value_of_time"}
-    _check_keys(data, path, keys, {"type", "polygon", "amount"})
+    check_keys(data, path, keys, {"type", "polygon", "amount"})
     currency = data.get("currency", "EUR")
     if currency not in CURRENCIES:
-        raise _fail(f"{path}.currency", f"one of {', '.join(CURRENCIES)}", currency)
+        raise fail(f"{path}.currency", f"one of {', '.join(CURRENCIES)}", currency)
     return CordonCharge(
         polygon=parse_geometry(data["polygon"], f"{path}.polygon", ("Polygon", "MultiPolygon")),
         amount=_number(data, "amount", path),
@@ -283,11 +283,11 @@ EDIT_TYPES = {
 
 def _edits(data: object) -> tuple[Edit, ...]:
     if not isinstance(data, list) or not data:
-        raise _fail("edits", "a non-empty array of tables ([[edits]])", data)
+        raise fail("edits", "a non-empty array of tables ([[edits]])", data)
     out = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "type" not in item:
-            raise _fail(f"edits[{i}]", "a table with a 'type' key", item)
+            raise fail(f"edits[{i}]", "a table with a 'type' key", item)
         kind = item["type"]
         if kind not in EDIT_TYPES:
             known = ", ".join(EDIT_TYPES)
@@ -298,20 +298,20 @@ def _edits(data: object) -> tuple[Edit, ...]:
 
 def _baseline(data: object) -> Baseline:
     if not isinstance(data, dict):
-        raise _fail("baseline", "a table", data)
-    _check_keys(data, "baseline", {*DATASETS, "demand"}, set())
+        raise fail("baseline", "a table", data)
+    check_keys(data, "baseline", {*DATASETS, "demand"}, set())
     versions = {}
     for name in DATASETS:
         if name in data:
             value = data[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise _fail(f"baseline.{name}", "a dataset version number >= 1", value)
+                raise fail(f"baseline.{name}", "a dataset version number >= 1", value)
             versions[name] = value
     demand = data.get("demand", {})
     if not isinstance(demand, dict):
-        raise _fail("baseline.demand", "a table of demand assumptions", demand)
+        raise fail("baseline.demand", "a table of demand assumptions", demand)
     numeric = {f.name for f in fields(DemandAssumptions) if f.type in ("float", "int")}
-    _check_keys(demand, "baseline.demand", numeric, set())
+    check_keys(demand, "baseline.demand", numeric, set())
     checked = {k: _number(demand, k, "baseline.demand", positive=True) for k in demand}
     ints = {f.name for f in fields(DemandAssumptions) if f.type == "int"}
     return Baseline(versions, {k: int(v) if k in ints else v for k, v in checked.items()})
@@ -319,17 +319,17 @@ def _baseline(data: object) -> Baseline:
 
 def _assignment(data: object) -> AssignmentSpec:
     if not isinstance(data, dict):
-        raise _fail("assignment", "a table", data)
-    _check_keys(data, "assignment", {"algorithm", "target_gap", "max_iterations"}, set())
+        raise fail("assignment", "a table", data)
+    check_keys(data, "assignment", {"algorithm", "target_gap", "max_iterations"}, set())
     algorithm = data.get("algorithm", "bfw")
     if algorithm not in TARGETS:
-        raise _fail("assignment.algorithm", f"one of {', '.join(sorted(TARGETS))}", algorithm)
-    gap = _num(data.get("target_gap", 1e-4), "assignment.target_gap")
+        raise fail("assignment.algorithm", f"one of {', '.join(sorted(TARGETS))}", algorithm)
+    gap = number(data.get("target_gap", 1e-4), "assignment.target_gap")
     if not 0 < gap < 1:
-        raise _fail("assignment.target_gap", "a number in (0, 1)", gap)
+        raise fail("assignment.target_gap", "a number in (0, 1)", gap)
     iters = data.get("max_iterations", 500)
     if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
-        raise _fail("assignment.max_iterations", "an integer >= 1", iters)
+        raise fail("assignment.max_iterations", "an integer >= 1", iters)
     return AssignmentSpec(algorithm, gap, iters)
 
 
@@ -338,25 +338,25 @@ def _minutes(data: Mapping[str, Any], key: str, default: tuple[float, ...]) -> t
         return default
     values = _list(data[key], f"impacts.{key}", int | float, "number")
     if any(v <= 0 for v in values):
-        raise _fail(f"impacts.{key}", "positive minutes", data[key])
+        raise fail(f"impacts.{key}", "positive minutes", data[key])
     return tuple(sorted(float(v) for v in values))
 
 
 def _impacts(data: object) -> Impacts:
     if not isinstance(data, dict):
-        raise _fail("impacts", "a table", data)
+        raise fail("impacts", "a table", data)
     keys = {"walk_minutes", "drive_minutes", "categories", "heavy_share", "noise_radius_m"}
-    _check_keys(data, "impacts", keys | {"region"}, set())
+    check_keys(data, "impacts", keys | {"region"}, set())
     categories = _list(data.get("categories", list(Impacts.categories)), "impacts.categories", str)
     for i, cat in enumerate(categories):
         if cat not in CATEGORIES:
-            raise _fail(f"impacts.categories[{i}]", f"one of {', '.join(CATEGORIES)}", cat)
+            raise fail(f"impacts.categories[{i}]", f"one of {', '.join(CATEGORIES)}", cat)
     heavy = _opt(data, "heavy_share", "impacts")
     if heavy is not None and heavy > 0.5:
-        raise _fail("impacts.heavy_share", "a share between 0 and 0.5", heavy)
+        raise fail("impacts.heavy_share", "a share between 0 and 0.5", heavy)
     region = data.get("region", "helsinki")
     if not isinstance(region, str):
-        raise _fail("impacts.region", "a string", region)
+        raise fail("impacts.region", "a string", region)
     return Impacts(
         walk_minutes=_minutes(data, "walk_minutes", Impacts.walk_minutes),
         drive_minutes=_minutes(data, "drive_minutes", Impacts.drive_minutes),
@@ -373,18 +373,18 @@ TOP_KEYS = {"name", "title", "description", "baseline", "edits", "assignment", "
 def parse_scenario(data: dict[str, Any]) -> ScenarioSpec:
     """Build a scenario from parsed TOML/JSON; raises `SpecError` naming the key path."""
     if not isinstance(data, dict):
-        raise _fail("scenario", "a table / JSON object", data)
-    _check_keys(data, "", TOP_KEYS, {"name", "title", "edits"})
+        raise fail("scenario", "a table / JSON object", data)
+    check_keys(data, "", TOP_KEYS, {"name", "title", "edits"})
     name = data["name"]
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise _fail("name", "a lower-case identifier of up to 40 characters (a-z, 0-9, _)", name)
-    title = _text(data["title"], "title")
+        raise fail("name", "a lower-case identifier of up to 40 characters (a-z, 0-9, _)", name)
+    title = text(data["title"], "title")
     if "en" not in title or not {"fi", "sv"} & title.keys():
         raise SpecError("title: give at least English and Finnish or Swedish (en + fi/sv)")
     return ScenarioSpec(
         name=name,
         title=title,
-        description=_text(data["description"], "description") if "description" in data else {},
+        description=text(data["description"], "description") if "description" in data else {},
         edits=_edits(data["edits"]),
         baseline=_baseline(data.get("baseline", {})),
         assignment=_assignment(data.get("assignment", {})),

@@ -301,6 +301,14 @@ def test_s_intersects_on_lines(client, frames):
     )
 
 
+def test_s_intersects_takes_its_arguments_in_either_order(client, frames):
+    text = f"S_INTERSECTS({POLYGON.wkt}, geometry)"
+    resp = client.get(ITEMS, query_string={"filter": text})
+    assert resp.get_json(force=True)["numberMatched"] == int(
+        frames["buildings"].intersects(POLYGON).sum()
+    )
+
+
 def test_quoted_property_names_in_text(client, frames):
     resp = client.get(ITEMS, query_string={"filter": "\"use\" = 'school'"})
     assert resp.get_json(force=True)["numberMatched"] == int(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api import features_query as fq
 from api.http import ApiError
@@ -165,3 +167,69 @@ def test_open_interval_has_an_open_end():
     start, end = fq.parse_datetime("2024-03-01T12:00:00+02:00/..")
     assert start.isoformat() == "2024-03-01T10:00:00+00:00"
     assert end is None
+
+
+WORDS = ["geometry", "floors", "name", "=", "and", "not", "in", "like", "s_intersects"]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    | st.sampled_from(WORDS),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["op", "args", "property", "bbox", "type", "coordinates",
+                                       "timestamp", "date"]), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+#: Hypothesis settings for fuzzing through the function-scoped test client.
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@settings(FUZZ, max_examples=150)
+@given(tree=json_values)
+def test_arbitrary_cql2_json_is_answered_or_refused_never_crashes(client, tree):
+    resp = client.get(ITEMS, query_string={"filter-lang": "cql2-json", "filter": json.dumps(tree)})
+    assert resp.status_code in (200, 400), resp.get_data(as_text=True)
+
+
+text_filters = st.lists(
+    st.sampled_from(["floors", "name", "geometry", "=", "<", "AND", "OR", "NOT", "(", ")", "'a'",
+                     "3", "-1.5e3", "LIKE", "IN", "BETWEEN", "IS", "NULL", ",", "S_INTERSECTS",
+                     "POINT(24.94 60.17)", "BBOX(1,2,3,4)", "TIMESTAMP('2024-01-01')", "\"use\"",
+                     "TRUE", "POLYGON((1 2", "'", ";", "--"]),
+    max_size=10,
+).map(" ".join)  # fmt: skip
+
+
+@settings(FUZZ, max_examples=200)
+@given(text=text_filters)
+def test_arbitrary_cql2_text_is_answered_or_refused_never_crashes(client, text):
+    resp = client.get(ITEMS, query_string={"filter": text})
+    assert resp.status_code in (200, 400), resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("cql2-text", "NOT " * 5000 + "floors = 1"),
+    ("cql2-text", "NOT " * 500 + "floors = 1"),
+    ("cql2-text", "(" * 5000 + "floors = 1" + ")" * 5000),
+    ("cql2-json", '{"op":"not","args":[' * 3000 + "true" + "]}" * 3000),
+    ("cql2-json", "[" * 100000 + "]" * 100000),
+])  # fmt: skip
+def test_deeply_nested_filters_are_refused_not_crashing(client, lang, text):
+    resp = client.get(ITEMS, query_string={"filter-lang": lang, "filter": text})
+    assert resp.status_code == 400
+
+
+def test_wide_but_flat_filters_are_answered(client):
+    resp = client.get(ITEMS, query_string={"filter": "floors = 1 OR " * 2000 + "floors = 2"})
+    assert resp.status_code == 200
+
+
+PARAMS = ["bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "sortby", "floors", "listed",
+          "built", "name", "f", "filter-lang", "filter-crs"]  # fmt: skip
+
+
+@settings(FUZZ, max_examples=200)
+@given(params=st.dictionaries(st.sampled_from(PARAMS), st.text(max_size=30), max_size=4))
+def test_arbitrary_parameter_values_are_answered_or_refused(client, params):
+    resp = client.get(ITEMS, query_string=params)
+    assert resp.status_code in (200, 400), resp.get_data(as_text=True)

@@ -303,8 +303,10 @@ def test_gzip_variant_of_the_etag_also_gives_304(client):
 
 
 def test_html_and_json_representations_have_different_etags(client):
-    html = client.get(ITEMS + "?limit=3", headers={"Accept": "text/html"}).headers["ETag"]
-    assert html != client.get(ITEMS + "?limit=3").headers["ETag"]
+    html = client.get(ITEMS + "?limit=3", headers={"Accept": "text/html"})
+    geojson = client.get(ITEMS + "?limit=3")
+    assert html.headers["ETag"] != geojson.headers["ETag"]
+    assert "Accept" in html.headers["Vary"] and "Accept" in geojson.headers["Vary"]
 
 
 def _hostile_fid(frames) -> int:
@@ -362,3 +364,48 @@ def test_links_keep_the_query_and_move_the_offset(client):
     assert "use=office" in links["next"] and "offset=10" in links["next"]
     assert "offset=0" in links["prev"]
     assert links["alternate"].endswith("f=html")
+
+
+@pytest.fixture()
+def own_store(tmp_path):
+    """A fresh, empty store and a client of it (for tests that publish)."""
+    from api.app import create_app
+    from opendata.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, rate_limit=0)
+    return settings, create_app(settings).test_client()
+
+
+def test_a_collection_published_after_startup_is_served_at_once(own_store):
+    settings, client = own_store
+    from opendata.publish import publish
+    from tests.api.conftest import COLUMNS, _release, _spec, make_lines
+
+    assert client.get("/collections/late_streets").status_code == 404
+    release = _release(
+        "late_streets", COLUMNS["streets"], _spec("Late", "Myöhä", "Sen"), "EPSG:3067"
+    )
+    publish(settings, release, make_lines(5))
+    assert client.get("/collections/late_streets/items").get_json(force=True)["numberMatched"] == 5
+    assert "late_streets" in {c["id"] for c in client.get("/collections").get_json()["collections"]}
+
+
+def test_a_table_without_geometry_is_a_collection_of_null_geometries(own_store):
+    settings, client = own_store
+    import pandas as pd
+
+    from opendata.publish import Release, publish
+
+    frame = pd.DataFrame(
+        {"district": ["Kallio", "Töölö", "Kamppi"], "residents": [30000, 14000, None]}
+    )
+    columns = [{"name": "district", "type": "string"}, {"name": "residents", "type": "float"}]
+    release = Release(name="districts", spec={}, columns=columns, content_hash="districts-1",
+                      source_crs=None, provenance={}, report={})  # fmt: skip
+    publish(settings, release, frame)
+    doc = client.get("/collections/districts/items").get_json(force=True)
+    assert [f["geometry"] for f in doc["features"]] == [None, None, None]
+    assert [f["properties"]["residents"] for f in doc["features"]] == [30000, 14000, None]
+    assert "spatial" not in client.get("/collections/districts").get_json()["extent"]
+    resp = client.get("/collections/districts/items?bbox=24,60,25,61")
+    assert resp.status_code == 400 and "no geometry" in resp.get_json()["detail"]

@@ -37,4 +37,3 @@ def test_gradient_projection_conserves_flow(cases, solved, name):
     expected = np.zeros(case.network.n_nodes)
     expected[: case.network.zones] = case.demand.sum(axis=0) - case.demand.sum(axis=1)
     np.testing.assert_allclose(net_balance(case.network, solved[name].flow), expected, atol=1e-6)
-

@@ -1,0 +1,236 @@
+/* Maps of the citizens' website (Leaflet, served from our own host).
+   Each `[data-map]` element has a JSON config in `#<id>-config`. Data layers are drawn as SVG
+   from our preview endpoint; tiles come from the configured tile URL and may fail without harm.
+   Every data string reaches the page through textContent, never innerHTML. */
+(function () {
+  "use strict";
+  if (!window.L) { return; }
+
+  function fmt(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function popup(feature, texts) {
+    var props = feature.properties || {};
+    var box = document.createElement("div");
+    if (props.count !== undefined && Object.keys(props).length === 1) {
+      box.textContent = fmt(texts.cluster, { n: props.count });
+      return box;
+    }
+    var table = document.createElement("table");
+    Object.keys(props).forEach(function (key) {
+      if (key.charAt(0) === "_") { return; }
+      var row = table.insertRow();
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = key;
+      row.appendChild(th);
+      row.insertCell().textContent = String(props[key]);
+    });
+    box.appendChild(table);
+    return box;
+  }
+
+  function styleFor(layer) {
+    return function (feature) {
+      var kind = feature.geometry && feature.geometry.type;
+      var line = kind === "LineString" || kind === "MultiLineString";
+      var base = { color: layer.color, weight: line ? 3 : 1.5, opacity: 0.9, fillOpacity: 0.3 };
+      var p = feature.properties || {};
+      if (layer.mode === "before") { base.weight = p._wb; }
+      if (layer.mode === "after" || layer.mode === "near") {
+        base.weight = p._wa;
+        if (p._d > 0) { base.color = "#b3261e"; }
+        if (p._d < 0) { base.color = "#1b6e3a"; }
+        if (p._edit === "closed") { base.color = "#444"; base.weight = 3; base.dashArray = "3 5"; }
+      }
+      return base;
+    };
+  }
+
+  function pointFor(layer) {
+    return function (feature, latlng) {
+      var count = (feature.properties || {}).count;
+      var radius = count ? Math.min(22, 5 + 3 * Math.log2(count)) : 6;
+      return L.circleMarker(latlng, {
+        radius: radius, color: "#ffffff", weight: 1.5, fillColor: layer.color, fillOpacity: 0.85
+      });
+    };
+  }
+
+  function setup(el) {
+    var cfgEl = document.getElementById(el.id + "-config");
+    var status = document.getElementById(el.id + "-status");
+    if (!cfgEl) { return; }
+    var cfg = JSON.parse(cfgEl.textContent);
+    var texts = cfg.texts;
+    var map = L.map(el, { scrollWheelZoom: !!cfg.wheel, keyboard: true, zoomControl: false });
+    L.control.zoom({ zoomInTitle: texts.zoom_in, zoomOutTitle: texts.zoom_out }).addTo(map);
+    map.attributionControl.setPrefix("Leaflet");
+    L.tileLayer(cfg.tiles, {
+      maxZoom: 19, attribution: escapeHtml(cfg.attribution || "")
+    }).addTo(map);
+    if (cfg.view) {
+      map.setView([cfg.view.lat, cfg.view.lon], cfg.view.zoom);
+    } else if (cfg.bbox) {
+      map.fitBounds([[cfg.bbox[1], cfg.bbox[0]], [cfg.bbox[3], cfg.bbox[2]]]);
+    } else {
+      map.setView([60.1699, 24.9384], 13);
+    }
+    var state = { map: map, el: el, status: status, texts: texts, cfg: cfg, layers: {}, drawn: {} };
+    el.civicMap = state;
+    (cfg.layers || []).forEach(function (layer) { addLayer(state, layer); });
+    if (!(cfg.layers || []).length) { report(state); }
+    if (cfg.share) { share(state); }
+    var extra = cfg.extra || {};
+    if (extra.marker) {
+      L.circle(extra.marker, { radius: extra.radius || 300, color: "#1b1b1b", weight: 2, fill: false, dashArray: "4 4", interactive: false }).addTo(map);
+      L.circleMarker(extra.marker, { radius: 8, color: "#ffffff", weight: 3, fillColor: "#1b1b1b", fillOpacity: 1, interactive: false }).addTo(map);
+    }
+    if (extra.click) {
+      map.on("click", function (e) {
+        var params = new URLSearchParams(window.location.search);
+        params.delete("address");
+        params.set("lat", e.latlng.lat.toFixed(5));
+        params.set("lon", e.latlng.lng.toFixed(5));
+        window.location.assign(window.location.pathname + "?" + params.toString() + "#nearby");
+      });
+    }
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) { close.setAttribute("aria-label", texts.close); }
+    });
+    return state;
+  }
+
+  function report(state) {
+    var total = 0;
+    Object.keys(state.drawn).forEach(function (k) { total += state.drawn[k]; });
+    state.el.setAttribute("data-rendered", String(total));
+    if (state.status) { state.status.textContent = fmt(state.texts.drawn, { n: total }); }
+  }
+
+  function draw(state, layer, data) {
+    var passive = layer.mode === "near";  /* a click there picks a place, not a feature */
+    var drawn = L.geoJSON(data, {
+      style: styleFor(layer),
+      pointToLayer: pointFor(layer),
+      interactive: !passive,
+      onEachFeature: function (feature, item) {
+        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts); }); }
+      }
+    }).addTo(state.map);
+    state.layers[layer.name] = drawn;
+    state.drawn[layer.name] = data.features.length;
+    report(state);
+  }
+
+  function addLayer(state, layer) {
+    if (state.layers[layer.name]) { return; }
+    if (layer.ref) {
+      draw(state, layer, JSON.parse(document.getElementById(layer.ref).textContent));
+      return;
+    }
+    state.layers[layer.name] = "loading";
+    if (state.status) { state.status.textContent = state.texts.loading; }
+    fetch(layer.url, { headers: { Accept: "application/geo+json" } })
+      .then(function (resp) {
+        if (!resp.ok) { throw new Error(String(resp.status)); }
+        return resp.json();
+      })
+      .then(function (data) {
+        if (state.layers[layer.name] !== "loading") { return; }
+        draw(state, layer, data);
+      })
+      .catch(function () {
+        delete state.layers[layer.name];
+        if (state.status) { state.status.textContent = state.texts.failed; }
+      });
+  }
+
+  function removeLayer(state, name) {
+    var layer = state.layers[name];
+    if (layer && layer !== "loading") { state.map.removeLayer(layer); }
+    delete state.layers[name];
+    delete state.drawn[name];
+    report(state);
+  }
+
+  /* The map viewer: checkboxes toggle layers at once; the URL and the share link follow. */
+  function share(state) {
+    var form = document.getElementById("layer-form");
+    var link = document.getElementById("share-link");
+    var available = {};
+    ((state.cfg.extra || {}).available || []).forEach(function (l) { available[l.name] = l; });
+    function selected() {
+      return Array.prototype.map.call(
+        form.querySelectorAll("input[data-layer]:checked"), function (i) { return i.value; });
+    }
+    function update() {
+      var c = state.map.getCenter();
+      var params = new URLSearchParams();
+      var names = selected();
+      if (names.length) { params.set("layers", names.join(",")); }
+      params.set("lat", c.lat.toFixed(5));
+      params.set("lon", c.lng.toFixed(5));
+      params.set("z", String(state.map.getZoom()));
+      var url = "/map?" + params.toString().replace(/%2C/g, ",");
+      var lang = new URLSearchParams(window.location.search).get("lang");
+      window.history.replaceState(null, "", lang ? url + "&lang=" + encodeURIComponent(lang) : url);
+      if (link) { link.href = url; }
+      ["lat", "lon", "z"].forEach(function (key) {
+        var input = form.querySelector("input[name=" + key + "]");
+        if (!input) {
+          input = document.createElement("input");
+          input.type = "hidden";
+          input.name = key;
+          form.appendChild(input);
+        }
+        input.value = params.get(key);
+      });
+    }
+    form.addEventListener("change", function (e) {
+      var box = e.target;
+      if (!box.matches("input[data-layer]")) { return; }
+      var row = document.querySelector("tr[data-legend='" + CSS.escape(box.value) + "']");
+      if (row) { row.hidden = !box.checked; }
+      var none = document.getElementById("no-layers");
+      if (none) { none.hidden = selected().length > 0; }
+      if (box.checked && available[box.value]) { addLayer(state, available[box.value]); }
+      if (!box.checked) { removeLayer(state, box.value); }
+      update();
+    });
+    state.map.on("moveend", update);
+  }
+
+  /* Maps with the same `extra.sync` group follow each other (before / after side by side). */
+  function sync(maps) {
+    var busy = false;
+    maps.forEach(function (a) {
+      a.map.on("move", function () {
+        if (busy) { return; }
+        busy = true;
+        maps.forEach(function (b) {
+          if (b !== a) { b.map.setView(a.map.getCenter(), a.map.getZoom(), { animate: false }); }
+        });
+        busy = false;
+      });
+    });
+  }
+
+  window.civicMaps = Array.prototype.map.call(document.querySelectorAll("[data-map]"), setup);
+  var groups = {};
+  window.civicMaps.forEach(function (s) {
+    var group = s && (s.cfg.extra || {}).sync;
+    if (group) { (groups[group] = groups[group] || []).push(s); }
+  });
+  Object.keys(groups).forEach(function (g) { sync(groups[g]); });
+})();

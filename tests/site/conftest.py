@@ -1,0 +1,219 @@
+"""Fixtures for the website tests: the site store, a Flask client, a live `civic serve`, and
+headless Chromium (Debian's) driven by Playwright, with a screenshot saved on failure."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from api.app import create_app
+from opendata.settings import Settings
+from tests.site.site_data import build_site_store
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+#: A 1x1 transparent PNG served in place of basemap tiles (no network in tests).
+TILE_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.fixture(scope="session")
+def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The bundled municipality + a scenario + hostile and 20,000-feature layers."""
+    return build_site_store(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def site_app(site_settings: Settings):
+    app = create_app(site_settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture()
+def client(site_app):
+    return site_app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_site(site_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`civic serve` on a free port over the site store; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CIVIC_DATA_DIR": str(site_settings.data_dir),
+        "CIVIC_CATALOG_URL": site_settings.catalog_url,
+        "CIVIC_RATE_LIMIT": "0",
+        "CIVIC_DATASETS_DIR": str(site_settings.datasets_dir),
+    }
+    for key in ("CIVIC_BASE_URL", "CIVIC_TILE_URL", "CIVIC_LANG_FALLBACK"):
+        env.pop(key, None)
+    civic = Path(sys.executable).parent / "civic"
+    log = tmp_path_factory.mktemp("site-server") / "server.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [str(civic), "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=sink,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not become ready")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+class Recorder:
+    """What a page did: console errors, uncaught errors, dialogs and every requested host."""
+
+    def __init__(self, base: str) -> None:
+        self.own = urlsplit(base).netloc
+        self.console: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.foreign: list[str] = []
+        self.tiles: list[str] = []
+
+    def on_request(self, request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.netloc == self.own:
+            return
+        if re.search(r"tile\.openstreetmap\.org$", parts.netloc):
+            self.tiles.append(request.url)
+            return
+        self.foreign.append(request.url)
+
+    def on_console(self, message) -> None:
+        if message.type == "error":
+            self.console.append(f"{message.text} @ {message.location.get('url', '')}")
+
+
+def _tiles(mode: str):
+    def handle(route) -> None:
+        if mode == "abort":
+            route.abort()
+        else:
+            route.fulfill(status=200, content_type="image/png", body=TILE_PNG)
+
+    return handle
+
+
+def open_page(browser, base: str, request, *, width: int = 1280, tiles: str = "serve"):
+    """A fresh context + page with a recorder; `tiles` is "serve" (blank PNG) or "abort"."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    recorder = Recorder(base)
+    page.on("request", recorder.on_request)
+    page.on("console", recorder.on_console)
+    page.on("pageerror", lambda err: recorder.errors.append(str(err)))
+    page.on("dialog", lambda d: (recorder.dialogs.append(d.message), d.dismiss()))
+    page.route(re.compile(r"^https?://([a-z0-9-]+\.)*tile\.openstreetmap\.org/"), _tiles(tiles))
+    page.set_default_timeout(15_000)
+    page.recorder = recorder
+    return context, page
+
+
+def _finish(request, context, page) -> None:
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a screenshot must never hide the real failure
+            pass
+    context.close()
+
+
+@pytest.fixture()
+def page(browser, live_site, request):
+    """A desktop-sized page (1280 px) whose basemap tiles are served blank."""
+    context, page = open_page(browser, live_site, request)
+    yield page
+    _finish(request, context, page)
+
+
+@pytest.fixture()
+def phone(browser, live_site, request):
+    """A 360 px wide page."""
+    context, page = open_page(browser, live_site, request, width=360)
+    yield page
+    _finish(request, context, page)
+
+
+@pytest.fixture()
+def offline_tiles(browser, live_site, request):
+    """A page whose basemap tile requests all fail."""
+    context, page = open_page(browser, live_site, request, tiles="abort")
+    yield page
+    _finish(request, context, page)
