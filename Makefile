@@ -6,7 +6,8 @@ STAMP   := $(VENV)/.installed
 BENCH   := .venv-bench
 PYTEST_ARGS ?=
 
-.PHONY: all run scenarios ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin clean help
+.PHONY: all run scenarios ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin \
+	bench-scenarios bench-batch bench-site clean help
 
 all: lint test
 
@@ -56,7 +57,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -66,6 +67,15 @@ bench-api: $(STAMP) $(BENCH)/.installed
 
 bench-twin: $(STAMP) $(BENCH)/.installed
 	$(BIN)/python bench/bench_assignment.py
+
+bench-scenarios: $(STAMP)
+	$(BIN)/python bench/bench_scenarios.py
+
+bench-batch: $(STAMP)
+	$(BIN)/python bench/bench_batch.py
+
+bench-site: $(STAMP)
+	$(BIN)/python bench/bench_site.py
 
 clean: ## remove published data and caches (not the virtualenvs)
 	rm -rf data .pytest_cache .ruff_cache

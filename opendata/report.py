@@ -18,7 +18,8 @@ def reason_counts(quarantine: pd.DataFrame | None, top: int = 20) -> dict[str, i
     if quarantine is None or not len(quarantine):
         return {}
     general = (
-        quarantine["reason"].astype(str)
+        quarantine["reason"]
+        .astype(str)
         .str.replace(r": '.*'$", "", regex=True)  # the offending value
         .str.replace(r"^(node|way|relation)/\d+: ", "", regex=True)  # the element id
         .str.replace(r"\s*\((way_id|node_id)=\d+\)", "", regex=True)

@@ -99,7 +99,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The bundled municipality ingested once into a temporary store (like Datasette's ds_client)."""
+    """The bundled municipality ingested once into a temporary store (cf. Datasette's ds_client)."""
     from opendata.pipeline import ingest
     from opendata.specs import find_specs, load_spec
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
 from opendata.readers.osm import read_osm
 
 HERE = Path(__file__).resolve().parents[1]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from opendata.pipeline import ingest
-from opendata.publish import publish_frame
+from opendata.publish import Release, publish, publish_frame
 from opendata.settings import Settings
 from opendata.specs import find_specs, load_spec
 from tests.conftest import BASE_METADATA, DATASETS
@@ -21,6 +22,7 @@ BIG = "city_blocks_20k"
 BIG_ROWS = 20_000
 SCENARIO = "close_mannerheimintie"
 ADDRESS = "Mannerheimintie 4"
+TABLE = "library_visits"
 
 
 def hostile_frame() -> gpd.GeoDataFrame:
@@ -88,6 +90,21 @@ def _publish_extras(cfg: Settings) -> None:
     )
 
 
+def _publish_table(cfg: Settings) -> None:
+    """A plain table without geometry, published like any ingested dataset."""
+    frame = pd.DataFrame({"library": ["Rikhardinkatu", "Oodi"], "visits": [120_500, 2_100_000]})
+    release = Release(
+        name=TABLE,
+        spec={"metadata": {**BASE_METADATA, "title": {"en": "Library visits", "fi": "Käynnit"}}},
+        columns=[{"name": "library", "type": "string"}, {"name": "visits", "type": "integer"}],
+        content_hash="library-visits-1",
+        source_crs=None,
+        provenance={"test": "table"},
+        report={"rows_in": 2, "rows_published": 2, "rows_quarantined": 0},
+    )
+    publish(cfg, release, frame)
+
+
 def _run_scenario(cfg: Settings) -> None:
     from twin.scenario_run import publish_result, run_scenario
     from twin.scenario_spec import load_scenario
@@ -109,4 +126,5 @@ def build_site_store(root: Path) -> Settings:
         ingest(load_spec(path), cfg)
     _run_scenario(cfg)
     _publish_extras(cfg)
+    _publish_table(cfg)
     return cfg

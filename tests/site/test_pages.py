@@ -8,7 +8,7 @@ import re
 import pytest
 
 from api import pages_usage
-from tests.site.site_data import ADDRESS, BIG, HOSTILE, SCENARIO, SCRIPT
+from tests.site.site_data import ADDRESS, BIG, HOSTILE, SCENARIO, SCRIPT, TABLE
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -293,3 +293,20 @@ def test_every_page_route_is_in_the_openapi_document(client):
     for path in ("/datasets", "/datasets/{name}", "/datasets/{name}/preview.geojson", "/map"):
         assert "get" in paths[path]
     assert "get" in paths["/scenarios/{name}"] and "get" in paths["/language"]
+
+
+def test_table_without_geometry_has_no_map_but_its_downloads(client):
+    page = client.get(f"/datasets/{TABLE}?f=json").get_json()
+    assert page["preview_url"] is None and page["map_href"] is None
+    assert [d["href"].rsplit(".", 1)[1] for d in page["downloads"]] == ["parquet", "csv"]
+    assert page["table"]["rows"] == [["1", "Rikhardinkatu", "120500"], ["2", "Oodi", "2100000"]]
+    assert 'id="map"' not in client.get(f"/datasets/{TABLE}", headers=HTML).get_data(as_text=True)
+
+
+def test_table_without_geometry_has_no_preview(client):
+    assert client.get(f"/datasets/{TABLE}/preview.geojson").status_code == 404
+
+
+def test_table_without_geometry_is_not_offered_on_the_map(client):
+    layers = client.get("/map?f=json").get_json()["layers"]
+    assert TABLE not in {layer["name"] for layer in layers}
