@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from api import i18n
 from api import pages_usage as usage
 from api.http import ApiError, json_response
-from api.pages_catalog import catalog_page, home_page, parse_catalog
+from api.pages_catalog import catalog_page, home_page, parse_catalog, scenario_list
 from api.pages_common import Site, safe_next, switch_links
 from api.pages_dataset import dataset_page, table_preview
 from api.pages_map import map_page, parse_map, preview_etag, preview_text
@@ -222,6 +222,13 @@ def map_viewer() -> Response:
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     return render("site/map/index.html", map_page(_entries(), req, site), site)
+
+
+@bp.get("/scenarios")
+def scenarios() -> Response:
+    """Every published planning scenario."""
+    site = site_for_request()
+    return render("site/scenarios/index.html", scenario_list(_entries(), site), site)
 
 
 @bp.get("/scenarios/<name>")

@@ -3,6 +3,7 @@ catalog entries with `opendata.search`; pure functions, no Flask."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from api.pages_common import Card, Site, card, day, shorten
 from opendata.search import Entry, SearchQuery, facet_counts, search
 
 #: Facets offered on the catalog page, in display order (`licence` is accepted for `license`).
-PAGE_FACETS = ("theme", "publisher", "license", "format")
+PAGE_FACETS = ("theme", "kind", "publisher", "license", "format")
 PAGE_SORTS = ("relevance", "date", "name")
 PER_PAGE = 10
 HOME_LIST = 5
@@ -71,23 +72,50 @@ def scenario_groups(items: Sequence[Entry]) -> dict[str, list[Entry]]:
     return dict(sorted(groups.items()))
 
 
+def scenario_title(entry: Entry, site: Site) -> tuple[str, str]:
+    """A scenario's own title: a result dataset's title without its ': <part>' suffix."""
+    text = site.text(entry.title)
+    return text.text.rsplit(": ", 1)[0], text.lang
+
+
+def scenario_description(group: Sequence[Entry], name: str, site: Site) -> tuple[str, str]:
+    """What the scenario is about: the part all its result datasets' descriptions share
+    (each is "Scenario '<name>': <about> <what this part holds>"), cut at a sentence end."""
+    texts = [site.text(e.description) for e in group]
+    shared = os.path.commonprefix([t.text for t in texts]) if len(texts) > 1 else texts[0].text
+    if len(texts) > 1 and "." in shared:
+        shared = shared[: shared.rindex(".") + 1]
+    return shared.removeprefix(f"Scenario '{name}': ").strip(), texts[0].lang
+
+
 def scenario_cards(items: Sequence[Entry], site: Site) -> list[ScenarioCard]:
     cards = []
     for name, group in scenario_groups(items).items():
         first = min(group, key=lambda e: e.name)
-        title = site.text(first.title)
+        title, lang = scenario_title(first, site)
         cards.append(
             ScenarioCard(
                 name=name,
-                title=title.text or name,
-                title_lang=title.lang,
-                summary=shorten(site.text(first.description).text),
+                title=title or name,
+                title_lang=lang,
+                summary=shorten(scenario_description(group, name, site)[0]),
                 href=f"/scenarios/{name}",
                 datasets=[e.name for e in group],
                 modified=day(max(e.modified for e in group)),
             )
         )
     return sorted(cards, key=lambda c: c.modified, reverse=True)
+
+
+@dataclass(frozen=True)
+class ScenarioList:
+    """The scenarios page: every published scenario, newest first."""
+
+    scenarios: list[ScenarioCard]
+
+
+def scenario_list(items: Sequence[Entry], site: Site) -> ScenarioList:
+    return ScenarioList(scenario_cards(items, site))
 
 
 def _newest(items: Sequence[Entry]) -> list[Entry]:
@@ -206,7 +234,7 @@ def _href(req: CatalogRequest, **changes: object) -> str:
 
 
 def _facet_label(site: Site, key: str, value: str) -> str:
-    return site.t.maybe("theme", value) if key == "theme" else value
+    return site.t.maybe(key, value) if key in ("theme", "kind") else value
 
 
 def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> CatalogPage:

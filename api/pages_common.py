@@ -3,6 +3,7 @@ dataset cards, and small text helpers. No Flask here except in `site_for_request
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
@@ -70,6 +71,27 @@ def safe_next(target: str | None) -> str:
         return "/"
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else "/"
+
+
+def web_url(url: str | None) -> str:
+    """`url` when it is an http(s) address, else '' (no `javascript:` or `data:` links).
+
+    >>> web_url("https://example.org/a"), web_url("javascript:alert(1)"), web_url(" HTTP://x.fi ")
+    ('https://example.org/a', '', 'HTTP://x.fi')
+    """
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+def email(address: str | None) -> str:
+    """`address` when it looks like a plain e-mail address, else ''.
+
+    >>> email("data@example.org"), email("x@y?body=hi"), email("a b@c.d")
+    ('data@example.org', '', '')
+    """
+    text = (address or "").strip()
+    return text if re.fullmatch(r"[^@\s?&#/:]+@[^@\s?&#/:]+\.[^@\s?&#/:]+", text) else ""
 
 
 def shorten(text: str, limit: int = 180) -> str:

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from api.pages_common import Site, day
+from api.pages_catalog import scenario_name
+from api.pages_common import Site, day, email, web_url
 from opendata import exports
 from opendata.catalog import Version
-from opendata.preview import HIDDEN, _json_value
+from opendata.preview import HIDDEN, popup_value
 from opendata.search import Entry
 
 TABLE_ROWS = 20
@@ -112,6 +113,7 @@ class DatasetPage:
     snippets: list[Snippet]
     preview_url: str | None  #: the map preview (GeoJSON); None for tables without geometry
     map_href: str | None
+    scenario_href: str | None  #: the scenario page, for a scenario result
     table: Table
 
 
@@ -229,7 +231,7 @@ def snippets(item: Entry, base: str) -> list[Snippet]:
 
 
 def _display(value: Any) -> str:
-    shown = _json_value(value, 120)
+    shown = popup_value(value, 120)
     if shown is None:
         return ""
     if isinstance(shown, float):
@@ -276,13 +278,13 @@ def dataset_page(
         keywords=keywords(item, site),
         themes=[site.t.maybe("theme", code) for code in item.themes],
         license=item.license,
-        license_url=item.license_url,
+        license_url=web_url(item.license_url),
         attribution=item.attribution,
         update_frequency=site.t.maybe("frequency", item.update_frequency)
         if item.update_frequency
         else "",
-        publisher=item.publisher,
-        contact=item.contact,
+        publisher={**item.publisher, "uri": web_url(item.publisher.get("uri"))},
+        contact={**item.contact, "email": email(item.contact.get("email"))},
         spatial=item.spatial,
         bbox=meta.bbox,
         version=meta.version,
@@ -296,6 +298,7 @@ def dataset_page(
         snippets=snippets(item, site.base_url.rstrip("/")),
         preview_url=f"/datasets/{item.name}/preview.geojson" if spatial else None,
         map_href=f"/map?layers={item.name}" if spatial else None,
+        scenario_href=f"/scenarios/{scenario_name(item.name)}" if item.kind == "scenario" else None,
         table=table,
     )
 

@@ -72,7 +72,7 @@ def openapi_paths(settings: object) -> dict[str, Any]:
     """OpenAPI 3.0 path items this blueprint serves."""
     facets = [
         _query(key, "string", f"Only datasets with this {key} (repeat to combine).")
-        for key in ("theme", "publisher", "license", "licence", "format")
+        for key in ("theme", "kind", "publisher", "license", "licence", "format")
     ]
     return {
         "/datasets": _page(
@@ -116,6 +116,7 @@ def openapi_paths(settings: object) -> dict[str, Any]:
                 _query("z", "integer", "Zoom level.", minimum=0, maximum=19),
             ],
         ),
+        "/scenarios": _page("siteScenarios", "Every published planning scenario", []),
         "/scenarios/{name}": _page(
             "siteScenario",
             "Scenario page: what changes, before/after, indicators, near an address",

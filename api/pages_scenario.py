@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from api import pages_scenario_data as sd
-from api.pages_catalog import scenario_groups
+from api.pages_catalog import scenario_description, scenario_groups, scenario_title
 from api.pages_common import Site
 from opendata.errors import NotFound
 from opendata.search import Entry
@@ -124,19 +124,6 @@ class ScenarioPage:
     addresses: list[str]
     nearby: Nearby | None
     gap_note: str
-
-
-def _title(entry: Entry, site: Site) -> tuple[str, str]:
-    """The scenario's own title: a part's title without its ': <part>' suffix."""
-    text = site.text(entry.title)
-    return text.text.rsplit(": ", 1)[0], text.lang
-
-
-def _description(entry: Entry, name: str, site: Site) -> tuple[str, str]:
-    text = site.text(entry.description)
-    about = text.text.removeprefix(f"Scenario '{name}': ")
-    cut = about.find(" Per directed road link")
-    return (about[:cut] if cut > 0 else about), text.lang
 
 
 def _fmt(value: float | None, digits: int | None = None) -> str:
@@ -324,8 +311,8 @@ def scenario_page(
     parts = _parts(items, name)
     data = sd.load(settings, parts)
     first = parts.get("links") or parts.get("totals") or next(iter(parts.values()))
-    title, title_lang = _title(first, site)
-    description, description_lang = _description(first, name, site)
+    title, title_lang = scenario_title(first, site)
+    description, description_lang = scenario_description(list(parts.values()), name, site)
     addresses = []
     if data.buildings is not None and "address" in data.buildings:
         addresses = sorted({a for a in data.buildings["address"] if a})

@@ -43,10 +43,10 @@ class PreviewOptions:
     max_text: int = 80
 
 
-def _json_value(value: Any, max_text: int) -> Any:
+def popup_value(value: Any, max_text: int) -> Any:
     """A JSON-safe, short popup value (`None` for missing values).
 
-    >>> _json_value(float("nan"), 5), _json_value("Mannerheimintie", 6), _json_value(3, 5)
+    >>> popup_value(float("nan"), 5), popup_value("Mannerheimintie", 6), popup_value(3, 5)
     (None, 'Manne…', 3)
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -54,7 +54,7 @@ def _json_value(value: Any, max_text: int) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
-        return _json_value(value.item(), max_text)
+        return popup_value(value.item(), max_text)
     if isinstance(value, datetime | date | pd.Timestamp):
         return value.isoformat()
     if isinstance(value, bool | int | float):
@@ -98,7 +98,7 @@ def _features(frame: gpd.GeoDataFrame, geoms: np.ndarray, options: PreviewOption
     records = frame[columns].to_dict("records") if columns else [{}] * len(frame)
     out = []
     for text, record in zip(texts, records, strict=True):
-        values = ((k, _json_value(v, options.max_text)) for k, v in record.items())
+        values = ((k, popup_value(v, options.max_text)) for k, v in record.items())
         props = {k: v for k, v in values if v is not None}  # popups list what is there
         out.append({"type": "Feature", "geometry": _raw(text), "properties": props})
     return out

@@ -208,22 +208,25 @@ def _group(src: Source, index: int) -> pa.Table:
     return table
 
 
-def rows(src: Source, fids: np.ndarray) -> pa.Table:
-    """The page columns of the features with these ids, in this order (unknown ids are skipped)."""
+def rows(src: Source, fids: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """The page columns (or `columns`) of the features with these ids, in this order (unknown
+    ids are skipped): slices and takes of cached row groups, one Arrow call per group."""
     fids = np.asarray(fids, dtype=np.int64)
     fids = fids[(fids >= 1) & (fids <= src.rows)]
+    columns = columns or src.columns
     if len(fids) == 0:
-        return pq.read_schema(src.path).empty_table().select(src.columns)
+        return pq.read_schema(src.path).empty_table().select(columns)
     groups = np.searchsorted(src.starts, fids, side="right") - 1
-    first = int(groups[0])
+    first, parts, positions = int(groups[0]), [], []
     if (groups == first).all() and (np.diff(fids) == 1).all():  # one run: a zero-copy slice
-        return _group(src, first).slice(int(fids[0]) - src.starts[first], len(fids))
-    parts, positions = [], []
+        return _group(src, first).select(columns).slice(int(fids[0]) - src.starts[first], len(fids))
     for g in np.unique(groups):
         where = np.flatnonzero(groups == g)
-        parts.append(_group(src, int(g)).take(fids[where] - src.starts[g]))
+        parts.append(_group(src, int(g)).select(columns).take(fids[where] - src.starts[g]))
         positions.append(where)
-    return pa.concat_tables(parts).take(np.argsort(np.concatenate(positions), kind="stable"))
+    order = np.concatenate(positions)
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    return table if (np.diff(order) > 0).all() else table.take(np.argsort(order, kind="stable"))
 
 
 def extent_of(path: str | Path) -> tuple[str | None, str | None]:
@@ -413,8 +416,7 @@ def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
     if decided.all():
         return ids
     shapely.prepare(geom)
-    candidates = rows(src, ids[~decided])
-    wkb = candidates.column(src.geometry).to_numpy(zero_copy_only=False)
+    wkb = rows(src, ids[~decided], [src.geometry or ""]).column(0).to_numpy(zero_copy_only=False)
     decided[~decided] = shapely.intersects(geom, shapely.from_wkb(wkb))
     return ids[decided]
 

@@ -93,10 +93,15 @@ def _cache() -> BaselineCache:
         return _LOCAL
 
 
-def run_variant(settings: Settings, spec_dict: dict[str, Any], publish: bool = False) -> dict:
+def run_variant(
+    settings: Settings,
+    spec_dict: dict[str, Any],
+    publish: bool = False,
+    cache: BaselineCache | None = None,
+) -> dict:
     """One variant (a Dask task): reuse or solve the baseline, run, optionally publish."""
     spec = parse_scenario(spec_dict)
-    cache = _cache()
+    cache = cache or _cache()
     result = run_scenario(settings, spec, baseline=cache.get(settings, spec))
     summary = result.to_dict()
     if publish:
@@ -166,7 +171,8 @@ def run_serial(
     base = base_spec.raw if isinstance(base_spec, ScenarioSpec) else base_spec
     specs = variant_specs(base, variants)
     start = time.perf_counter()
-    summaries = [run_variant(settings, s) for s in specs]
+    cache = BaselineCache()
+    summaries = [run_variant(settings, s, cache=cache) for s in specs]
     return Sweep(summaries, headline_table(summaries, variants), time.perf_counter() - start)
 
 

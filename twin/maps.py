@@ -136,9 +136,11 @@ def noise_map(result: ScenarioResult, ctx: MapContext) -> Figure:
 
 
 def zone_cells(zones: gpd.GeoDataFrame, bbox: tuple[float, ...]) -> gpd.GeoSeries:
-    """Voronoi cells of the zone centres (EPSG:4326), clipped to the result's bounding box."""
+    """Voronoi cells of the zone centres (EPSG:4326), clipped to the result's bounding box
+    (grown to keep every centre 150 m inside)."""
     metric = zones.geometry.to_crs(METRIC_CRS)
     box = gpd.GeoSeries([shapely.box(*bbox)], crs=4326).to_crs(METRIC_CRS).iloc[0]
+    box = shapely.union(box, shapely.MultiPoint(list(metric)).buffer(150)).envelope
     cells = shapely.voronoi_polygons(shapely.MultiPoint(list(metric)), extend_to=box, ordered=True)
     clipped = shapely.intersection(np.asarray(cells.geoms), box)
     return gpd.GeoSeries(clipped, crs=METRIC_CRS, index=zones.index).to_crs(4326)

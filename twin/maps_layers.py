@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
+import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
@@ -174,7 +175,7 @@ def tooltip_frame(frame: gpd.GeoDataFrame, fields: dict[str, str]) -> gpd.GeoDat
     Leaflet inserts tooltip text as HTML and OSM names are free text."""
     out = frame[[*fields, "geometry"]].rename(columns=fields)
     for label in fields.values():
-        if out[label].dtype == object:
+        if pd.api.types.is_object_dtype(out[label]) or pd.api.types.is_string_dtype(out[label]):
             out[label] = out[label].map(lambda v: html.escape(str(v)))
     return out
 

@@ -98,15 +98,15 @@ def live_site(site_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
             proc.wait()
 
 
-def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             pass
         time.sleep(0.2)
     raise RuntimeError("server did not become ready")

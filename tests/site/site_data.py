@@ -39,6 +39,9 @@ def hostile_metadata() -> dict:
         "keywords": {"en": [SCRIPT, "names"]},
         "attribution": f"Test {SCRIPT}",
         "notes": {"en": f"Notes {SCRIPT}"},
+        "license_url": "javascript:alert(4)",
+        "publisher": {**BASE_METADATA["publisher"], "uri": "javascript:alert(5)"},
+        "contact": {"name": "Data team", "email": "x@y.fi?body=<b>"},
     }
 
 

@@ -18,8 +18,15 @@ PAGES = {
     "catalog": "/datasets?q=katu",
     "dataset": "/datasets/roads",
     "map": "/map?layers=roads,stops",
+    "scenarios": "/scenarios",
     "scenario": f"/scenarios/{SCENARIO}?address=Mannerheimintie+4",
     "not-found": "/datasets/no_such_thing",
+}
+#: The same checks in the other interface languages (lang attributes, longer words).
+IN_OTHER_LANGUAGES = {
+    "dataset-fi": "/datasets/roads?lang=fi",
+    "scenario-sv": f"/scenarios/{SCENARIO}?lang=sv&lat=60.1685&lon=24.9410",
+    "map-da": "/map?layers=stops,green_areas&lang=da",
 }
 #: Interactive elements that must be at least 44 x 44 px. Links inside running text (paragraphs,
 #: table cells, definitions, the map attribution) are exempt, as in WCAG 2.5.5; a checkbox's
@@ -73,18 +80,18 @@ def test_page_loads_without_errors_or_third_party_requests(page, live_site, name
     assert page.recorder.foreign == []
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [*PAGES, *IN_OTHER_LANGUAGES])
 def test_axe_core_finds_no_violations(page, live_site, name):
     from axe_playwright_python.sync_playwright import Axe
 
-    load(page, live_site, PAGES[name])
+    load(page, live_site, {**PAGES, **IN_OTHER_LANGUAGES}[name])
     violations = Axe().run(page).response["violations"]
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [*PAGES, *IN_OTHER_LANGUAGES])
 def test_phone_layout_has_no_horizontal_scroll_and_big_tap_targets(phone, live_site, name):
-    load(phone, live_site, PAGES[name])
+    load(phone, live_site, {**PAGES, **IN_OTHER_LANGUAGES}[name])
     assert phone.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert phone.evaluate(TARGETS_JS) == []
 

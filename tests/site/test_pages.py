@@ -12,7 +12,13 @@ from tests.site.site_data import ADDRESS, BIG, HOSTILE, SCENARIO, SCRIPT, TABLE
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
-PAGES = ["/datasets", "/datasets/roads", "/map?layers=roads", f"/scenarios/{SCENARIO}"]
+PAGES = [
+    "/datasets",
+    "/datasets/roads",
+    "/map?layers=roads",
+    "/scenarios",
+    f"/scenarios/{SCENARIO}",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -102,13 +108,26 @@ def test_metadata_without_the_page_language_falls_back_and_is_marked(client):
 
 
 @pytest.mark.parametrize(
-    "url", [f"/datasets/{HOSTILE}", "/datasets?q=names", f"/map?layers={HOSTILE}", "/"]
+    "url",
+    [
+        f"/datasets/{HOSTILE}",
+        "/datasets?q=names",
+        "/datasets?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        f"/map?layers={HOSTILE}",
+        "/",
+    ],
 )
 def test_hostile_metadata_is_escaped(client, url):
     body = client.get(url, headers=HTML).get_data(as_text=True)
     assert SCRIPT not in body
     assert "<img src=x" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body or "\\u003cscript" in body
+
+
+def test_links_from_metadata_are_only_web_or_mail_addresses(client):
+    body = client.get(f"/datasets/{HOSTILE}", headers=HTML).get_data(as_text=True)
+    assert "javascript:" not in body
+    assert "mailto:" not in body
 
 
 def test_hostile_values_in_the_table_preview_are_escaped(client):
@@ -310,3 +329,21 @@ def test_table_without_geometry_has_no_preview(client):
 def test_table_without_geometry_is_not_offered_on_the_map(client):
     layers = client.get("/map?f=json").get_json()["layers"]
     assert TABLE not in {layer["name"] for layer in layers}
+
+
+def test_scenario_result_dataset_links_to_its_scenario(client):
+    page = client.get(f"/datasets/scenario_{SCENARIO}_links?f=json").get_json()
+    assert page["kind"] == "scenario"
+    assert page["scenario_href"] == f"/scenarios/{SCENARIO}"
+
+
+def test_kind_facet_separates_datasets_from_scenario_results(client):
+    results = client.get("/datasets?f=json&kind=scenario").get_json()
+    assert results["total"] == 4
+    assert {card["kind"] for card in results["items"]} == {"scenario"}
+
+
+def test_scenarios_page_lists_the_published_scenario(client):
+    page = client.get("/scenarios?f=json").get_json()
+    assert [s["name"] for s in page["scenarios"]] == [SCENARIO]
+    assert page["scenarios"][0]["title"] == "Mannerheimintie closed for works"

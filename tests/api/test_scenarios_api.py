@@ -1,0 +1,204 @@
+"""The scenario API: POST validates and queues (202) without running the model, bad submissions
+get problem+json and queue nothing, submissions are rate-limited per client, and a finished job
+links its published datasets and maps."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from api.app import create_app
+from opendata.settings import Settings
+from tests.twin.test_jobs import copy_store, scenario
+from twin import jobs
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def store(bundled: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = copy_store(bundled, tmp_path_factory.mktemp("scenario_api"))
+    return replace(base, base_url="http://api.test", extra={"scenario_submit_per_minute": "50"})
+
+
+@pytest.fixture(scope="module")
+def api(store: Settings):
+    app = create_app(store)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def _post(api, body, *, client: str = "10.0.0.1", content_type: str = "application/json"):
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return api.post(
+        "/api/scenarios",
+        data=data,
+        content_type=content_type,
+        environ_base={"REMOTE_ADDR": client},
+    )
+
+
+def _count(store: Settings) -> int:
+    return len(jobs.list_jobs(store, limit=500))
+
+
+@pytest.fixture(scope="module")
+def done_job(api, store: Settings) -> dict:
+    """A closure submitted over HTTP and run by an in-process worker."""
+    resp = _post(api, scenario(name="api_closure"), client="10.0.0.99")
+    assert resp.status_code == 202
+    jobs.run_worker(store, once=True)
+    return api.get(resp.headers["Location"].removeprefix("http://api.test")).get_json()
+
+
+def test_post_queues_and_answers_202_with_location(api, store):
+    resp = _post(api, scenario(name="api_queued"), client="10.0.0.2")
+    doc = resp.get_json()
+    assert resp.status_code == 202
+    assert resp.headers["Location"] == f"http://api.test/api/scenarios/{doc['id']}"
+    assert (doc["status"], doc["queue_position"]) == ("queued", 0)
+    assert "summary" not in doc  # nothing ran inside the request
+    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+
+
+BAD = {
+    "unknown edit": (scenario(name="x_bad", edits=[{"type": "teleport"}]), 422, "edits[0].type"),
+    "unknown key": (
+        scenario(name="x_bad", edits=[{"type": "close", "name": "Bulevardi", "lanez": 1}]),
+        422,
+        "lanez",
+    ),
+    "selection matching nothing": (
+        scenario(name="x_bad", edits=[{"type": "close", "name": "Nonexistent street"}]),
+        422,
+        "edits[0] (close): the selection matches no road links",
+    ),
+    "not JSON": ("{'name': ", 400, "not valid JSON"),
+    "empty body": ("", 400, "empty body"),
+    "a JSON list": ("[1, 2]", 400, "must be a JSON object"),
+    "too large": (json.dumps({"name": "x" * 70_000}), 413, "larger than 64 KiB"),
+    "bundled name, other content": (
+        scenario(assignment={"target_gap": 1e-3}),
+        409,
+        "belongs to a bundled scenario",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_submission_is_problem_json_and_queues_nothing(api, store, case):
+    body, status, fragment = BAD[case]
+    before = _count(store)
+    resp = _post(api, body, client="10.0.0.3")
+    assert (resp.status_code, resp.mimetype) == (status, PROBLEM)
+    assert fragment in resp.get_json()["detail"]
+    assert _count(store) == before
+
+
+def test_wrong_media_type_is_415(api, store):
+    resp = _post(api, "name = 1", content_type="text/plain", client="10.0.0.4")
+    assert (resp.status_code, resp.mimetype) == (415, PROBLEM)
+
+
+def test_toml_body_is_accepted(api, store):
+    toml = "\n".join(
+        [
+            'name = "toml_body"',
+            'title = { en = "Slow Bulevardi", fi = "Hidas Bulevardi" }',
+            "[[edits]]",
+            'type = "change"',
+            'name = "Bulevardi"',
+            "max_speed_kmh = 20",
+        ]
+    )
+    resp = _post(api, toml, content_type="application/toml", client="10.0.0.5")
+    assert resp.status_code == 202, resp.get_json()
+    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+
+
+def test_submissions_over_the_limit_get_429_with_retry_after(store):
+    limited = create_app(replace(store, extra={"scenario_submit_per_minute": "2"})).test_client()
+    codes = [_post(limited, scenario(name=f"burst_{i}"), client="10.1.1.1") for i in range(3)]
+    assert [r.status_code for r in codes] == [202, 202, 429]
+    assert codes[2].mimetype == PROBLEM and 1 <= int(codes[2].headers["Retry-After"]) <= 60
+    other = _post(limited, scenario(name="burst_other"), client="10.1.1.2")
+    assert other.status_code == 202
+    while (job := jobs.claim(store, jobs.worker_id())) is not None:
+        jobs.finish(store, job.id, "failed", error="test")
+
+
+def test_done_job_has_summary_datasets_and_maps(done_job):
+    assert done_job["status"] == "done"
+    assert done_job["summary"]["totals"]["vehicle_hours"]["change"] > 10
+    links = done_job["datasets"]["links"]
+    assert links["api"] == "http://api.test/api/datasets/scenario_api_closure_links"
+    assert links["collection"] == "http://api.test/collections/scenario_api_closure_links"
+    assert links["files"]["parquet"].endswith(
+        f"/datasets/scenario_api_closure_links/versions/{links['version']}/"
+        "scenario_api_closure_links.parquet"
+    )
+    assert set(done_job["maps"]) == {"flows", "difference", "noise", "accessibility"}
+
+
+def test_published_dataset_of_a_job_is_served(api, done_job):
+    path = done_job["datasets"]["links"]["api"].removeprefix("http://api.test")
+    doc = api.get(path).get_json()
+    assert doc["name"] == "scenario_api_closure_links"
+
+
+def test_map_is_served_as_html_with_a_restrictive_csp(api, done_job):
+    resp = api.get(done_job["maps"]["difference"].removeprefix("http://api.test"))
+    assert (resp.status_code, resp.mimetype) == (200, "text/html")
+    assert "script-src 'self' 'unsafe-inline'" in resp.headers["Content-Security-Policy"]
+    assert "https://tile.openstreetmap.org" in resp.headers["Content-Security-Policy"]
+    assert b"<table>" in resp.data
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/scenarios/not-a-uuid",
+        "/api/scenarios/00000000-0000-0000-0000-000000000000",
+        "/api/scenarios/00000000-0000-0000-0000-000000000000/maps/flows",
+        "/api/scenarios/bundled/no_such_scenario",
+    ],
+)
+def test_unknown_job_map_or_bundled_scenario_is_404(api, path):
+    resp = api.get(path)
+    assert (resp.status_code, resp.mimetype) == (404, PROBLEM)
+
+
+def test_unknown_map_kind_is_404(api, done_job):
+    resp = api.get(done_job["links"][0]["href"].removeprefix("http://api.test") + "/maps/x")
+    assert resp.status_code == 404 and "use one of flows" in resp.get_json()["detail"]
+
+
+def test_list_shows_jobs_bundled_and_published(api, done_job):
+    doc = api.get("/api/scenarios").get_json()
+    assert done_job["id"] in [j["id"] for j in doc["jobs"]]
+    assert {b["name"] for b in doc["bundled"]} >= {"close_mannerheimintie", "cordon_esplanadi"}
+    assert "api_closure" in [p["name"] for p in doc["published"]]
+
+
+def test_list_filters_by_status(api, done_job):
+    doc = api.get("/api/scenarios?status=done").get_json()
+    assert doc["jobs"] and {j["status"] for j in doc["jobs"]} == {"done"}
+    assert api.get("/api/scenarios?status=lost").status_code == 400
+
+
+def test_bundled_spec_can_be_edited_and_resubmitted(api, store):
+    spec = api.get("/api/scenarios/bundled/cordon_esplanadi").get_json()
+    spec["name"], spec["edits"][0]["amount"] = "cordon_five", 5.0
+    resp = _post(api, spec, client="10.0.0.6")
+    assert resp.status_code == 202
+    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+
+
+def test_every_scenario_route_is_in_openapi(api):
+    paths = api.get("/openapi").get_json(force=True)["paths"]
+    assert paths["/api/scenarios"].keys() >= {"get", "post"}
+    assert "422" in paths["/api/scenarios"]["post"]["responses"]
+    for path in ("/api/scenarios/{job_id}", "/api/scenarios/{job_id}/maps/{kind}"):
+        assert "get" in paths[path]
