@@ -29,6 +29,9 @@ COMPRESSIBLE = (
     "application/rdf+xml",
     "application/schema+json",
     "application/vnd.oai.openapi+json",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
 )
 
 
@@ -138,7 +141,8 @@ def _gzip(resp: Response) -> Response:
         return resp
     resp.set_data(gzip.compress(data, compresslevel=5))
     resp.headers["Content-Encoding"] = "gzip"
-    resp.headers["Vary"] = "Accept-Encoding, Accept"
+    resp.vary.add("Accept-Encoding")
+    resp.vary.add("Accept")
     if resp.headers.get("ETag") and not resp.headers["ETag"].startswith("W/"):
         resp.headers["ETag"] = resp.headers["ETag"][:-1] + '-gz"'
     return resp

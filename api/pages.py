@@ -96,6 +96,19 @@ def _self_url(site: Site, fmt: str) -> str:
     return f"{site.base_url}{request.path}?{urlencode([*args, ('f', fmt)])}"
 
 
+def html_response(
+    template: str, page: Any, site: Site, *, json_url: str | None, status: int = 200
+) -> Response:
+    """A rendered page with the site's headers (CSP, language, what it varies on)."""
+    html = render_template(template, page=page, site=site, t=site.t, json_url=json_url)
+    resp = Response(html, status=status, mimetype=HTML)
+    resp.headers["Content-Security-Policy"] = csp(site.tile_url)
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Language"] = site.lang
+    resp.headers["Vary"] = "Accept, Accept-Language, Cookie"
+    return resp
+
+
 def render(template: str, page: Any, site: Site, *, status: int = 200) -> Response:
     """The page as HTML or as its JSON twin (the same dataclass, serialised)."""
     if wants_json():
@@ -105,15 +118,10 @@ def render(template: str, page: Any, site: Site, *, status: int = 200) -> Respon
             {"rel": "alternate", "type": HTML, "href": _self_url(site, "html")},
         ]
         resp = json_response(body, status=status)
+        resp.headers["Content-Language"] = site.lang
+        resp.headers["Vary"] = "Accept, Accept-Language, Cookie"
     else:
-        html = render_template(
-            template, page=page, site=site, t=site.t, json_url=_self_url(site, "json")
-        )
-        resp = Response(html, status=status, mimetype=HTML)
-        resp.headers["Content-Security-Policy"] = csp(site.tile_url)
-        resp.headers["Referrer-Policy"] = "same-origin"
-    resp.headers["Content-Language"] = site.lang
-    resp.headers["Vary"] = "Accept, Accept-Language, Cookie"
+        resp = html_response(template, page, site, json_url=_self_url(site, "json"), status=status)
     if request.args.get("lang") == site.lang:
         resp.set_cookie(i18n.COOKIE, site.lang, max_age=365 * 86400, samesite="Lax")
     return resp
@@ -124,11 +132,7 @@ def not_found(site: Site, detail: str) -> Response:
     if wants_json():
         raise ApiError(404, detail, title="Not Found")
     page = {"status": 404, "detail": detail}
-    html = render_template("site/error.html", page=page, site=site, t=site.t, json_url=None)
-    resp = Response(html, status=404, mimetype=HTML)
-    resp.headers["Content-Security-Policy"] = csp(site.tile_url)
-    resp.headers["Content-Language"] = site.lang
-    return resp
+    return html_response("site/error.html", page, site, json_url=None, status=404)
 
 
 def _entries() -> list[Entry]:
@@ -142,18 +146,12 @@ def _find(name: str) -> Entry | None:
 
 
 def home() -> Response:
-    """The citizens' home page (HTML; called by `api.core` for `/`)."""
+    """The citizens' home page (HTML; called by `api.core` for `/`, whose JSON is the OGC
+    landing page, advertised here as this page's JSON twin)."""
     site = site_for_request()
     uses = usage.totals(usage.usage_file(_settings().data_dir))
     page = home_page(_entries(), uses, site)
-    html = render_template(
-        "site/index.html", page=page, site=site, t=site.t, json_url=f"{site.base_url}/?f=json"
-    )
-    resp = Response(html, mimetype=HTML)
-    resp.headers["Content-Security-Policy"] = csp(site.tile_url)
-    resp.headers["Content-Language"] = site.lang
-    resp.headers["Vary"] = "Accept, Accept-Language, Cookie"
-    return resp
+    return html_response("site/index.html", page, site, json_url=f"{site.base_url}/?f=json")
 
 
 @bp.get("/datasets")

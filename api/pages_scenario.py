@@ -154,19 +154,16 @@ def indicators(
 ) -> list[Indicator]:
     """The key indicators present in a scenario's totals, explained."""
     t, out = site.t, []
-    rows = totals.set_index("metric") if totals is not None else pd.DataFrame()
+    columns = ["unit", "base", "scen", "change", "pct_change"]
+    rows = pd.DataFrame(columns=columns)
+    if totals is not None and "metric" in totals:
+        rows = totals.set_index("metric").reindex(columns=columns)
     trip = sd.weighted_trip_minutes(zones)
     if trip is not None:
         before, after = trip
         pct = (after - before) / before * 100 if before else None
-        rows = rows.copy()
-        rows.loc["trip_minutes", ["unit", "base", "scen", "change", "pct_change"]] = [
-            "min",
-            before,
-            after,
-            after - before,
-            pct,
-        ]
+        extra = pd.DataFrame([["min", before, after, after - before, pct]], columns=columns)
+        rows = pd.concat([rows.astype(object), extra.set_axis(["trip_minutes"]).astype(object)])
     for key, theme, rise_good in (("trip_minutes", "travel", False), *KEY_METRICS):
         if key not in rows.index:
             continue

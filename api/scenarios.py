@@ -23,7 +23,7 @@ from twin import jobs
 from twin.jobs_store import Job, queued_count
 from twin.maps import BUILDERS, map_dir
 from twin.scenario_run import PARTS
-from twin.scenario_spec import ScenarioSpec, load_scenario, parse_scenario
+from twin.scenario_spec import NAME_RE, ScenarioSpec, load_scenario, parse_scenario
 
 bp = Blueprint("scenarios", __name__)
 CONFORMANCE: list[str] = []
@@ -68,9 +68,15 @@ def parse_body(content_type: str, data: bytes) -> dict[str, Any]:
 
 def bundled(settings: Settings) -> dict[str, ScenarioSpec]:
     """The scenarios shipped in `datasets/scenarios/*.toml`, by name."""
-    folder = Path(settings.datasets_dir) / "scenarios"
-    specs = (load_scenario(p) for p in sorted(folder.glob("*.toml")))
-    return {s.name: s for s in specs}
+    out = {}
+    for path in sorted((Path(settings.datasets_dir) / "scenarios").glob("*.toml")):
+        try:
+            spec = load_scenario(path)
+        except SpecError as err:  # one broken file must not take the listing down
+            current_app.logger.warning("skipping bundled scenario: %s", err)
+            continue
+        out[spec.name] = spec
+    return out
 
 
 def _check_rate(settings: Settings, client: str) -> None:
@@ -174,7 +180,13 @@ def _published(settings: Settings) -> list[dict[str, Any]]:
             if ds.name.startswith(prefix) and ds.name.endswith(suffix):
                 name = ds.name[len(prefix) : -len(suffix)]
                 groups.setdefault(name, {})[part] = _url(settings, f"/api/datasets/{ds.name}")
-    return [{"name": n, "datasets": d} for n, d in sorted(groups.items())]
+    out = []
+    for name, datasets in sorted(groups.items()):
+        pages = [k for k in BUILDERS if (map_dir(settings, name) / f"{k}.html").is_file()]
+        path = f"/api/scenarios/published/{name}/maps"
+        maps = {k: _url(settings, f"{path}/{k}") for k in pages}
+        out.append({"name": name, "datasets": datasets, "maps": maps})
+    return out
 
 
 def _list_args() -> tuple[str | None, int]:
@@ -252,20 +264,35 @@ def _csp(settings: Settings) -> str:
     )
 
 
-@bp.get("/api/scenarios/<job_id>/maps/<kind>")
-def show_map(job_id: str, kind: str) -> Response:
-    """A result map (HTML page with a table of the largest changes below it)."""
-    settings, job = _settings(), _job(job_id)
+def _map_page(settings: Settings, name: str, kind: str) -> Response:
+    """A stored map page with our CSP and an ETag from the file's size and time."""
     if kind not in BUILDERS:
         raise ApiError(404, f"no map kind {kind[:40]!r}; use one of {', '.join(BUILDERS)}")
-    if job.status != "done" or kind not in (job.maps or []):
-        raise ApiError(404, f"job {job.id} has no {kind} map (status {job.status})")
-    path = map_dir(settings, job.name) / f"{kind}.html"
+    path = map_dir(settings, name) / f"{kind}.html"
     if not path.is_file():
-        raise ApiError(404, f"the {kind} map of {job.name} is missing from the store")
+        raise ApiError(404, f"scenario {name} has no {kind} map", title="Not Found")
+    stat = path.stat()
     resp = Response(path.read_bytes(), mimetype="text/html")
     resp.headers["Content-Security-Policy"] = _csp(settings)
-    return resp
+    resp.set_etag(f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+    return resp.make_conditional(request)
+
+
+@bp.get("/api/scenarios/<job_id>/maps/<kind>")
+def show_map(job_id: str, kind: str) -> Response:
+    """A job's result map (HTML page with a table of the largest changes below it)."""
+    settings, job = _settings(), _job(job_id)
+    if kind in BUILDERS and (job.status != "done" or kind not in (job.maps or [])):
+        raise ApiError(404, f"job {job.id} has no {kind[:40]} map (status {job.status})")
+    return _map_page(settings, job.name, kind)
+
+
+@bp.get("/api/scenarios/published/<name>/maps/<kind>")
+def published_map(name: str, kind: str) -> Response:
+    """The latest map of a published scenario (from a job or from `civic twin run`)."""
+    if not NAME_RE.match(name):
+        raise ApiError(404, "no such scenario", title="Not Found")
+    return _map_page(_settings(), name, kind)
 
 
 _PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
@@ -349,6 +376,15 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "Status, progress and (when done) summary, datasets and maps of a job",
                 {"200": "The job", "404": "No such job"},
                 parameters=[_JOB_ID],
+            )
+        },
+        "/api/scenarios/published/{name}/maps/{kind}": {
+            "get": _op(
+                "getPublishedScenarioMap",
+                "The latest map of a published scenario",
+                {"200": "The map page", "404": "No such scenario or map"},
+                parameters=[name, kind],
+                content=html,
             )
         },
         "/api/scenarios/{job_id}/maps/{kind}": {

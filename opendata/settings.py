@@ -79,6 +79,7 @@ class Settings:
             sql_max_rows=int(_env("SQL_MAX_ROWS", "10000")),
             sql_memory_mb=int(_env("SQL_MEMORY_MB", "512")),
             tile_url=_env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+            tile_attribution=_env("TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
         )
         extra = {
             key.lower(): os.environ[f"CIVIC_{key}"]

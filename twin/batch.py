@@ -238,7 +238,9 @@ def sweep_command(
             publish=publish,
         )
     except CivicError as err:
-        raise click.ClickException(str(err)) from None
+        exc = click.ClickException(str(err))
+        exc.exit_code = err.exit_code
+        raise exc from None
     wide = sweep.table.pivot(index="metric", columns=param, values="scen").reindex(list(HEADLINE))
     click.echo(f"{len(variants)} variants in {sweep.seconds:.1f}s; scenario values by {param}:")
     click.echo(wide.dropna(how="all").to_string(float_format=lambda v: f"{v:,.2f}"))

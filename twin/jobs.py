@@ -36,6 +36,7 @@ from twin.jobs_store import (
     queue_position,
     recent_submissions,
     recover,
+    release,
     store_url,
     update,
 )
@@ -45,6 +46,11 @@ from twin.scenario_spec import DATASETS, ScenarioSpec, parse_scenario
 __all__ = ["get_job", "list_jobs", "queue_position", "recent_submissions", "submit", "run_worker"]
 log = logging.getLogger("civic.jobs")
 HEARTBEAT_S = 10.0
+STOP = threading.Event()  # set by SIGTERM/SIGINT: finish at the next progress report
+
+
+class Stopped(BaseException):
+    """The worker was asked to stop; the job goes back to the queue."""
 
 
 class Lru:
@@ -102,6 +108,8 @@ class Reporter:
         self.settings, self.job_id, self.last, self.stage = settings, job_id, 0.0, ""
 
     def __call__(self, stage: str, p: Progress | None = None) -> None:
+        if STOP.is_set():  # raised here, in Python code, never inside a numba kernel
+            raise Stopped
         now = time.monotonic()
         if stage == self.stage and now - self.last < 1.0:
             return
@@ -146,8 +154,8 @@ def execute(settings: Settings, job: Job, cache: BaselineCache) -> Job:
     except Exception as err:  # noqa: BLE001 - a bad job must not stop the worker
         log.exception("scenario job %s failed", job.id)
         finish(settings, job.id, "failed", error=f"internal error ({type(err).__name__})")
-    except BaseException:  # SIGTERM/Ctrl-C: give the job back instead of leaving it running
-        update(settings, job.id, status="queued", worker=None, progress="requeued (stopped)")
+    except (Stopped, KeyboardInterrupt):  # give the job back instead of leaving it running
+        release(settings, job.id)
         raise
     finally:
         stop.set()
@@ -167,12 +175,12 @@ def run_worker(
     me, cache, done, idle = worker_id(), cache or BaselineCache(), 0, 0.0
     for job_id in recover(settings):
         log.warning("requeued scenario job %s left running by a stopped worker", job_id)
-    while True:
+    while not STOP.is_set():
         job = claim(settings, me)
         if job is None:
             if once:
                 return done
-            time.sleep(poll)
+            STOP.wait(poll)
             idle += poll
             if idle >= 60:  # also rescue jobs of workers on other hosts that stopped beating
                 recover(settings)
@@ -181,10 +189,11 @@ def run_worker(
         log.info("running scenario job %s (%s)", job.id, job.name)
         execute(settings, job, cache)
         done += 1
+    return done
 
 
-def _sigterm(_signum: int, _frame: Any) -> None:
-    raise SystemExit(0)
+def _stop(_signum: int, _frame: Any) -> None:
+    STOP.set()
 
 
 @click.command("worker")
@@ -196,11 +205,15 @@ def worker_command(ctx: click.Context, once: bool, poll: float) -> None:
     obj = ctx.find_root().obj
     settings = obj["settings"] if isinstance(obj, dict) and "settings" in obj else None
     settings = settings or Settings.from_env()
-    signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"scenario worker on {store_url(settings)}", err=True)
-    ran = run_worker(settings, once=once, poll=poll)
-    click.echo(f"ran {ran} job(s)", err=True)
+    try:
+        ran = run_worker(settings, once=once, poll=poll)
+    except Stopped:
+        ran = -1
+    click.echo("stopped" if ran < 0 else f"ran {ran} job(s)", err=True)
 
 
 def start_workers(settings: Settings) -> list[subprocess.Popen]:

@@ -247,6 +247,21 @@ def recover(settings: Settings, *, stale_s: float = STALE_S) -> list[str]:
     return requeued
 
 
+def release(settings: Settings, job_id: str) -> None:
+    """Give a running job back to the queue (its worker was asked to stop; not an attempt)."""
+    with engine(settings).begin() as conn:
+        conn.execute(
+            jobs.update()
+            .where((jobs.c.id == job_id) & (jobs.c.status == "running"))
+            .values(
+                status="queued",
+                worker=None,
+                progress="requeued (worker stopped)",
+                attempts=sa.case((jobs.c.attempts > 0, jobs.c.attempts - 1), else_=0),
+            )
+        )
+
+
 def finish(settings: Settings, job_id: str, status: str, **values: Any) -> None:
     encoded = {
         k: json.dumps(v) if k in ("summary", "versions", "maps") else v for k, v in values.items()

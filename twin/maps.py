@@ -21,6 +21,7 @@ from opendata.published import read_published
 from opendata.settings import Settings
 from twin.city import METRIC_CRS
 from twin.maps_layers import (
+    NOISE,
     STYLE,
     Legend,
     SelfHostedMap,
@@ -66,14 +67,21 @@ def _streets(links: gpd.GeoDataFrame, ctx: MapContext) -> pd.Series:
     return names.where(names != "", "(" + links["highway"] + ")")
 
 
-def _finish(fig: Figure, m: folium.Map, table: str, legend: Legend) -> Figure:
+@dataclass(frozen=True)
+class Page:
+    """A map figure and its text alternative (placed after the map when rendered)."""
+
+    figure: Figure
+    table: str
+
+
+def _finish(fig: Figure, m: folium.Map, table: str, legend: Legend) -> Page:
     legend.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    fig.html.add_child(Element(table))
-    return fig
+    return Page(fig, table)
 
 
-def flows_map(result: ScenarioResult, ctx: MapContext) -> Figure:
+def flows_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Baseline peak-hour flows: line colour and width by flow."""
     fig, m = base_map(result, ctx, "Traffic flows, baseline")
     links = result.links.assign(street=_streets(result.links, ctx))
@@ -93,7 +101,7 @@ def flows_map(result: ScenarioResult, ctx: MapContext) -> Figure:
     return _finish(fig, m, table, Legend("Baseline flow", classes))
 
 
-def difference_map(result: ScenarioResult, ctx: MapContext) -> Figure:
+def difference_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Scenario minus baseline flow: reds where traffic grows, blues where it falls."""
     fig, m = base_map(result, ctx, "Change in traffic flow")
     links = result.links.assign(street=_streets(result.links, ctx))
@@ -112,7 +120,7 @@ def difference_map(result: ScenarioResult, ctx: MapContext) -> Figure:
     return _finish(fig, m, table, Legend("Change in flow, scenario minus baseline", classes))
 
 
-def noise_map(result: ScenarioResult, ctx: MapContext) -> Figure:
+def noise_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Facade Lden per home in the scenario, in 5 dB bands from 55 dB(A)."""
     fig, m = base_map(result, ctx, "Road traffic noise at homes (Lden)")
     homes = result.buildings
@@ -122,8 +130,10 @@ def noise_map(result: ScenarioResult, ctx: MapContext) -> Figure:
     frame["_color"] = [classes.color(v) for v in homes["lden_scen"].fillna(0).to_numpy()]
     geojson_layer(frame, "Lden, scenario", AREA).add_to(m)
     totals = result.totals.set_index("metric")
-    bands = [b for b in totals.index if b.startswith("residents_lden_") and b[15].isdigit()]
-    rows = [
+    bands = {f"residents_lden_{b}": b for b in NOISE if b != "<55"} | {
+        "residents_lden_55_plus": "55 or more"
+    }
+    rows = [(label, *totals.loc[m, ["base", "scen", "change"]]) for m, label in bands.items()]
         (b.removeprefix("residents_lden_"), *totals.loc[b, ["base", "scen", "change"]])
         for b in bands
     ]
@@ -166,7 +176,7 @@ def _label(measure: str) -> str:
     return f"{mode} minutes to the nearest {category}"
 
 
-def accessibility_map(result: ScenarioResult, ctx: MapContext) -> Figure:
+def accessibility_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Change in minutes to the nearest services (and in mean trip time) per zone."""
     fig, m = base_map(result, ctx, "Change in accessibility")
     zones = result.zones[result.zones["kind"] == "grid"]
@@ -192,7 +202,7 @@ def accessibility_map(result: ScenarioResult, ctx: MapContext) -> Figure:
     return _finish(fig, m, table, Legend("Change in travel time", classes))
 
 
-BUILDERS: dict[str, Callable[[ScenarioResult, MapContext], Figure]] = {
+BUILDERS: dict[str, Callable[[ScenarioResult, MapContext], Page]] = {
     "flows": flows_map,
     "difference": difference_map,
     "noise": noise_map,
@@ -200,10 +210,13 @@ BUILDERS: dict[str, Callable[[ScenarioResult, MapContext], Figure]] = {
 }
 
 
-def render(fig: Figure) -> str:
-    """The page's HTML, declared English (the labels are) and zoomable (WCAG 1.4.4)."""
-    page = fig.render().replace("<html>", '<html lang="en">', 1)
-    return page.replace(", maximum-scale=1.0, user-scalable=no", "")  # let people zoom the page
+def render(page: Page) -> str:
+    """The page's HTML: map, then its table; declared English (the labels are) and zoomable
+    (WCAG 1.4.4)."""
+    html_text = page.figure.render().replace("<html>", '<html lang="en">', 1)
+    html_text = html_text.replace(", maximum-scale=1.0, user-scalable=no", "")
+    head, tail = html_text.rsplit("</body>", 1)
+    return f"{head}{page.table}\n</body>{tail}"
 
 
 def road_names(settings: Settings, version: int | None = None) -> dict[int, str]:

@@ -5,12 +5,19 @@ links its published datasets and maps."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
+import requests
 
 from api.app import create_app
 from opendata.settings import Settings
+from tests.api.conftest import ROOT, free_port
+from tests.api.conftest import _wait_ready as wait_ready
 from tests.twin.test_jobs import copy_store, scenario
 from twin import jobs
 
@@ -182,6 +189,25 @@ def test_list_shows_jobs_bundled_and_published(api, done_job):
     assert "api_closure" in [p["name"] for p in doc["published"]]
 
 
+def test_published_scenario_lists_and_serves_its_maps(api, done_job):
+    doc = api.get("/api/scenarios").get_json()
+    published = next(p for p in doc["published"] if p["name"] == "api_closure")
+    url = published["maps"]["accessibility"]
+    assert url == "http://api.test/api/scenarios/published/api_closure/maps/accessibility"
+    resp = api.get(url.removeprefix("http://api.test"))
+    assert resp.status_code == 200 and b"Change in travel time (min)" in resp.data
+    again = api.get(
+        url.removeprefix("http://api.test"), headers={"If-None-Match": resp.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("name", ["..", "API_closure", "no_such_scenario"])
+def test_published_map_of_an_unknown_name_is_404(api, name):
+    resp = api.get(f"/api/scenarios/published/{name}/maps/flows")
+    assert (resp.status_code, resp.mimetype) == (404, PROBLEM)
+
+
 def test_list_filters_by_status(api, done_job):
     doc = api.get("/api/scenarios?status=done").get_json()
     assert doc["jobs"] and {j["status"] for j in doc["jobs"]} == {"done"}
@@ -202,3 +228,49 @@ def test_every_scenario_route_is_in_openapi(api):
     assert "422" in paths["/api/scenarios"]["post"]["responses"]
     for path in ("/api/scenarios/{job_id}", "/api/scenarios/{job_id}/maps/{kind}"):
         assert "get" in paths[path]
+
+
+@pytest.fixture(scope="module")
+def live_service(store: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """gunicorn (`python -m api.serve`) and a job worker as real subprocesses on one store."""
+    port, log = free_port(), tmp_path_factory.mktemp("live_service") / "service.log"
+    env = {
+        **os.environ,
+        "CIVIC_DATA_DIR": str(store.data_dir),
+        "CIVIC_DATASETS_DIR": str(store.datasets_dir),
+        "CIVIC_SOURCE_ROOTS": os.pathsep.join(map(str, store.source_roots)),
+        "CIVIC_RATE_LIMIT": "0",
+    }
+    env.pop("CIVIC_BASE_URL", None)
+    commands = [
+        [sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "twin.jobs", "--poll", "0.2"],
+    ]
+    with open(log, "wb") as sink:
+        procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=sink, stderr=sink) for c in commands]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, procs[0], log)
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+@pytest.mark.e2e
+def test_live_server_and_worker_run_a_posted_scenario(live_service):
+    spec = scenario("centre_30kmh", name="live_30kmh")
+    resp = requests.post(f"{live_service}/api/scenarios", json=spec, timeout=30)
+    assert resp.status_code == 202
+    deadline, job = time.monotonic() + 120, {}
+    while time.monotonic() < deadline and job.get("status") not in ("done", "failed"):
+        time.sleep(0.3)
+        job = requests.get(resp.headers["Location"], timeout=10).json()
+    assert job["status"] == "done", job
+    assert job["summary"]["totals"]["mean_speed"]["change"] < 0  # 30 km/h slows traffic
+    page = requests.get(job["maps"]["noise"], timeout=10)
+    assert page.status_code == 200 and "Lden, dB(A)" in page.text
+    leaflet = requests.get(f"{live_service}/static/vendor/leaflet-1.9.4/leaflet.js", timeout=10)
+    assert leaflet.status_code == 200

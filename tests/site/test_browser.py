@@ -229,6 +229,7 @@ def test_dataset_page_with_20000_features_transfers_under_a_megabyte(page, live_
     )
     assert 0 < total < 1_000_000
     assert 0 < rendered(page) <= 3000
+    assert f"of {20_000} features is drawn" in page.inner_text("#map-status")
 
 
 def test_scenario_maps_show_before_and_after(page, live_site):
@@ -256,3 +257,20 @@ def test_address_search_uses_the_keyboard_and_lists_changes(page, live_site):
         page.keyboard.press("Enter")
     assert f"Near {ADDRESS}" in page.inner_text("#nearby")
     assert page.locator("#map-near[data-rendered]").count() == 1
+
+
+def test_search_facets_and_tables_work_without_javascript(browser, live_site):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_site}/datasets")
+        page.fill("#q", "katuverkko")
+        page.check("input[name=theme][value=TRAN]")
+        with page.expect_navigation():
+            page.click("button[form=catalog-form].secondary")
+        assert page.locator("ol.cards h3").all_inner_texts() == ["Road network (central Helsinki)"]
+        page.click("ol.cards h3 a")
+        assert page.locator("section table").last.locator("tbody tr").count() == 20
+        assert "needs JavaScript" in page.inner_text("#map-status")
+    finally:
+        context.close()

@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import re
 
+import geopandas as gpd
 import pytest
+import shapely
 
 from api import pages_usage
+from api.app import create_app
+from opendata.publish import publish_frame
+from opendata.settings import Settings
+from tests.conftest import BASE_METADATA
 from tests.site.site_data import ADDRESS, BIG, HOSTILE, SCENARIO, SCRIPT, TABLE
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -347,3 +353,22 @@ def test_scenarios_page_lists_the_published_scenario(client):
     page = client.get("/scenarios?f=json").get_json()
     assert [s["name"] for s in page["scenarios"]] == [SCENARIO]
     assert page["scenarios"][0]["title"] == "Mannerheimintie closed for works"
+
+
+def test_scenario_with_only_its_totals_published_still_has_a_page(tmp_path):
+    cfg = Settings(data_dir=tmp_path / "data", rate_limit=0)
+    totals = gpd.GeoDataFrame(
+        {"metric": ["co2"], "unit": ["kg/h"], "base": [10.0], "scen": [8.0], "change": [-2.0]},
+        geometry=[shapely.box(24.9, 60.1, 25.0, 60.2)],
+        crs=4326,
+    )
+    fields = [{"name": n, "type": "float" if n in ("base", "scen", "change") else "string"}
+              for n in ("metric", "unit", "base", "scen", "change")]  # fmt: skip
+    title = {"en": "Fewer cars: network totals", "fi": "Vähemmän autoja: kokonaisluvut"}
+    metadata = {**BASE_METADATA, "title": title}
+    publish_frame(cfg, name="scenario_fewer_cars_totals", metadata=metadata, fields=fields,
+                  frame=totals, provenance={}, kind="scenario")  # fmt: skip
+    page = create_app(cfg).test_client().get("/scenarios/fewer_cars?f=json").get_json()
+    assert page["title"] == "Fewer cars"
+    assert [(i["key"], i["verdict"]) for i in page["indicators"]] == [("co2", "better")]
+    assert page["edits"] == [] and page["changes"]["features"] == []

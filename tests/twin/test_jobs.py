@@ -213,3 +213,23 @@ def test_job_survives_a_worker_killed_with_sigkill(store, tmp_path):
     assert (done.status, done.attempts) == ("done", 2)
     assert done.summary["totals"]["vehicle_hours"]["change"] > 10
     assert "requeued" in log.read_text()
+
+
+@pytest.mark.slow
+def test_sigterm_gives_the_running_job_back_to_the_queue(store, tmp_path):
+    log = tmp_path / "worker.log"
+    slow = copy.deepcopy(scenario(name="stopped_politely"))
+    slow["assignment"] = {"algorithm": "bfw", "target_gap": 1e-6, "max_iterations": 2000}
+    job = jobs.submit(store, slow)
+    worker = _worker(store, log)
+    try:
+        _wait(store, job.id, lambda j: "assignment" in j.progress, 120, log)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    stopped = jobs.get_job(store, job.id)
+    assert (stopped.status, stopped.attempts, stopped.worker) == ("queued", 0, None)
+    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")

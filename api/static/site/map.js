@@ -72,7 +72,11 @@
     if (!cfgEl) { return; }
     var cfg = JSON.parse(cfgEl.textContent);
     var texts = cfg.texts;
-    var map = L.map(el, { scrollWheelZoom: !!cfg.wheel, keyboard: true, zoomControl: false });
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    var map = L.map(el, {
+      scrollWheelZoom: !!cfg.wheel, keyboard: true, zoomControl: false,
+      zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still
+    });
     L.control.zoom({ zoomInTitle: texts.zoom_in, zoomOutTitle: texts.zoom_out }).addTo(map);
     map.attributionControl.setPrefix("Leaflet");
     L.tileLayer(cfg.tiles, {
@@ -85,7 +89,7 @@
     } else {
       map.setView([60.1699, 24.9384], 13);
     }
-    var state = { map: map, el: el, status: status, texts: texts, cfg: cfg, layers: {}, drawn: {} };
+    var state = { map: map, el: el, status: status, texts: texts, cfg: cfg, layers: {}, drawn: {}, notes: {} };
     el.civicMap = state;
     (cfg.layers || []).forEach(function (layer) { addLayer(state, layer); });
     if (!(cfg.layers || []).length) { report(state); }
@@ -115,7 +119,17 @@
     var total = 0;
     Object.keys(state.drawn).forEach(function (k) { total += state.drawn[k]; });
     state.el.setAttribute("data-rendered", String(total));
-    if (state.status) { state.status.textContent = fmt(state.texts.drawn, { n: total }); }
+    var notes = Object.keys(state.notes).map(function (k) { return state.notes[k]; });
+    if (state.status) {
+      state.status.textContent = [fmt(state.texts.drawn, { n: total })].concat(notes).join(" ");
+    }
+  }
+
+  /* What a thinned preview shows, in the page language (none for a full preview). */
+  function previewNote(layer, meta, texts) {
+    if (!meta || meta.method === "full") { return ""; }
+    var values = { layer: layer.title, shown: meta.shown, total: meta.total, drawn: meta.drawn };
+    return fmt(meta.method === "clustered" ? texts.clustered : texts.sampled, values);
   }
 
   function draw(state, layer, data) {
@@ -130,6 +144,8 @@
     }).addTo(state.map);
     state.layers[layer.name] = drawn;
     state.drawn[layer.name] = data.features.length;
+    var note = previewNote(layer, data.preview, state.texts);
+    if (note) { state.notes[layer.name] = note; }
     report(state);
   }
 
@@ -161,6 +177,7 @@
     if (layer && layer !== "loading") { state.map.removeLayer(layer); }
     delete state.layers[name];
     delete state.drawn[name];
+    delete state.notes[name];
     report(state);
   }
 
