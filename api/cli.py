@@ -11,7 +11,9 @@ from api.serve import serve_cmd
 from opendata.cli import COMMANDS as OPENDATA_COMMANDS
 from opendata.errors import CivicError
 from opendata.settings import Settings
+from twin.batch import sweep_command
 from twin.cli import twin as twin_group
+from twin.jobs import worker_command
 from twin.scenario_cli import compare_command, run_command
 
 
@@ -30,6 +32,8 @@ for _command in OPENDATA_COMMANDS:
 cli.add_command(serve_cmd)
 twin_group.add_command(run_command)
 twin_group.add_command(compare_command)
+twin_group.add_command(worker_command)
+twin_group.add_command(sweep_command)
 cli.add_command(twin_group)
 
 

@@ -1,8 +1,9 @@
 """CQL2 (OGC 21-065r2) text and JSON encodings, parsed into one normalised CQL2-JSON tree.
 
 Supported: Basic CQL2 (comparisons, AND/OR/NOT, IS NULL, boolean, string, number, TIMESTAMP and
-DATE literals), Advanced Comparison Operators (LIKE, BETWEEN, IN) and S_INTERSECTS with any
-geometry literal (WKT in text, GeoJSON in JSON) or BBOX. Geometry literals become Shapely
+DATE literals), Advanced Comparison Operators (LIKE, BETWEEN, IN) and the spatial functions
+(S_INTERSECTS, S_DISJOINT, S_CONTAINS, S_WITHIN, S_EQUALS, S_TOUCHES, S_OVERLAPS, S_CROSSES) with
+any geometry literal (WKT in text, GeoJSON in JSON) or BBOX. Geometry literals become Shapely
 geometries (coordinates as written, in `filter-crs` axis order). Anything else is refused with an
 error naming it. Property names and literal types are checked against the queryables.
 """
@@ -208,7 +209,11 @@ def parse_text(text: str) -> Any:
 
 
 # -- normalising and checking ------------------------------------------------------------------
-_NARGS = {"not": 1, "like": 2, "between": 3, "in": 2, "isnull": 1, "s_intersects": 2}
+#: Spatial functions and the one each becomes with its arguments swapped.
+SPATIAL = {"s_intersects": "s_intersects", "s_disjoint": "s_disjoint", "s_equals": "s_equals",
+           "s_touches": "s_touches", "s_overlaps": "s_overlaps", "s_crosses": "s_crosses",
+           "s_contains": "s_within", "s_within": "s_contains"}  # fmt: skip
+_NARGS = {"not": 1, "like": 2, "between": 3, "in": 2, "isnull": 1} | dict.fromkeys(SPATIAL, 2)
 _TEMPORAL_FORMATS = ("date-time", "date")
 
 
@@ -232,7 +237,7 @@ def _geometry(value: Any) -> shapely.Geometry:
             return shapely.from_geojson(json.dumps(value))
         except shapely.errors.ShapelyError as err:
             raise Cql2Error(f"filter: invalid GeoJSON geometry: {err}") from None
-    raise Cql2Error("filter: S_INTERSECTS needs the geometry property and a geometry literal")
+    raise Cql2Error("filter: a spatial function needs the geometry property and a geometry literal")
 
 
 def _is_number(value: Any) -> bool:
@@ -268,7 +273,7 @@ class _Checker:
             return self.predicate(op, args)
         raise Cql2Error(
             f"filter: unsupported operator or function '{node['op']}'; supported: AND, OR, "
-            "NOT, =, <>, <, >, <=, >=, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS"
+            "NOT, =, <>, <, >, <=, >=, LIKE, BETWEEN, IN, IS NULL and the S_ spatial functions"
         )
 
     def _arity(self, op: str, args: list) -> None:
@@ -278,20 +283,8 @@ class _Checker:
 
     def predicate(self, op: str, args: list) -> Any:
         self._arity(op, args)
-        if op == "s_intersects":
-            if isinstance(args[1], Mapping) and "property" in args[1]:
-                args = [args[1], args[0]]  # intersection is symmetric
-            prop = args[0]
-            if not (
-                isinstance(prop, Mapping)
-                and prop.get("property") == self.geometry
-                and self.geometry
-            ):
-                raise Cql2Error(
-                    f"filter: S_INTERSECTS applies to the geometry property "
-                    f"'{self.geometry}', got {_show(prop)}"
-                )
-            return {"op": op, "args": [{"property": self.geometry}, _geometry(args[1])]}
+        if op in SPATIAL:
+            return self.spatial(op, args)
         if op == "in":
             if not isinstance(args[1], list) or not args[1]:
                 raise Cql2Error("filter: IN takes a non-empty list")
@@ -306,6 +299,17 @@ class _Checker:
         if op == "between" and kind in ("string", "boolean"):
             raise Cql2Error("filter: BETWEEN applies to numbers, dates and timestamps")
         return {"op": op, "args": [self.scalar(a, kind) for a in args]}
+
+    def spatial(self, op: str, args: list) -> Any:
+        if isinstance(args[1], Mapping) and "property" in args[1]:
+            op, args = SPATIAL[op], [args[1], args[0]]  # the literal goes second
+        prop = args[0]
+        if not (
+            isinstance(prop, Mapping) and self.geometry and prop.get("property") == self.geometry
+        ):
+            raise Cql2Error(f"filter: {op.upper()} applies to the geometry property "
+                            f"'{self.geometry}', got {_show(prop)}")  # fmt: skip
+        return {"op": op, "args": [{"property": self.geometry}, _geometry(args[1])]}
 
     def kind(self, node: Any) -> str | None:
         """The queryable type of a property reference (None for literals)."""
@@ -327,7 +331,7 @@ class _Checker:
         if isinstance(node, Mapping) and "op" in node:
             raise Cql2Error(
                 f"filter: unsupported function '{node['op']}' (no functions besides "
-                "S_INTERSECTS are supported)"
+                "the S_ spatial functions are supported)"
             )
         if isinstance(node, Mapping) and "property" in node:
             self.kind(node)

@@ -38,6 +38,7 @@ CONFORMANCE = [
     OGC + "cql2/1.0/conf/advanced-comparison-operators",
     OGC + "cql2/1.0/conf/basic-spatial-functions",
     OGC + "cql2/1.0/conf/basic-spatial-functions-plus",
+    OGC + "cql2/1.0/conf/spatial-functions",
 ]
 FEATURE_FORMATS = {"json": fr.GEOJSON, "geojson": fr.GEOJSON, "html": "text/html"}
 DOC_FORMATS = {"json": "application/json", "html": "text/html"}

@@ -94,7 +94,13 @@ def serve_cmd(
         f"({options['workers']} {worker_class} workers)",
         err=True,
     )
-    CivicServer(settings, options).run()
+    from twin.jobs import start_workers, stop_workers  # api -> twin, never the other way
+
+    procs = start_workers(settings)  # scenario jobs run beside the web workers, never in them
+    try:
+        CivicServer(settings, options).run()
+    finally:
+        stop_workers(procs)
 
 
 def main() -> None:

@@ -404,7 +404,12 @@ Parquet provider (gunicorn sync workers); Datasette serves the same rows from SQ
 counting), row page and SQL queries
 (`BETWEEN` for the bbox, `LIMIT/OFFSET` for the deep page). CPU is the servers' user+system time
 per request. Ratios: our requests/s over the peer's, and the peer's p99 over ours (above 1 is
-better for us in both).
+better for us in both). All three servers write an access log line per request.
+
+The answers differ in content: ours are GeoJSON with an exact `numberMatched` and exact
+intersection (Shapely) for the bbox; Datasette's SQL answers are plain rows of a lon/lat (or
+bbox-column) range test without a count; pygeoapi's are GeoJSON. "> 4 s" means no request
+finished within the run. The machine is shared, so figures move by about a third between runs.
 
 {table}"""
 TABLE_HEAD = (

@@ -331,8 +331,8 @@ def _compile(node: Any, sql: _Sql) -> str:
         return f"({sql.value(args[0])} IN ({', '.join(sql.value(v) for v in args[1])}))"
     if op == "isnull":
         return f"({sql.value(args[0])} IS NULL)"
-    if op == "s_intersects":
-        return _spatial(args[1], sql)
+    if op in PREDICATES or op == "s_disjoint":
+        return _spatial(op, args[1], sql)
     raise QueryError(f"unsupported filter operator '{op}'")
 
 
@@ -391,11 +391,20 @@ def _near_rows(src: Source, bounds: tuple[float, ...]) -> tuple[np.ndarray, np.n
     return rows_[near], b[near]
 
 
-def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
-    """The sorted ids of the features intersecting `geom` (CRS84): a bbox prefilter on the
-    covering column (in memory, or one DuckDB query for big files), then Shapely for the rows the
-    bboxes cannot decide."""
+#: CQL2 spatial functions that imply intersection, as Shapely predicates (feature, literal).
+PREDICATES = {
+    "s_intersects": shapely.intersects, "s_contains": shapely.contains, "s_within": shapely.within,
+    "s_equals": shapely.equals, "s_touches": shapely.touches, "s_overlaps": shapely.overlaps,
+    "s_crosses": shapely.crosses,
+}  # fmt: skip
+
+
+def spatial_ids(src: Source, geom: shapely.Geometry, op: str = "s_intersects") -> np.ndarray:
+    """The sorted ids of the features for which `op(feature, geom)` holds (CRS84): a bbox
+    prefilter on the covering column (in memory, or one DuckDB query for big files), then
+    Shapely for the rows the bboxes cannot decide."""
     near, sure = _box_sql(src, geom)
+    sure = sure if op == "s_intersects" else "FALSE"
     bounds = tuple(float(v) for v in shapely.bounds(geom))
     found = _near_rows(src, bounds)
     if found is not None:
@@ -417,14 +426,18 @@ def spatial_ids(src: Source, geom: shapely.Geometry) -> np.ndarray:
         return ids
     shapely.prepare(geom)
     wkb = rows(src, ids[~decided], [src.geometry or ""]).column(0).to_numpy(zero_copy_only=False)
-    decided[~decided] = shapely.intersects(geom, shapely.from_wkb(wkb))
+    decided[~decided] = PREDICATES[op](shapely.from_wkb(wkb), geom)
     return ids[decided]
 
 
-def _spatial(geom: shapely.Geometry, sql: _Sql) -> str:
-    """SQL for S_INTERSECTS(geometry, geom): the bbox test when it is exact, else an id list."""
+def _spatial(op: str, geom: shapely.Geometry, sql: _Sql) -> str:
+    """SQL for `op(geometry, geom)`: the bbox test when that is exact, else an id list."""
+    if op == "s_disjoint":
+        return f"(NOT {_spatial('s_intersects', geom, sql)})"
     near, sure = _box_sql(sql.src, geom)
-    return near if sure == "TRUE" else _id_list(spatial_ids(sql.src, geom), sql)
+    if op == "s_intersects" and sure == "TRUE":
+        return near
+    return _id_list(spatial_ids(sql.src, geom, op), sql)
 
 
 def _id_list(ids: np.ndarray, sql: _Sql) -> str:
@@ -455,7 +468,7 @@ def where_clause(src: Source, query: FeatureQuery) -> _Sql | None:
     """The compiled WHERE clause of a query (None when it matches every row)."""
     sql, parts = _Sql(src), []
     if query.bbox is not None:
-        parts.append(_spatial(bbox_polygon(query.bbox, query.bbox_crs), sql))
+        parts.append(_spatial("s_intersects", bbox_polygon(query.bbox, query.bbox_crs), sql))
     if query.datetime is not None:
         parts.append(_temporal(src, query.datetime, sql))
     for name, value in query.properties.items():

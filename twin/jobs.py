@@ -173,12 +173,16 @@ def run_worker(
     """Requeue orphaned jobs, then run queued jobs oldest first; `once`: stop when the queue is
     empty. Returns the number of jobs run."""
     me, cache, done, idle = worker_id(), cache or BaselineCache(), 0, 0.0
+    parent = int(os.environ.get("CIVIC_WORKER_PARENT", "0"))  # set by `civic serve`
     for job_id in recover(settings):
         log.warning("requeued scenario job %s left running by a stopped worker", job_id)
     while not STOP.is_set():
         job = claim(settings, me)
         if job is None:
             if once:
+                return done
+            if parent and os.getppid() != parent:
+                log.warning("the server that started this worker is gone; stopping")
                 return done
             STOP.wait(poll)
             idle += poll
@@ -220,7 +224,8 @@ def start_workers(settings: Settings) -> list[subprocess.Popen]:
     """`CIVIC_SCENARIO_WORKERS` (default 1) worker subprocesses for `civic serve`; they read the
     same `CIVIC_*` environment. Stop them with `stop_workers`."""
     count = int(settings.extra.get("scenario_workers", "1"))
-    return [subprocess.Popen([sys.executable, "-m", "twin.jobs"]) for _ in range(count)]
+    env = {**os.environ, "CIVIC_WORKER_PARENT": str(os.getpid())}
+    return [subprocess.Popen([sys.executable, "-m", "twin.jobs"], env=env) for _ in range(count)]
 
 
 def stop_workers(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:

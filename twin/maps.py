@@ -133,9 +133,10 @@ def noise_map(result: ScenarioResult, ctx: MapContext) -> Page:
     bands = {f"residents_lden_{b}": b for b in NOISE if b != "<55"} | {
         "residents_lden_55_plus": "55 or more"
     }
-    rows = [(label, *totals.loc[m, ["base", "scen", "change"]]) for m, label in bands.items()]
-        (b.removeprefix("residents_lden_"), *totals.loc[b, ["base", "scen", "change"]])
-        for b in bands
+    rows = [
+        (b, *totals.loc[k, ["base", "scen", "change"]])
+        for k, b in bands.items()
+        if k in totals.index
     ]
     top = homes.iloc[np.argsort(-np.abs(homes["d_lden"].fillna(0).to_numpy()))[:TOP]]
     rows += [(f"building {r.fid}", r.lden_base, r.lden_scen, r.d_lden) for r in top.itertuples()]

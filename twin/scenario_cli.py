@@ -16,6 +16,7 @@ import click
 from opendata.errors import CivicError
 from opendata.settings import Settings
 from twin.assignment import Progress
+from twin.maps import write_maps
 from twin.scenario_run import (
     ScenarioResult,
     compare_results,
@@ -145,6 +146,8 @@ def run_command(ctx: click.Context, scenario: Path, publish: bool, out: Path | N
         versions = publish_result(settings, result)
         listed = ", ".join(f"scenario_{spec.name}_{p} v{v}" for p, v in versions.items())
         click.echo(f"published {listed}")
+        for path in write_maps(settings, result).values():
+            click.echo(f"wrote {path}")
     if out is not None:
         for path in write_outputs(result, out):
             click.echo(f"wrote {path}")

@@ -54,6 +54,7 @@ def test_conformance_collects_every_module_declaration(client):
         OGC + "cql2/1.0/conf/advanced-comparison-operators",
         OGC + "cql2/1.0/conf/basic-spatial-functions",
         OGC + "cql2/1.0/conf/basic-spatial-functions-plus",
+        OGC + "cql2/1.0/conf/spatial-functions",
     ],
 )
 def test_conformance_declares_the_features_classes(client, uri):
@@ -77,6 +78,7 @@ TESTED_BY = {
     "cql2/1.0/conf/advanced-comparison-operators": "test_features_cql2.py",
     "cql2/1.0/conf/basic-spatial-functions": "test_features_cql2.py",
     "cql2/1.0/conf/basic-spatial-functions-plus": "test_features_cql2.py",
+    "cql2/1.0/conf/spatial-functions": "test_features_cql2.py",
 }
 
 

@@ -345,3 +345,55 @@ QUERYABLES = {"name": {"type": "string"}, "n": {"type": "integer"}}
 )
 def test_text_parses_to_the_json_tree(text, tree):
     assert cql2.parse(text, "cql2-text", QUERYABLES, "geometry") == tree
+
+
+def _building(frames, fid: int) -> shapely.Geometry:
+    return frames["buildings"].loc[fid].geometry
+
+
+def _outline(frames, fid: int) -> shapely.LineString:
+    return shapely.LineString(_building(frames, fid).exterior)
+
+
+# (name, collection, CQL2 text builder, GeoPandas mask builder); literals come from the data so
+# every function has matches.
+SPATIAL = [
+    ("s_contains", "buildings", lambda f: f"S_CONTAINS(geometry, {_building(f, 7).centroid.wkt})",
+     lambda f: f["buildings"].contains(_building(f, 7).centroid)),
+    ("s_within", "buildings", lambda f: f"S_WITHIN(geometry, {POLYGON.wkt})",
+     lambda f: f["buildings"].within(POLYGON)),
+    ("s_within-swapped", "buildings", lambda f: f"S_CONTAINS({POLYGON.wkt}, geometry)",
+     lambda f: f["buildings"].within(POLYGON)),
+    ("s_equals", "buildings", lambda f: f"S_EQUALS(geometry, {_building(f, 42).wkt})",
+     lambda f: f["buildings"].geom_equals(_building(f, 42))),
+    ("s_overlaps", "buildings", lambda f: f"S_OVERLAPS(geometry, {POLYGON.wkt})",
+     lambda f: f["buildings"].overlaps(POLYGON)),
+    ("s_touches", "buildings", lambda f: f"S_TOUCHES(geometry, {_outline(f, 9).wkt})",
+     lambda f: f["buildings"].touches(_outline(f, 9))),
+    ("s_crosses", "streets", lambda f: f"S_CROSSES(geometry, {POLYGON.wkt})",
+     lambda f: f["streets"].crosses(POLYGON)),
+    ("s_disjoint", "buildings", lambda f: f"S_DISJOINT(geometry, {POLYGON.wkt}) AND floors > 8",
+     lambda f: f["buildings"].disjoint(POLYGON) & (f["buildings"]["floors"] > 8).fillna(False)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "layer", "text", "mask"), SPATIAL, ids=[c[0] for c in SPATIAL])
+def test_spatial_functions_match_geopandas(client, frames, name, layer, text, mask):
+    expected = frames[layer].index[np.asarray(mask(frames), bool)]
+    doc = client.get(
+        f"/collections/{layer}/items", query_string={"filter": text(frames), "limit": 1000}
+    )
+    assert doc.status_code == 200, doc.get_data(as_text=True)
+    assert sorted(f["id"] for f in doc.get_json(force=True)["features"]) == sorted(expected)
+    assert len(expected) > 0
+
+
+def test_spatial_functions_in_cql2_json(client, frames):
+    tree = {
+        "op": "s_within",
+        "args": [{"property": "geometry"}, json.loads(shapely.to_geojson(POLYGON))],
+    }
+    doc = client.get(ITEMS, query_string={"filter": json.dumps(tree), "filter-lang": "cql2-json"})
+    assert doc.get_json(force=True)["numberMatched"] == int(
+        frames["buildings"].within(POLYGON).sum()
+    )

@@ -46,9 +46,9 @@ BAD_REQUESTS = [
     (ITEMS + "?filter=floors = 'three'", 400, "expected a number"),
     (ITEMS + "?filter=name LIKE 5", 400, "expected a string"),
     (
-        ITEMS + "?filter=S_WITHIN(geometry, POINT(24.94 60.17))",
+        ITEMS + "?filter=S_DWITHIN(geometry, POINT(24.94 60.17), 10)",
         400,
-        "unsupported operator or function 'S_WITHIN'",
+        "unsupported operator or function 'S_DWITHIN'",
     ),
     (ITEMS + "?filter=T_AFTER(built, DATE('2000-01-01'))", 400, "'T_AFTER'"),
     (ITEMS + "?filter=CASEI(name) = 'x'", 400, "unsupported function 'CASEI'"),

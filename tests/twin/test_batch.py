@@ -60,7 +60,6 @@ def serial(bundled: Settings):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
 @pytest.mark.filterwarnings("ignore:Creating scratch directories is taking:UserWarning")
 def test_local_cluster_sweep_equals_running_the_variants_serially(bundled, serial):
     sweep = run_sweep(bundled, load_scenario(CORDON), VARIANTS, n_workers=2)
