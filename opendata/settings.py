@@ -86,6 +86,8 @@ class Settings:
             sql_memory_mb=int(_env("SQL_MEMORY_MB", "512")),
             tile_url=_env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
             tile_attribution=_env("TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
+            items_default_limit=int(_env("ITEMS_DEFAULT_LIMIT", "10")),
+            items_max_limit=int(_env("ITEMS_MAX_LIMIT", "10000")),
         )
         extra = {
             key.lower(): os.environ[f"CIVIC_{key}"]

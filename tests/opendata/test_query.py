@@ -14,7 +14,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opendata import query
+from opendata import query, query_store
 from opendata.publish import Release, publish, version_path
 from opendata.query import FeatureQuery, QueryError
 from opendata.settings import Settings
@@ -181,7 +181,7 @@ def test_each_thread_gets_its_own_connection(layers):
 
 
 def test_large_files_are_read_from_parquet_directly(layers, monkeypatch):
-    monkeypatch.setattr(query, "MEMORY_MAX_BYTES", 0)
+    monkeypatch.setattr(query_store, "MEMORY_MAX_BYTES", 0)
     src = query._describe(str(layers["streets"]))
     assert src.relation.startswith("read_parquet(")
     monkeypatch.setitem(query._SOURCES, str(layers["streets"]), src)
@@ -196,7 +196,7 @@ def test_large_files_are_read_from_parquet_directly(layers, monkeypatch):
 @pytest.mark.parametrize("bbox", [(24.94, 60.17, 24.945, 60.174), (24.93, 60.16, 24.96, 60.18)])
 def test_large_files_filter_bboxes_in_duckdb(layers, buildings, monkeypatch, bbox):
     path = str(layers["buildings"])
-    monkeypatch.setattr(query, "MEMORY_MAX_BYTES", 0)
+    monkeypatch.setattr(query_store, "MEMORY_MAX_BYTES", 0)
     monkeypatch.setitem(query._SOURCES, path, query._describe(path))
     monkeypatch.delitem(query._BOXES, path, raising=False)
     page, matched = query.features(path, FeatureQuery(bbox=bbox, limit=1000))
