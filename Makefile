@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 BENCH   := .venv-bench
 PYTEST_ARGS ?=
 
-.PHONY: all run scenarios ingest serve test e2e lint fix bench bench-ingest bench-api bench-twin \
+.PHONY: all run scenarios ingest serve sysdeps test e2e lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site clean help
 
 all: lint test
@@ -37,10 +37,13 @@ ingest: $(STAMP) ## ingest every bundled dataset (no serving)
 serve: $(STAMP) ## serve the site and APIs on 127.0.0.1:8000
 	$(BIN)/civic serve
 
-test: $(STAMP) ## the whole test suite (unit, integration and end-to-end)
+sysdeps: ## Debian packages the tests use (ogr2ogr, chromium, wrk); installs only what is missing
+	@bash .ci/sysdeps.sh
+
+test: $(STAMP) sysdeps ## the whole test suite (unit, integration and end-to-end)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-e2e: $(STAMP) ## only the end-to-end tests (live server, real clients)
+e2e: $(STAMP) sysdeps ## only the end-to-end tests (live server, real clients)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint and format check

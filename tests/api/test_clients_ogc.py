@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
@@ -102,7 +101,6 @@ def _logged(log, text: str, timeout: float = 5.0) -> bool:
     return False
 
 
-@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="ogr2ogr not installed")
 def test_ogr2ogr_converts_a_collection_to_geojson(live_server, frames, tmp_path):
     out = tmp_path / "streets.json"
     subprocess.run(

@@ -26,7 +26,7 @@ FORMATS = {
     "ttl": ("text/turtle", "turtle"),
     "jsonld": ("application/ld+json", "json-ld"),
 }
-needs_shapes = pytest.mark.skipif(not SHAPES.is_dir(), reason="../shared/data/dcat-ap-shacl absent")
+needs_shapes = pytest.mark.usefixtures()  # the shapes are required: ../shared is beside the repo
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pyproj
 import shapely
 
-OSM_PBF = Path("/work/shared/data/osm/helsinki-center.osm.pbf")
+OSM_PBF = Path(__file__).resolve().parents[2] / "datasets/sources/osm/helsinki-center.osm.pbf"
 
 
 @dataclass(frozen=True)

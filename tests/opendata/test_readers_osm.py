@@ -10,7 +10,6 @@ from opendata.readers import REJECT_COLUMN
 from opendata.readers.osm import read_osm
 from tests.opendata.fixtures_readers import OSM_PBF, truncated
 
-pytestmark = pytest.mark.skipif(not OSM_PBF.exists(), reason="shared OSM extract not present")
 HELSINKI = shapely.box(24.85, 60.13, 25.05, 60.21)
 
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests and benchmarks use: GDAL's ogr2ogr (a real OAPIF client), Chromium
+# (browser tests) and wrk (API benchmark). Installs only what is missing; needs root for that.
+set -euo pipefail
+need=()
+command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing system packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
