@@ -1,6 +1,7 @@
 """GMNS `node.csv` / `link.csv` import and export (General Modeling Network Specification).
 
-Zones are nodes with a `zone_id`; they are placed first, ordered by zone id. GMNS capacity is
+Zones are nodes with a `zone_id`; they are placed first, ordered by zone id (`write_gmns`
+writes the zone's position 1..Z, so the demand matrix order survives). GMNS capacity is
 per lane, so the network's total capacity is `capacity * lanes`. Travel time uses `vdf_fftt`
 (minutes) when present, otherwise `60 * length / free_speed`.
 """

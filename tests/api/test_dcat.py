@@ -26,7 +26,6 @@ FORMATS = {
     "ttl": ("text/turtle", "turtle"),
     "jsonld": ("application/ld+json", "json-ld"),
 }
-needs_shapes = pytest.mark.usefixtures()  # the shapes are required: ../shared is beside the repo
 
 
 @pytest.fixture(scope="module")
@@ -63,20 +62,17 @@ def violations(data: Graph, files: list[str]) -> tuple[int, str]:
     return len(set(report.subjects(SH.resultSeverity, SH.Violation))), text
 
 
-@needs_shapes
 @pytest.mark.parametrize("ext", list(FORMATS))
 def test_catalog_has_zero_level_1_violations(graphs, ext: str) -> None:
     count, text = violations(graphs[ext], LEVEL_1)
     assert count == 0, text
 
 
-@needs_shapes
 def test_catalog_meets_class_ranges_without_loading_vocabularies(graphs) -> None:
     count, text = violations(graphs["ttl"], RANGES)
     assert count == 0, text
 
 
-@needs_shapes
 def test_each_dataset_document_has_zero_level_1_violations(client) -> None:
     for name in ("buildings", "services", "streets"):
         graph = Graph().parse(data=client.get(f"/dcat/datasets/{name}.ttl").data, format="turtle")
@@ -84,7 +80,6 @@ def test_each_dataset_document_has_zero_level_1_violations(client) -> None:
         assert count == 0, text
 
 
-@needs_shapes
 def test_recommended_shapes_warn_only_about_what_specs_lack(graphs) -> None:
     """Level 2: the remaining warnings are temporal coverage (specs have none yet), the
     catalog's spatial coverage and the data service's contact point."""
@@ -98,7 +93,6 @@ def test_recommended_shapes_warn_only_about_what_specs_lack(graphs) -> None:
     assert paths <= {"temporal", "spatial", "contactPoint"}
 
 
-@needs_shapes
 def test_shapes_do_catch_a_missing_publisher(graphs) -> None:
     broken = Graph()
     for triple in graphs["ttl"]:
@@ -262,7 +256,6 @@ def test_conditional_get(client) -> None:
     assert client.get("/dcat/catalog.ttl", headers={"If-None-Match": etag}).status_code == 304
 
 
-@needs_shapes
 def test_minimal_scenario_table_still_has_zero_level_1_violations(tmp_path_factory) -> None:
     client = create_app(table_store(tmp_path_factory).settings).test_client()
     graph = Graph().parse(data=client.get("/dcat/catalog.ttl").data, format="turtle")
