@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -49,13 +50,41 @@ def progress_printer(stream: TextIO, every: int = 10) -> Callable[[Progress], No
     return report
 
 
+def _tntp(folder: Path):
+    case = read_folder(folder)
+    return case.network, case.demand
+
+
+def _city(ctx: click.Context):
+    """The city model from the current published datasets (its links map back to road fids)."""
+    from opendata.settings import Settings
+    from twin.citymodel import build_city_model
+
+    obj = ctx.find_root().obj
+    settings = obj.get("settings") if isinstance(obj, dict) else None
+    model = build_city_model(settings or Settings.from_env())
+    versions = ", ".join(f"{k} v{v}" for k, v in sorted(model.versions.items()))
+    click.echo(
+        f"city network from published {versions}: {model.network.n_links} links, "
+        f"{model.network.zones} zones, {model.demand.sum():.0f} peak-hour trips",
+        err=True,
+    )
+    # In the results file `source_id` is the published road feature's fid (-1: zone connector).
+    return dataclasses.replace(model.network, source_id=model.road_fid), model.demand
+
+
 @twin.command("assign")
 @click.option(
     "--tntp",
     "folder",
     type=click.Path(path_type=Path),
-    required=True,
+    default=None,
     help="Folder with *_net.tntp and *_trips.tntp (README.md for cost weights).",
+)
+@click.option(
+    "--city",
+    is_flag=True,
+    help="Assign on the bundled city, built from the published roads and buildings datasets.",
 )
 @click.option(
     "--algorithm",
@@ -92,23 +121,32 @@ def progress_printer(stream: TextIO, every: int = 10) -> Callable[[Progress], No
     show_default=True,
     help="Without a terminal, print one progress line per this many iterations.",
 )
-# CITY: the lead adds the `--city` option (published Helsinki network) here; it is not ours.
+@click.pass_context
 def assign_command(
-    folder: Path, algorithm: str, target_gap: float, max_iter: int, out: Path | None, every: int
+    ctx: click.Context,
+    folder: Path | None,
+    city: bool,
+    algorithm: str,
+    target_gap: float,
+    max_iter: int,
+    out: Path | None,
+    every: int,
 ) -> None:
-    """Run a static user-equilibrium assignment on a TNTP network."""
+    """Run a static user-equilibrium assignment on a TNTP network or on the bundled city."""
     config = AssignmentConfig(algorithm, target_gap, max_iter)  # checked before reading files
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
         raise TwinError(f"{out}: --out must end in .csv or .parquet")
-    case = read_folder(folder)
+    if (folder is None) == (not city):
+        raise TwinError("give exactly one of --tntp FOLDER or --city")
+    network, demand = _city(ctx) if city else _tntp(folder)
     start = time.perf_counter()
-    result = assign(case.network, case.demand, config, progress_printer(sys.stderr, every))
+    result = assign(network, demand, config, progress_printer(sys.stderr, every))
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     elapsed = time.perf_counter() - start
     state = "converged" if result.converged else "stopped at the iteration cap"
     click.echo(
-        f"{case.network.name}: {state} after {result.iterations} iterations in {elapsed:.2f}s, "
+        f"{network.name}: {state} after {result.iterations} iterations in {elapsed:.2f}s, "
         f"gap {result.gap:.3e}, TSTT {result.tstt:.6g}, objective {result.objective:.10g}"
     )
     if result.unassigned > 0:

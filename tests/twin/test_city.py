@@ -73,3 +73,42 @@ def test_assignment_converges_and_is_deterministic(city: CityModel) -> None:
         {"flow": first.flow[road]}, geometry=city.link_geometry[road], crs="EPSG:3067"
     )
     assert frame.geometry.length.sum() > 10_000
+
+
+def test_cli_assigns_the_city_and_maps_links_to_road_fids(bundled: Settings, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "city.csv"
+    env = {
+        **os.environ,
+        "CIVIC_DATA_DIR": str(bundled.data_dir),
+        "CIVIC_CATALOG_URL": bundled.catalog_url,
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import main; main()",
+            "twin",
+            "assign",
+            "--city",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "city: converged" in done.stdout
+    links = pd.read_csv(out)
+    roads, _ = read_published(bundled, "roads")
+    road_links = links[links["source_id"] >= 0]
+    assert len(road_links) > 1000
+    assert road_links["source_id"].isin(roads["fid"]).all()
+    assert road_links["flow"].sum() > 0
