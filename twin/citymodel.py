@@ -52,6 +52,8 @@ class DemandAssumptions:
     """Planning assumptions for the demand model (override any of them)."""
 
     cell_size_m: float = 250.0
+    #: A published dataset of zone polygons to use instead of the regular grid ("" = grid).
+    zones_dataset: str = ""
     car_trips_per_resident: float = 0.6  # daily car trips produced per resident (centre, low)
     floor_area_per_job_m2: float = 30.0
     car_trips_per_job: float = 0.5  # daily car trips attracted per job
@@ -77,6 +79,8 @@ class CityModel:
     versions: dict[str, int]
     assumptions: DemandAssumptions
     dropped: dict[str, int] = field(default_factory=dict)
+    #: The area of each non-gateway zone (grid cell or published polygon), METRIC_CRS.
+    zone_cells: np.ndarray | None = None
 
     @property
     def road_fid(self) -> np.ndarray:
@@ -128,14 +132,33 @@ def _gateways(seg: Segments, a: DemandAssumptions) -> list[np.ndarray]:
 
 
 def _zones(
-    buildings: gpd.GeoDataFrame, a: DemandAssumptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grid zones over building centroids: centres, residents and jobs per zone."""
-    pts = shapely.get_coordinates(buildings.geometry.representative_point().to_numpy())
-    zone_of, centres = grid_zones(pts, a.cell_size_m)
+    buildings: gpd.GeoDataFrame, a: DemandAssumptions, polygons: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Zones over the buildings: a regular grid, or the given zone polygons (each building goes
+    to the polygon holding its representative point, else the nearest one). Returns centres,
+    residents and jobs per zone, and the zone areas."""
+    points = buildings.geometry.representative_point().to_numpy()
+    if polygons is None:
+        zone_of, centres = grid_zones(shapely.get_coordinates(points), a.cell_size_m)
+        half = a.cell_size_m / 2
+        cells = shapely.box(*(centres - half).T, *(centres + half).T)
+    else:
+        tree = shapely.STRtree(polygons)
+        zone_of = tree.nearest(points)  # inside a polygon means distance 0: that polygon
+        cells = polygons
+        centres = shapely.get_coordinates(shapely.point_on_surface(polygons))
     residents = np.bincount(zone_of, buildings["residents_est"].to_numpy(dtype=float), len(centres))
     jobs = np.bincount(zone_of, _jobs(buildings, a), len(centres))
-    return centres, residents, jobs
+    return centres, residents, jobs, cells
+
+
+def _zone_polygons(settings: Settings, name: str) -> np.ndarray:
+    """The polygons of a published zones dataset, in METRIC_CRS."""
+    frame, _ = read_published(settings, name)
+    polygons = frame.to_crs(METRIC_CRS).geometry.to_numpy()
+    if not len(polygons) or not np.isin(shapely.get_type_id(polygons), (3, 6)).all():
+        raise DemandError(f"zones dataset '{name}' must hold (multi)polygons, one per zone")
+    return polygons
 
 
 def _connectors(
@@ -163,7 +186,8 @@ def build_city_model(
     buildings, buildings_v = read_published(settings, "buildings", pins.get("buildings"))
     seg = main_component(segments_from_roads(roads, classes or ROAD_CLASSES))
     buildings = buildings.to_crs(METRIC_CRS)
-    centres, residents, jobs = _zones(buildings, a)
+    polygons = _zone_polygons(settings, a.zones_dataset) if a.zones_dataset else None
+    centres, residents, jobs, cells = _zones(buildings, a, polygons)
     gates = _gateways(seg, a)
     model = _assemble(seg, centres, gates, a)
     demand = _demand(model, residents, jobs, len(gates), a)
@@ -185,6 +209,7 @@ def build_city_model(
         versions,
         a,
         dropped,
+        zone_cells=cells[kept[kept < len(centres)]],
     )
 
 

@@ -366,6 +366,8 @@ def _zone_shares(model: CityModel, geom: shapely.Geometry, n: int) -> np.ndarray
     centres = shapely.get_coordinates(model.zones.to_crs(METRIC_CRS).geometry.to_numpy()[:n])
     half = model.assumptions.cell_size_m / 2
     cells = shapely.box(*(centres - half).T, *(centres + half).T)
+    if model.zone_cells is not None and len(model.zone_cells) == n:
+        cells = model.zone_cells  # grid cells or the published zone polygons
     share = shapely.area(shapely.intersection(cells, geom))
     if share.sum() <= 0:
         share = np.zeros(n)

@@ -112,3 +112,35 @@ def test_cli_assigns_the_city_and_maps_links_to_road_fids(bundled: Settings, tmp
     assert len(road_links) > 1000
     assert road_links["source_id"].isin(roads["fid"]).all()
     assert road_links["flow"].sum() > 0
+
+
+def test_zones_can_come_from_a_published_zones_dataset(tmp_path) -> None:
+    from opendata.pipeline import ingest
+    from opendata.publish import publish_frame
+    from opendata.specs import load_spec
+    from tests.conftest import BASE_METADATA, DATASETS
+    from twin.citymodel import DemandAssumptions
+
+    store = Settings(data_dir=tmp_path / "data", datasets_dir=DATASETS, source_roots=(DATASETS,))
+    for name in ("roads", "buildings"):
+        ingest(load_spec(DATASETS / f"{name}.toml"), store)
+    west = shapely.box(24.92, 60.15, 24.944, 60.19)
+    east = shapely.box(24.944, 60.15, 24.97, 60.19)
+    zones = gpd.GeoDataFrame({"name": ["west", "east"]}, geometry=[west, east], crs="EPSG:4326")
+    publish_frame(
+        store,
+        name="zones",
+        metadata=BASE_METADATA,
+        fields=[{"name": "name", "type": "string"}],
+        frame=zones,
+        provenance={"test": True},
+    )
+    model = build_city_model(store, DemandAssumptions(zones_dataset="zones"))
+    buildings, _ = read_published(store, "buildings")
+    grid = model.zones[model.zones["kind"] == "grid"]
+    assert len(grid) == 2
+    assert grid["residents"].sum() == pytest.approx(buildings["residents_est"].sum(), rel=1e-6)
+    west_residents = buildings[buildings.representative_point().within(west)]["residents_est"].sum()
+    assert grid["residents"].iloc[0] == pytest.approx(west_residents, rel=1e-6)
+    assert model.demand[:2, :2].sum() > 0
+    assert len(model.zone_cells) == 2 and model.zone_cells[0].equals(zones.to_crs(3067).geometry[0])
