@@ -6,11 +6,6 @@ The layers are built here (deterministic random numbers) and published through
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,12 +14,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import requests
 import shapely
 
 from api.app import create_app
 from opendata.publish import Release, publish, version_path
 from opendata.settings import Settings
+from tests.live import civic_server, free_port, wait_ready  # noqa: F401 - re-exported
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_NAME = "Kallio <script>alert(1)</script>"
@@ -208,12 +203,6 @@ def small_limits_client(settings: Settings):
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(live: tuple[str, Path]) -> str:
     """The base URL of a live `civic serve`."""
@@ -225,46 +214,9 @@ def live(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
     """`civic serve` as a real subprocess on a free port; yields its base URL and log file."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CIVIC_DATA_DIR": str(settings.data_dir),
-        "CIVIC_CATALOG_URL": settings.catalog_url,
-        "CIVIC_RATE_LIMIT": "0",
-    }
-    env.pop("CIVIC_BASE_URL", None)
-    civic = Path(sys.executable).parent / "civic"
-    command = [str(civic)] if civic.exists() else [sys.executable, "-m", "api.serve"]
-    args = (
-        ["serve", "--port", str(port), "--workers", "2"]
-        if civic.exists()
-        else ["--port", str(port)]
-    )
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([*command, *args], cwd=ROOT, env=env, stdout=sink, stderr=sink)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, proc, log)
+    with civic_server(settings, log) as base:
         yield base, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
-def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or a worker still booting
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
+_wait_ready = wait_ready  # kept for modules that import it from here

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from api.app import create_app
 from opendata.settings import Settings
+from tests.live import civic_server
 from tests.site.site_data import build_site_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,60 +52,13 @@ def client(site_app):
     return site_app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_site(site_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`civic serve` on a free port over the site store; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CIVIC_DATA_DIR": str(site_settings.data_dir),
-        "CIVIC_CATALOG_URL": site_settings.catalog_url,
-        "CIVIC_RATE_LIMIT": "0",
-        "CIVIC_DATASETS_DIR": str(site_settings.datasets_dir),
-    }
-    for key in ("CIVIC_BASE_URL", "CIVIC_TILE_URL", "CIVIC_LANG_FALLBACK"):
-        env.pop(key, None)
-    civic = Path(sys.executable).parent / "civic"
     log = tmp_path_factory.mktemp("site-server") / "server.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(
-            [str(civic), "serve", "--port", str(port), "--workers", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=sink,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, proc, log)
+    env = {"CIVIC_DATASETS_DIR": str(site_settings.datasets_dir)}
+    with civic_server(site_settings, log, env=env) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still booting
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
 
 
 @pytest.fixture(scope="session")
