@@ -69,21 +69,6 @@ def content_hash(spec: DatasetSpec, source: Path) -> str:
     return digest.hexdigest()
 
 
-def _columns(schema: Schema) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": f.name,
-            "type": f.type,
-            "unit": f.unit,
-            "description": f.description,
-            "required": f.required,
-            "unique": f.unique,
-            "estimate": f.estimate,
-        }
-        for f in schema.fields
-    ]
-
-
 def _published_schema(spec: DatasetSpec) -> Schema:
     """The schema minus columns the privacy decisions drop."""
     dropped = {c for c, d in spec.privacy.items() if d.action == "drop"}
@@ -187,7 +172,7 @@ def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
         release = Release(
             name=spec.name,
             spec=spec.raw,
-            columns=_columns(schema),
+            columns=schema.describe(),
             content_hash=digest,
             source_crs=report["source_crs"],
             report=report,

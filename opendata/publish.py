@@ -206,18 +206,7 @@ def publish_frame(
     if missing:
         raise ValueError(f"publish_frame: columns {missing} are declared but not in the frame")
     digest = _frame_hash(frame, spec, provenance)
-    columns = [
-        {
-            "name": f.name,
-            "type": f.type,
-            "unit": f.unit,
-            "description": f.description,
-            "required": f.required,
-            "unique": f.unique,
-            "estimate": f.estimate,
-        }
-        for f in checked.schema.fields
-    ]
+    columns = checked.schema.describe()
     report = {
         "dataset": name,
         "status": "published",

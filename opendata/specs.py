@@ -126,6 +126,11 @@ class Schema:
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
 
+    def describe(self) -> list[dict[str, Any]]:
+        """The published columns as the catalog records them (name, type, unit, meaning...)."""
+        keys = ("name", "type", "unit", "description", "required", "unique", "estimate")
+        return [{k: getattr(f, k) for k in keys} for f in self.fields]
+
 
 @dataclass(frozen=True)
 class Transform:
