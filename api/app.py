@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 
 from flask import Flask
 
@@ -40,7 +39,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
     for module in blueprint_modules():
         app.register_blueprint(module.bp)
-    logging.getLogger("civic.access").setLevel(logging.INFO)
     return app
 
 

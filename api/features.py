@@ -55,6 +55,8 @@ def negotiate(formats: dict[str, str]) -> str:
         if asked not in formats:
             raise ApiError(400, f"f: unsupported format '{asked[:20]}'; use {', '.join(formats)}")
         return formats[asked]
+    if "HTTP_ACCEPT" not in request.environ:  # no preference: the first offer
+        return next(iter(formats.values()))
     offers = list(dict.fromkeys(formats.values()))
     if "application/json" not in offers:
         offers.insert(1, "application/json")
@@ -108,7 +110,10 @@ def text_response(body: str, mimetype: str, tag: str, crs: str) -> Response:
 @bp.after_request
 def vary_on_accept(resp: Response) -> Response:
     """Representations depend on the Accept header, so caches must key on it."""
-    resp.vary.add("Accept")
+    if "Vary" in resp.headers:
+        resp.vary.add("Accept")
+    else:
+        resp.headers["Vary"] = "Accept"
     return resp
 
 
@@ -250,13 +255,14 @@ def item(collectionId: str, featureId: str) -> Response:  # noqa: N803
             json_url=fr.url(s.base_url, path, {"f": "json"}),
         )
         return text_response(body, mimetype, tag, crs)
+    here = s.base_url + path  # collection names and feature ids need no escaping
     links = [
-        {"rel": "self", "type": fr.GEOJSON, "href": fr.url(s.base_url, path, {"f": "json"})},
-        {"rel": "alternate", "type": "text/html", "href": fr.url(s.base_url, path, {"f": "html"})},
+        {"rel": "self", "type": fr.GEOJSON, "href": here + "?f=json"},
+        {"rel": "alternate", "type": "text/html", "href": here + "?f=html"},
         {
             "rel": "collection",
             "type": "application/json",
-            "href": fr.url(s.base_url, f"/collections/{coll.id}", {"f": "json"}),
+            "href": f"{s.base_url}/collections/{coll.id}?f=json",
         },
     ]
     body = fr.geojson(row, coll.source.geometry, crs, {"type": "Feature", "links": links})

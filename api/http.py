@@ -5,18 +5,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from opendata.errors import CivicError, NotFound, SpecError
 
-log = logging.getLogger("civic.access")
 PROBLEM = "application/problem+json"
 COMPRESSIBLE = (
     "application/json",
@@ -124,7 +122,6 @@ class RateLimiter:
 
 
 def _before() -> Response | None:
-    g.started = time.perf_counter()
     limiter: RateLimiter = current_app.extensions["civic_rate_limiter"]
     wait = limiter.retry_after(request.remote_addr or "?")
     if wait > 0:
@@ -174,16 +171,6 @@ def _after(resp: Response) -> Response:
             "ETag, Link, Content-Crs, Content-Range, Content-Disposition, Retry-After",
         )
     resp = _gzip(resp)
-    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    log.info(
-        '%s "%s %s" %s %d %.1fms',
-        request.remote_addr,
-        request.method,
-        request.full_path.rstrip("?"),
-        resp.status_code,
-        resp.calculate_content_length() or 0,
-        elapsed,
-    )
     return resp
 
 

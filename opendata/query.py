@@ -188,12 +188,23 @@ def _near_rows(src: Source, bounds: tuple[float, ...]) -> tuple[np.ndarray, np.n
         & (blocks[:, 1] <= ymax)
         & (blocks[:, 3] >= ymin)
     )
-    starts = np.flatnonzero(hit) * _BLOCK
-    rows_ = (starts[:, None] + np.arange(_BLOCK)).ravel() if len(starts) else starts
-    rows_ = rows_[rows_ < len(boxes)]
-    b = boxes[rows_]
-    near = (b[:, 0] <= xmax) & (b[:, 2] >= xmin) & (b[:, 1] <= ymax) & (b[:, 3] >= ymin)
-    return rows_[near], b[near]
+    hit = np.flatnonzero(hit)
+    if not len(hit):
+        return hit, boxes[:0]
+    # Runs of consecutive hit blocks are tested as slices (views), not gathered row by row.
+    breaks = np.flatnonzero(np.diff(hit) != 1) + 1
+    found, found_boxes = [], []
+    for first, last in zip(hit[np.r_[0, breaks]].tolist(), hit[np.r_[breaks - 1, -1]].tolist(),
+                           strict=True):  # fmt: skip
+        start, stop = first * _BLOCK, min((last + 1) * _BLOCK, len(boxes))
+        b = boxes[start:stop]
+        near = (b[:, 0] <= xmax) & (b[:, 2] >= xmin) & (b[:, 1] <= ymax) & (b[:, 3] >= ymin)
+        where = np.flatnonzero(near)
+        found.append(where + start)
+        found_boxes.append(b[where])
+    if len(found) == 1:
+        return found[0], found_boxes[0]
+    return np.concatenate(found), np.concatenate(found_boxes)
 
 
 #: CQL2 spatial functions that imply intersection, as Shapely predicates (feature, literal).

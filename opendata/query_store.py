@@ -4,6 +4,7 @@ description, an in-memory DuckDB table of the filterable columns for files up to
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ ROW_CACHE_BYTES = 256 * 1024**2
 #: Above this many exactly-matched ids a spatial match list goes to DuckDB as an Arrow table.
 _INLINE_IDS = 2000
 #: Rows per block of the in-memory bbox index.
-_BLOCK = 2048
+_BLOCK = 512
 #: Matching ids fetched in one go; beyond this a separate count(*) gives numberMatched.
 _FETCH_IDS = 5000
 
@@ -203,9 +204,12 @@ def _group(src: Source, index: int) -> pa.Table:
 def rows(src: Source, fids: np.ndarray, columns: list[str] | None = None) -> pa.Table:
     """The page columns (or `columns`) of the features with these ids, in this order (unknown
     ids are skipped): slices and takes of cached row groups, one Arrow call per group."""
+    columns = columns or src.columns
+    if len(fids) == 1 and 1 <= (fid := int(fids[0])) <= src.rows:  # one feature: no NumPy
+        index = bisect.bisect_right(src.starts, fid) - 1
+        return _group(src, index).select(columns).slice(fid - src.starts[index], 1)
     fids = np.asarray(fids, dtype=np.int64)
     fids = fids[(fids >= 1) & (fids <= src.rows)]
-    columns = columns or src.columns
     if len(fids) == 0:
         return pq.read_schema(src.path).empty_table().select(columns)
     groups = np.searchsorted(src.starts, fids, side="right") - 1
