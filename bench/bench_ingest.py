@@ -1,8 +1,11 @@
 """Benchmark: a generated 1,000,000-row Nordic CSV to published GeoParquet.
 
 Runs, side by side on the same file, each in a fresh subprocess (so peak memory is its own):
-  * ours:      `opendata.pipeline.ingest` (read, transform, privacy scan, validate, reproject to
-               EPSG:4326, Hilbert sort, GeoParquet 1.1 with bbox covering, catalog commit)
+  * ours:      `opendata.pipeline.ingest` as `civic ingest` runs it (read, privacy scan, validate,
+               reproject to EPSG:4326, Hilbert sort, GeoParquet 1.1 with bbox covering, catalog
+               commit); a clean point CSV like this one takes the columnar path
+  * ours, general pipeline: the same with `CIVIC_COLUMNAR=0` (the GeoDataFrame pipeline that
+               every other source, and any CSV needing a row-level decision, goes through)
   * geopandas: the plain path `pandas.read_csv -> points_from_xy -> to_parquet`
   * ogr2ogr:   only where the installed GDAL can write Parquet (Debian's 3.6 cannot).
 Prints medians of N runs, rows/s, peak RSS and ratios; appends nothing by itself — copy the
@@ -96,7 +99,8 @@ from opendata.settings import Settings
 from opendata.specs import load_spec
 from opendata.pipeline import ingest
 work = Path(sys.argv[1])
-settings = Settings(data_dir=work / "data", datasets_dir=work, source_roots=(work,))
+settings = Settings(data_dir=work / "data", datasets_dir=work, source_roots=(work,),
+                    columnar=sys.argv[2] == "1")
 t = time.perf_counter()
 result = ingest(load_spec(work / "points.toml"), settings)
 elapsed = time.perf_counter() - t
@@ -156,12 +160,16 @@ def run(code: str, *args: str) -> tuple[float, int, float]:
     return float(out[0]), int(out[1]), int(out[2]) / 1024
 
 
-def bench_ours(csv: Path) -> tuple[float, int, float]:
+def bench_ours(csv: Path, columnar: bool = True) -> tuple[float, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(csv, work / "points.csv")
         (work / "points.toml").write_text(SPEC.format(csv="points.csv"), encoding="utf-8")
-        return run(OURS, str(work))
+        return run(OURS, str(work), "1" if columnar else "0")
+
+
+def bench_ours_general(csv: Path) -> tuple[float, int, float]:
+    return bench_ours(csv, columnar=False)
 
 
 def bench_geopandas(csv: Path) -> tuple[float, int, float]:
@@ -212,6 +220,7 @@ def main() -> None:
     results = {
         "ours": median_of(bench_ours, csv, args.repeat),
         "geopandas": median_of(bench_geopandas, csv, args.repeat),
+        "ours, general pipeline": median_of(bench_ours_general, csv, args.repeat),
     }
     ogr = bench_ogr(csv)
     print(

@@ -18,7 +18,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from opendata import _atomic, privacy
+from opendata import _atomic, columnar, privacy
 from opendata.catalog import Catalog, now
 from opendata.errors import CivicError, SpecError, ValidationFailed
 from opendata.publish import FORMAT_VERSION, Release, current_if_same, dataset_lock, publish
@@ -139,27 +139,17 @@ def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
         return IngestResult(spec.name, "unchanged", same.version, same.rows, same.report)
     quarantine = None
     try:
-        frame = read_source(
-            source, spec.source.format, crs=spec.source.crs, options=spec.source.options
-        )
-        report["rows_in"] = len(frame)
-        report["source_crs"] = frame.crs.to_string() if frame.crs else spec.source.crs
-        frame = apply_transforms(frame, spec.transforms)
-        report["rows_filtered"] = report["rows_in"] - len(frame)
-        frame, report["privacy"] = _privacy_step(frame, spec, settings)
         schema = _published_schema(spec)
-        checked = validate(frame, schema, decimal=str(spec.source.options.get("decimal", ".")))
-        quarantine = checked.rejects
-        report.update(
-            rows_repaired=checked.repaired,
-            rows_quarantined=len(quarantine),
-            quarantine_reasons=reason_counts(quarantine),
-            columns_not_published=checked.dropped_columns,
-        )
-        _check_threshold(len(quarantine), report["rows_in"], spec.max_reject_fraction)
-        published = (
-            checked.valid.to_crs("EPSG:4326") if schema.geometry != "none" else checked.valid
-        )
+        try:
+            if not settings.columnar:
+                raise columnar.NeedsGeneral("turned off (CIVIC_COLUMNAR=0)")
+            prepared = columnar.prepare(spec, schema, source)
+            published = prepared.points
+            report.update(prepared.report, pipeline="columnar")
+        except columnar.NeedsGeneral as why:
+            published, quarantine = _general(spec, schema, source, settings, report)
+            report["pipeline"] = f"general: {why}"
+        _check_threshold(report["rows_quarantined"], report["rows_in"], spec.max_reject_fraction)
         report.update(
             rows_published=len(published),
             nulls=null_counts(published),
@@ -207,6 +197,31 @@ def _ingest(spec: DatasetSpec, settings: Settings) -> IngestResult:
     return IngestResult(
         spec.name, outcome.status, outcome.version.version, outcome.version.rows, report
     )
+
+
+def _general(
+    spec: DatasetSpec, schema: Schema, source: Path, settings: Settings, report: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The GeoDataFrame pipeline: any source, transforms, privacy decisions applied, every row
+    judged by `validate`; returns the rows to publish (EPSG:4326) and the quarantine."""
+    frame = read_source(
+        source, spec.source.format, crs=spec.source.crs, options=spec.source.options
+    )
+    report["rows_in"] = len(frame)
+    report["source_crs"] = frame.crs.to_string() if frame.crs else spec.source.crs
+    frame = apply_transforms(frame, spec.transforms)
+    report["rows_filtered"] = report["rows_in"] - len(frame)
+    frame, report["privacy"] = _privacy_step(frame, spec, settings)
+    checked = validate(frame, schema, decimal=str(spec.source.options.get("decimal", ".")))
+    report.update(
+        rows_repaired=checked.repaired,
+        rows_quarantined=len(checked.rejects),
+        quarantine_reasons=reason_counts(checked.rejects),
+        columns_not_published=checked.dropped_columns,
+    )
+    if schema.geometry == "none":
+        return checked.valid, checked.rejects
+    return checked.valid.to_crs("EPSG:4326"), checked.rejects
 
 
 def _check_threshold(rejected: int, rows_in: int, allowed: float) -> None:

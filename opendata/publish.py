@@ -24,7 +24,7 @@ import pandas as pd
 
 from opendata import _atomic
 from opendata.catalog import Catalog, Version, now
-from opendata.geoparquet import write_geoparquet, write_table
+from opendata.geoparquet import PointTable, write_geoparquet, write_points, write_table
 from opendata.report import render_text
 from opendata.settings import Settings
 
@@ -89,7 +89,9 @@ def current_if_same(catalog: Catalog, name: str, content_hash: str) -> Version |
     return current if current.content_hash == content_hash else None
 
 
-def _bbox(frame: gpd.GeoDataFrame) -> list[float] | None:
+def _bbox(frame: gpd.GeoDataFrame | PointTable) -> list[float] | None:
+    if isinstance(frame, PointTable):
+        return [round(float(v), 7) for v in frame.total_bounds] if len(frame) else None
     if (
         not isinstance(frame, gpd.GeoDataFrame)
         or frame.geometry.name not in frame
@@ -100,10 +102,12 @@ def _bbox(frame: gpd.GeoDataFrame) -> list[float] | None:
 
 
 def _write_files(
-    staging: Path, name: str, frame: pd.DataFrame, release: Release
+    staging: Path, name: str, frame: pd.DataFrame | PointTable, release: Release
 ) -> tuple[int, list | None]:
     data_path = staging / f"{name}.parquet"
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+    if isinstance(frame, PointTable):
+        write_points(frame, data_path)
+    elif isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
         write_geoparquet(frame, data_path)
     else:
         write_table(frame, data_path)
@@ -124,7 +128,7 @@ def _write_files(
 def publish(
     settings: Settings,
     release: Release,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | PointTable,
     *,
     run_id: int | None = None,
     lock: bool = True,

@@ -7,9 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from opendata.geoparquet import PointTable
 
-def null_counts(frame: pd.DataFrame) -> dict[str, int]:
+
+def null_counts(frame: pd.DataFrame | PointTable) -> dict[str, int]:
     """Nulls per published column (geometry included)."""
+    if isinstance(frame, PointTable):
+        props = frame.properties
+        return {n: props.column(n).null_count for n in props.column_names} | {"geometry": 0}
     return {str(c): int(frame[c].isna().sum()) for c in frame.columns}
 
 

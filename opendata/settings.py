@@ -55,6 +55,8 @@ class Settings:
     #: Basemap tiles for the website (the only third-party request pages may make).
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
+    #: Let `civic ingest` take the columnar path for clean point CSVs (see opendata/columnar.py).
+    columnar: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,7 @@ class Settings:
             tile_attribution=_env("TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
             items_default_limit=int(_env("ITEMS_DEFAULT_LIMIT", "10")),
             items_max_limit=int(_env("ITEMS_MAX_LIMIT", "10000")),
+            columnar=_env("COLUMNAR", "1") not in ("0", "false", "no", "off"),
         )
         extra = {
             key.lower(): os.environ[f"CIVIC_{key}"]

@@ -79,7 +79,8 @@ def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
             values = _parse_numbers(values, decimal)
         if spec.type == "integer":
-            whole = values.isna() | (values == np.floor(values))
+            # Whole and within int64 (a 20-digit "integer" is refused, not wrapped around).
+            whole = values.isna() | ((values == np.floor(values)) & (values.abs() < 2.0**63))
             return values.where(whole).astype("Int64")
         return values.astype("Float64")
     if spec.type == "boolean":
@@ -100,7 +101,10 @@ def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
         }
         return text.map(truth).astype("boolean")
     parsed = pd.to_datetime(values, errors="coerce", utc=spec.type == "datetime", format="ISO8601")
-    return parsed.dt.date.astype("object").where(parsed.notna()) if spec.type == "date" else parsed
+    if spec.type == "datetime":
+        return parsed
+    ok = parsed.notna() & parsed.dt.year.between(1, 9999)  # '-1' parses as the year -1
+    return parsed.where(ok).dt.date.astype("object").where(ok)
 
 
 def _check_field(
@@ -185,7 +189,7 @@ def _extract_family(geoms: np.ndarray, family: str) -> np.ndarray:
     return out
 
 
-def _area_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
+def area_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
     """The CRS's area of use in its own coordinates (x/y order), with a little slack."""
     area = crs.area_of_use
     if area is None:
@@ -203,7 +207,9 @@ def _area_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
     return x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad
 
 
-def _inside(x: np.ndarray, y: np.ndarray, bounds: tuple[float, float, float, float]) -> np.ndarray:
+def inside_bounds(
+    x: np.ndarray, y: np.ndarray, bounds: tuple[float, float, float, float]
+) -> np.ndarray:
     return (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
 
 
@@ -232,14 +238,14 @@ def guess_crs(x: np.ndarray, y: np.ndarray, declared: str) -> list[str]:
 
 def check_crs(geoms: np.ndarray, crs: CRS, rejects: _Rejects) -> None:
     """Fail the run when coordinates don't fit the declared CRS; reject the odd stray row."""
-    bounds = _area_bounds(crs)
+    bounds = area_bounds(crs)
     usable = ~rejects.mask & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     if bounds is None or not usable.any():
         return
     bounds_xy = shapely.bounds(geoms[usable])  # cheap stand-in for a representative point
     x = (bounds_xy[:, 0] + bounds_xy[:, 2]) / 2
     y = (bounds_xy[:, 1] + bounds_xy[:, 3]) / 2
-    inside = _inside(x, y, bounds)
+    inside = inside_bounds(x, y, bounds)
     declared = crs.to_string()
     if inside.mean() < 0.5:
         likely = guess_crs(x, y, declared)

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
+from opendata.readers.text import decode_column, is_utf8
 from opendata.readers.vector import check_crs, table_geometry, to_geodataframe
 
 OPTIONS = {**dict.fromkeys(("delimiter", "decimal", "encoding", "x", "y", "wkt"), str)}
@@ -92,8 +93,10 @@ def _columns_option(columns: Mapping[str, Any] | None) -> tuple[str, ...] | None
     return tuple(columns)
 
 
-def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.GeoDataFrame:
-    """Read a delimited text file; all non-geometry columns come back as pandas strings."""
+def _load(
+    path: Path, crs: str | None, options: Mapping[str, Any]
+) -> tuple[CsvOptions, pa.Table, str]:
+    """Checked options, every row parsed (text as raw bytes) and the text encoding."""
     opts = CsvOptions.parse(options)
     if opts.geometry_columns:
         check_crs(crs)
@@ -103,7 +106,12 @@ def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
     table = _parse(path, names, delimiter, opts)
     if table.num_rows == 0:
         raise SourceError(f"{path}: has a header but no data rows; export the table again")
-    encoding = _table_encoding(table, opts)
+    return opts, table, _table_encoding(table, opts)
+
+
+def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """Read a delimited text file; all non-geometry columns come back as pandas strings."""
+    opts, table, encoding = _load(path, crs, options)
     columns = dict(zip(table.column_names, table.columns, strict=True))
     del table  # from here each raw column is freed as soon as it is decoded
     _release()
@@ -123,6 +131,44 @@ def read_csv(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
     return to_geodataframe(frame, geometry, reasons, crs=crs, path=path)
 
 
+@dataclass(frozen=True)
+class PointColumns:
+    """A CSV source of points as the columnar pipeline takes it: the raw text columns (in header
+    order, coordinate columns removed; `text` decodes one) and the coordinates in the source CRS."""
+
+    raw: dict[str, pa.ChunkedArray]
+    x: np.ndarray
+    y: np.ndarray
+    encoding: str
+    path: Path
+    first_line: int
+
+    def text(self, name: str) -> pa.ChunkedArray:
+        """Column `name` decoded and checked exactly as `read_csv` does it (same errors)."""
+        return decode_column(
+            self.raw[name], self.encoding, path=self.path, column_name=name,
+            first_line=self.first_line,
+        )  # fmt: skip
+
+
+def read_point_columns(
+    path: Path, *, crs: str | None, options: Mapping[str, Any]
+) -> PointColumns | None:
+    """The source as raw text columns plus x/y arrays, when every coordinate is a finite
+    number; None otherwise (the GeoDataFrame reader then names each unusable row)."""
+    opts, table, encoding = _load(path, crs, options)
+    if opts.x is None or opts.y is None or "geometry" in table.column_names:
+        return None
+    coords = [table.column(c) for c in (opts.x, opts.y)]
+    if not all(pa.types.is_floating(c.type) and c.null_count == 0 for c in coords):
+        return None
+    x, y = (c.to_numpy() for c in coords)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    raw = {name: table.column(name) for name in table.column_names if name not in (opts.x, opts.y)}
+    return PointColumns(raw, x, y, encoding, path, opts.skip_rows + 2)
+
+
 def _read_head(path: Path) -> bytes:
     with path.open("rb") as fh:
         head = fh.read(_HEAD)
@@ -137,9 +183,7 @@ def _header_line(path: Path, head: bytes, opts: CsvOptions) -> str:
     if len(lines) <= opts.skip_rows:
         raise SourceError(f"{path}: has no header row after skipping {opts.skip_rows} rows")
     raw = lines[opts.skip_rows]
-    encoding = (
-        opts.encoding if opts.encoding != "auto" else ("utf-8" if _is_utf8(raw) else "cp1252")
-    )
+    encoding = opts.encoding if opts.encoding != "auto" else ("utf-8" if is_utf8(raw) else "cp1252")
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
@@ -242,7 +286,7 @@ def _table_encoding(table: pa.Table, opts: CsvOptions) -> str:
     if opts.encoding != "auto":
         return opts.encoding
     for column in table.columns:
-        if pa.types.is_large_binary(column.type) and not all(map(_is_utf8, column.chunks)):
+        if pa.types.is_large_binary(column.type) and not all(map(is_utf8, column.chunks)):
             return "cp1252"
     return "utf-8"
 
@@ -287,117 +331,3 @@ def _text_frame(
             del raw
             _release()
     return pd.DataFrame(frame, copy=False)
-
-
-# --- text: validate or transcode one raw column buffer at a time ---------------------------------
-
-
-def _is_utf8(data: bytes | pa.Array) -> bool:
-    """Whether raw bytes (or a binary array) are valid UTF-8."""
-    try:
-        if isinstance(data, bytes):
-            data.decode("utf-8")
-        else:
-            data.cast(pa.large_string())
-    except (UnicodeDecodeError, pa.ArrowInvalid):
-        return False
-    return True
-
-
-def _utf8_lengths(encoding: str) -> np.ndarray:
-    """UTF-8 length minus one of each byte value decoded from a single-byte encoding."""
-    extra = [len(bytes([b]).decode(encoding, "replace").encode("utf-8")) - 1 for b in range(256)]
-    return np.array(extra, dtype=np.int64)
-
-
-_EXTRA = {enc: _utf8_lengths(enc) for enc in ("cp1252", "latin-1")}
-
-
-def decode_column(
-    column: pa.ChunkedArray, encoding: str, *, path: Path, column_name: str, first_line: int
-) -> pa.ChunkedArray:
-    """A raw `large_binary` column as `large_string`, refusing bytes that are not `encoding`."""
-    chunks, row = [], 0
-    for chunk in column.chunks:
-        where = _Where(path, column_name, first_line + row)
-        chunks.append(_decode_chunk(chunk, encoding, where))
-        row += len(chunk)
-    return pa.chunked_array(chunks, pa.large_string())
-
-
-@dataclass(frozen=True)
-class _Where:
-    """Where a chunk starts, to name the line of a bad byte."""
-
-    path: Path
-    column: str
-    line: int
-
-    def line_of(self, offsets: np.ndarray, position: int) -> int:
-        return self.line + int(np.searchsorted(offsets, position, side="right")) - 1
-
-
-def _decode_chunk(arr: pa.Array, encoding: str, where: _Where) -> pa.Array:
-    if arr.offset:  # never produced by the CSV parser; normalise rather than mis-slice buffers
-        arr = pa.array(arr.to_pylist(), pa.large_binary())
-    validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, np.int64, len(arr) + 1)
-    data = (
-        np.frombuffer(data_buf, np.uint8, int(offsets[-1])) if data_buf else np.empty(0, np.uint8)
-    )
-    if encoding == "utf-8":
-        try:
-            return arr.cast(pa.large_string())  # validates UTF-8 (SIMD), shares the buffers
-        except pa.ArrowInvalid:
-            raise _not_utf8(data, offsets, where) from None
-    high = np.flatnonzero(data >= 0x80)
-    if not high.size:  # pure ASCII: the same bytes are already UTF-8
-        return pa.Array.from_buffers(pa.large_string(), len(arr), [validity, offsets_buf, data_buf])
-    _refuse_utf8_pairs(data, high, offsets, encoding, where)
-    try:
-        text = codecs.decode(data, encoding).encode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SourceError(
-            f"{where.path}: line {where.line_of(offsets, err.start)} has byte "
-            f"0x{data[err.start]:02X} that is not {encoding} text; check source.options.encoding"
-        ) from None
-    shift = np.concatenate(([0], np.cumsum(_EXTRA[encoding][data[high]])))
-    new_offsets = offsets + shift[np.searchsorted(high, offsets)]
-    buffers = [validity, pa.py_buffer(new_offsets), pa.py_buffer(text)]
-    return pa.Array.from_buffers(pa.large_string(), len(arr), buffers)
-
-
-def _refuse_utf8_pairs(
-    data: np.ndarray, high: np.ndarray, offsets: np.ndarray, encoding: str, where: _Where
-) -> None:
-    """Single-byte text never has UTF-8 pairs such as 'Ã¤' (ä); finding one means mixed files."""
-    lead, nxt = high[:-1], high[1:]
-    pairs = lead[(nxt == lead + 1) & ((data[lead] == 0xC2) | (data[lead] == 0xC3))]
-    pairs = pairs[(data[pairs + 1] >= 0x80) & (data[pairs + 1] <= 0xBF)]
-    if pairs.size:
-        sample = bytes(data[pairs[0] : pairs[0] + 2]).decode("utf-8")
-        raise SourceError(
-            f"{where.path}: line {where.line_of(offsets, int(pairs[0]))} contains UTF-8 text "
-            f"({sample!r}) but the file is read as {encoding}: if the whole file is UTF-8 set "
-            "source.options.encoding = 'utf-8'; if only some lines are (mixed encodings), "
-            "save the file again in one encoding"
-        )
-
-
-def _not_utf8(data: np.ndarray, offsets: np.ndarray, where: _Where) -> SourceError:
-    try:
-        codecs.decode(data, "utf-8")
-        position = 0
-    except UnicodeDecodeError as err:
-        position = err.start
-    valid_before = _is_utf8(bytes(data[:position])) and bool((data[:position] >= 0x80).any())
-    hint = (
-        "the file mixes encodings (earlier lines are UTF-8); save it again in one encoding"
-        if valid_before
-        else "the file seems to be cp1252/latin-1 (as Excel saves CSV): set "
-        "source.options.encoding = 'cp1252'"
-    )
-    return SourceError(
-        f"{where.path}: line {where.line_of(offsets, position)} is not valid UTF-8 "
-        f"(byte 0x{data[position]:02X} in column {where.column!r}); {hint}"
-    )

@@ -39,6 +39,8 @@ def test_decimal_comma_numbers_are_coerced() -> None:
     [
         (FieldSpec("v", "integer"), ["1", "x2", "3"], 2, "column 'v': not a valid integer: 'x2'"),
         (FieldSpec("v", "integer"), ["1", "2.5", "3"], 2, "not a valid integer"),
+        (FieldSpec("v", "integer"), ["1", "9" * 20, "3"], 2, "not a valid integer"),  # > int64
+        (FieldSpec("v", "date"), ["2024-01-05", "-1", "2024-01-07"], 2, "not a valid date"),
         (FieldSpec("v", "float", minimum=0), ["1", "-4", "3"], 2, "column 'v': below minimum 0"),
         (FieldSpec("v", "float", maximum=10), ["1", "11", "3"], 2, "column 'v': above maximum 10"),
         (FieldSpec("v", "string", required=True), ["a", None, "c"], 2, "required value is missing"),
