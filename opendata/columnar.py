@@ -82,11 +82,11 @@ def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
     if absent:
         raise NeedsGeneral(f"column '{absent[0]}' is not in the source")
     crs = CRS.from_user_input(spec.source.crs)
-    _check_area(read, crs)
     decimal = str(spec.source.options.get("decimal", "."))
     fields = {f.name: f for f in schema.fields}
     scanned = [f.name for f in spec.schema.fields if f.name in read.raw]
     with ThreadPoolExecutor(max_workers=2) as pool:
+        area = pool.submit(_check_area, read, crs)
         half = len(read.x) // 2  # PROJ releases the GIL: two halves, one per thread
         lonlat = [pool.submit(_to_lonlat, read.x[a:b], read.y[a:b], crs)
                   for a, b in ((0, half), (half, len(read.x)))]  # fmt: skip
@@ -96,6 +96,7 @@ def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
             name: pool.submit(_column, read, name, fields.get(name), decimal, name in scanned)
             for name in columns
         }
+        area.result()
         lon, lat = (
             np.concatenate(part) for part in zip(*(t.result() for t in lonlat), strict=True)
         )
@@ -180,6 +181,8 @@ def _convert(text: pa.ChunkedArray, spec: FieldSpec, decimal: str) -> pa.Chunked
         if low is not None and (low < _DATE_RANGE[0] or high > _DATE_RANGE[1]):
             raise pa.ArrowInvalid("date out of range")
         return dates
+    if spec.type == "integer" and (whole := _plain_integers(text)) is not None:
+        return whole
     numbers = pc.cast(
         pc.replace_substring(text, ",", ".") if decimal == "," else text, pa.float64()
     )
@@ -190,6 +193,19 @@ def _convert(text: pa.ChunkedArray, spec: FieldSpec, decimal: str) -> pa.Chunked
     if pc.all(pc.equal(numbers, pc.floor(numbers))).as_py() is False:
         raise pa.ArrowInvalid("not whole")
     return pc.cast(numbers, pa.int64())  # safe cast: refuses values beyond int64
+
+
+def _plain_integers(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Cells of plain digits parsed straight to int64, when every cell is one and all are
+    within +-2**53, where the general path's parse through float64 gives the same value."""
+    try:
+        numbers = pc.cast(text, pa.int64())
+    except pa.ArrowInvalid:
+        return None
+    low, high = pc.min(numbers).as_py(), pc.max(numbers).as_py()
+    if low is not None and max(-low, high) > 2**53:
+        return None
+    return numbers
 
 
 def _all_distinct(values: pa.ChunkedArray) -> bool:
