@@ -7,43 +7,31 @@ Generates a 1,000,000-point dataset and the ~500-building test layer, publishes 
 p50/p99 latency, server CPU per request and errors as a Markdown table in
 `docs/benchmarks-api.md`.
 
-Run: `python bench/bench_api.py [--seconds 4] [--points 1000000]` from the repository root.
+Each server answers every case `--rounds` times (3), the cases interleaved, and each figure is
+the median of its rounds, so a passing disturbance of the shared machine cannot decide a case.
+
+Run: `python bench/bench_api.py [--seconds 4] [--rounds 3] [--points 1000000]` from the
+repository root. Servers and data: `bench/api_servers.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import socket
-import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import psutil
 import requests
+from api_servers import ROOT, publish_layers, running, servers
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from opendata.publish import Release, publish, version_path  # noqa: E402
-from opendata.settings import Settings  # noqa: E402
-from tests.api.conftest import make_buildings  # noqa: E402
-
-PEER_VENV = ROOT / ".venv-bench" / "bin"
 SERVERS = ("us", "pygeoapi", "datasette")
-OUR_VENV = Path(sys.executable).parent
 BBOX_POINTS = (24.940, 60.168, 24.949, 60.1725)  # about 500 m x 500 m in central Helsinki
 BBOX_BUILDINGS = (24.940, 60.168, 24.949, 60.1725)
 
@@ -65,191 +53,6 @@ class Result:
     cpu_ms: float
     errors: int
     requests: int
-
-
-def make_points(n: int, seed: int = 1) -> gpd.GeoDataFrame:
-    rng = np.random.default_rng(seed)
-    lon, lat = rng.uniform(24.80, 25.20, n), rng.uniform(60.10, 60.30, n)
-    return gpd.GeoDataFrame(
-        {
-            "name": np.char.add("point ", np.arange(n).astype(str)),
-            "value": np.round(rng.normal(size=n), 6),
-            "kind": rng.choice(["bench", "stop", "tree"], n),
-            "observed": pd.Timestamp("2024-01-01T00:00:00Z")
-            + pd.to_timedelta(rng.integers(0, 3e7, n), unit="s"),
-            "lon": lon,
-            "lat": lat,
-        },
-        geometry=gpd.points_from_xy(lon, lat),
-        crs=4326,
-    )
-
-
-def publish_layers(data_dir: Path, n: int) -> dict[str, Path]:
-    settings = Settings(data_dir=data_dir)
-    layers = {"points": make_points(n), "buildings": make_buildings()}
-    paths = {}
-    for name, frame in layers.items():
-        columns = [{"name": c, "type": "string"} for c in frame.columns if c != "geometry"]
-        release = Release(
-            name=name,
-            spec={"metadata": {"title": {"en": name}}},
-            columns=columns,
-            content_hash=f"bench-{name}-{len(frame)}",
-            source_crs="EPSG:3067",
-            provenance={},
-            report={},
-        )
-        paths[name] = version_path(settings, publish(settings, release, frame).version)
-    return paths
-
-
-def write_sqlite(paths: dict[str, Path], db: Path) -> None:
-    """The same tables in SQLite for Datasette, with a lon/lat (or bbox) index."""
-    con = sqlite3.connect(db)
-    for name, path in paths.items():
-        frame = gpd.read_parquet(path)
-        bounds = frame.geometry.bounds
-        table = pd.DataFrame(frame.drop(columns=["geometry", "bbox"], errors="ignore"))
-        for column in table.columns:
-            if str(table[column].dtype).startswith(("datetime", "object")):
-                table[column] = table[column].astype(str)
-        if name == "buildings":
-            table = table.assign(
-                xmin=bounds.minx,
-                ymin=bounds.miny,
-                xmax=bounds.maxx,
-                ymax=bounds.maxy,
-                geometry=frame.geometry.to_wkt(),
-            )
-        table.to_sql(name, con, index=False)
-        con.execute(f"CREATE UNIQUE INDEX {name}_fid ON {name}(fid)")
-        index = "lon, lat" if name == "points" else "xmin, ymin"
-        con.execute(f"CREATE INDEX {name}_xy ON {name}({index})")
-    con.commit()
-    con.close()
-
-
-def write_pygeoapi_config(paths: dict[str, Path], folder: Path, port: int) -> Path:
-    """A pygeoapi config with one Parquet provider per layer (flat bbox columns for polygons)."""
-    buildings = gpd.read_parquet(paths["buildings"])
-    flat = buildings.drop(columns="bbox", errors="ignore").join(buildings.geometry.bounds)
-    flat_path = folder / "buildings_flat.parquet"
-    flat.to_parquet(flat_path)
-    providers = {
-        "points": {"source": str(paths["points"]), "x_field": "lon", "y_field": "lat"},
-        "buildings": {
-            "source": str(flat_path),
-            "x_field": ["minx", "maxx"],
-            "y_field": ["miny", "maxy"],
-        },
-    }
-    resources = {
-        name: {
-            "type": "collection",
-            "title": name,
-            "description": name,
-            "keywords": [name],
-            "extents": {
-                "spatial": {
-                    "bbox": [24.8, 60.1, 25.2, 60.3],
-                    "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                }
-            },
-            "providers": [
-                {
-                    "type": "feature",
-                    "name": "Parquet",
-                    "data": {"source": p["source"]},
-                    "id_field": "fid",
-                    "x_field": p["x_field"],
-                    "y_field": p["y_field"],
-                }
-            ],
-        }
-        for name, p in providers.items()
-    }
-    config = {
-        "server": {
-            "bind": {"host": "127.0.0.1", "port": port},
-            "url": f"http://127.0.0.1:{port}",
-            "mimetype": "application/json; charset=UTF-8",
-            "encoding": "utf-8",
-            "language": "en-US",
-            "limits": {"default_items": 10, "max_items": 10000},
-            "map": {"url": "", "attribution": ""},
-        },
-        "logging": {"level": "ERROR"},
-        "metadata": {
-            "identification": {
-                "title": "bench",
-                "description": "bench",
-                "keywords": ["bench"],
-                "keywords_type": "theme",
-                "terms_of_service": "http://example.org",
-                "url": "http://example.org",
-            },
-            "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
-            "provider": {"name": "bench", "url": "http://example.org"},
-            "contact": {
-                "name": "bench",
-                "position": "",
-                "address": "",
-                "city": "",
-                "stateorprovince": "",
-                "postalcode": "",
-                "country": "",
-                "phone": "",
-                "fax": "",
-                "email": "a@b.org",
-                "url": "http://example.org",
-                "hours": "",
-                "instructions": "",
-                "role": "pointOfContact",
-            },
-        },
-        "resources": resources,
-    }
-    path = folder / "pygeoapi.config.json"
-    path.write_text(json.dumps(config))  # YAML is a superset of JSON
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def running(
-    command: list[str], url: str, env: dict[str, str], log: Path
-) -> Iterator[psutil.Process]:
-    """Start a server, wait for `url` to answer 200, yield its process, stop it."""
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=sink, stderr=sink, cwd=ROOT
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {log.read_text()[-2000:]}")
-            try:
-                if requests.get(url, timeout=30).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError(f"{command} did not start")
-        yield psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
@@ -348,56 +151,11 @@ def cases(n: int) -> list[Case]:
     return out
 
 
-def servers(
-    work: Path, data_dir: Path, paths: dict[str, Path]
-) -> dict[str, tuple[list[str], dict[str, str], str]]:
-    """Command, environment and readiness path of each server (ports chosen now)."""
-    ports = {name: free_port() for name in ("us", "pygeoapi", "datasette")}
-    config = write_pygeoapi_config(paths, work, ports["pygeoapi"])
-    openapi = work / "pygeoapi.openapi.yml"
-    made = subprocess.run(
-        [
-            str(PEER_VENV / "pygeoapi"),
-            "openapi",
-            "generate",
-            str(config),
-            "--output-file",
-            str(openapi),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode:
-        raise RuntimeError(f"pygeoapi openapi generate failed: {made.stderr[-3000:]}")
-    db = work / "bench.db"
-    write_sqlite(paths, db)
-    datasette_app = work / "datasette_app.py"
-    datasette_app.write_text(
-        "from datasette.app import Datasette\n"
-        f"app = Datasette([{str(db)!r}], settings={{'max_returned_rows': 1000, "
-        "'sql_time_limit_ms': 30000, 'num_sql_threads': 3}).app()\n"
-    )
-    # Both peers log each request to stderr, as `civic serve` does.
-    gunicorn = [str(PEER_VENV / "gunicorn"), "-w", "2", "--access-logfile", "-"]
-    us = [str(OUR_VENV / "civic"), "serve", "--port", str(ports["us"]), "--workers", "2"]
-    return {
-        "us": (us, {"CIVIC_DATA_DIR": str(data_dir), "CIVIC_RATE_LIMIT": "0"},
-               f"http://127.0.0.1:{ports['us']}"),
-        "pygeoapi": ([*gunicorn, "-b", f"127.0.0.1:{ports['pygeoapi']}",
-                      "pygeoapi.flask_app:APP"],
-                     {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
-                     f"http://127.0.0.1:{ports['pygeoapi']}"),
-        "datasette": ([*gunicorn, "-k", "uvicorn_worker.UvicornWorker", "-b",
-                       f"127.0.0.1:{ports['datasette']}", "--chdir", str(work),
-                       "datasette_app:app"],
-                      {}, f"http://127.0.0.1:{ports['datasette']}"),
-    }  # fmt: skip
-
-
 HEADER = """# Features API benchmark
 
 `python bench/bench_api.py`: {n:,} generated points and the 500 test buildings. Every server runs
-2 workers on the same 2-core machine as `wrk -t2 -c16 -d{seconds}s` (after a 1 s warm-up):
+2 workers on the same 2-core machine as `wrk -t2 -c16 -d{seconds}s` (after a 1 s warm-up), each
+case {rounds} times with the cases interleaved; figures are the medians of the rounds:
 `us` is `civic serve` (gunicorn sync workers); pygeoapi serves the same GeoParquet through its
 Parquet provider (gunicorn sync workers); Datasette serves the same rows from SQLite with a lon/lat
 (or bbox) index (gunicorn with uvicorn workers) through its table page (`_nosuggest=1`, still
@@ -418,10 +176,20 @@ TABLE_HEAD = (
 )
 
 
-def markdown(results: list[Result], n: int, seconds: int, load: float) -> str:
+def median_result(runs: list[Result]) -> Result:
+    """One case's rounds as one result: the median of each figure, errors summed."""
+    med = {
+        k: statistics.median(getattr(r, k) for r in runs)
+        for k in ("rps", "p50_ms", "p99_ms", "cpu_ms")
+    }
+    return Result(runs[0].case, **med, errors=sum(r.errors for r in runs),
+                  requests=sum(r.requests for r in runs))  # fmt: skip
+
+
+def markdown(results: list[Result], n: int, seconds: int, rounds: int, load: float) -> str:
     """The results as the Markdown page."""
     note = f"Load average of the machine when the run started: {load:.1f} (on 2 cores).\n\n"
-    lines = [HEADER.format(n=n, seconds=seconds, table=note + TABLE_HEAD)]
+    lines = [HEADER.format(n=n, seconds=seconds, rounds=rounds, table=note + TABLE_HEAD)]
     ours = {(r.case.dataset, r.case.name): r for r in results if r.case.server == "us"}
     for r in results:
         mine = ours.get((r.case.dataset, r.case.name))
@@ -444,6 +212,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["us", "pygeoapi", "datasette"], action="append")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-api.md")
     args = parser.parse_args()
@@ -459,18 +228,20 @@ def main() -> None:
             if args.only and server not in args.only:
                 continue
             print(f"benchmarking {server} ...", file=sys.stderr)
+            mine = [c for c in cases(args.points) if c.server == server]
+            rounds: dict[Case, list[Result]] = {c: [] for c in mine}
             with running(
                 command, base + ("/healthz" if server == "us" else "/"), env, work / f"{server}.log"
             ) as proc:
-                for case in cases(args.points):
-                    if case.server == server:
-                        results.append(measure(case, base, proc, args.seconds))
-                        print(
-                            f"  {case.dataset} {case.name}: {results[-1].rps:.0f} req/s",
-                            file=sys.stderr,
-                        )
+                for _ in range(args.rounds):
+                    for case in mine:
+                        rounds[case].append(measure(case, base, proc, args.seconds))
+            for case in mine:
+                results.append(median_result(rounds[case]))
+                got = ", ".join(f"{r.rps:.0f}" for r in rounds[case])
+                print(f"  {case.dataset} {case.name}: {got} req/s", file=sys.stderr)
     results.sort(key=lambda r: cases(args.points).index(r.case))
-    text = markdown(results, args.points, args.seconds, load)
+    text = markdown(results, args.points, args.seconds, args.rounds, load)
     print(text)
     if not args.only:
         args.output.write_text(text, encoding="utf-8")

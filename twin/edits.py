@@ -18,7 +18,7 @@ from opendata.settings import Settings
 from twin.city import METRIC_CRS
 from twin.citymodel import CityModel, build_city_model
 from twin.data import persons_per_dwelling, value_of_time
-from twin.demand import gravity
+from twin.developments import development_demand, new_buildings
 from twin.network import FLOAT_FIELDS, Network, build_network
 from twin.paths import skim
 from twin.scenario_spec import (
@@ -286,7 +286,7 @@ def apply_edits(city: City, spec: ScenarioSpec, base: Variant) -> Variant:
         **{k: arrays[k] for k in LINK_FIELDS},
     )
     developments = [n for n in notes if n["type"] == "development"]
-    demand, residents = _demand(city, base, developments)
+    demand, residents = development_demand(city.model, base.demand, base.residents, developments)
     _check_reachable(net, demand, spec, notes)
     closed = np.array([b for n in notes for b in n.get("closed_base_links", [])], dtype=np.int64)
     return Variant(
@@ -297,7 +297,7 @@ def apply_edits(city: City, spec: ScenarioSpec, base: Variant) -> Variant:
         arrays["road_fid"],
         arrays["highway"],
         residents,
-        _new_buildings(developments),
+        new_buildings(developments),
         closed,
         tuple(_public(n) for n in notes),
     )
@@ -327,57 +327,3 @@ def _check_reachable(net: Network, demand: np.ndarray, spec: ScenarioSpec, notes
         f"{culprits or 'the edits'}: the closure disconnects {int(lost.sum())} zone pairs with "
         f"demand (e.g. zone {ids[o] + 1} -> zone {ids[d] + 1}); nothing was run"
     )
-
-
-def _demand(city: City, base: Variant, developments: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """Demand and residents per zone with the developments' trip ends added; the gravity model
-    is re-run with the calibrated beta of the baseline and the difference added to its matrix."""
-    if not developments:
-        return base.demand, base.residents
-    model, a = city.model, city.model.assumptions
-    grid = (model.zones["kind"] == "grid").to_numpy()
-    n = int(grid.sum())
-    residents = base.residents.copy()
-    jobs = model.zones["jobs"].to_numpy(dtype=float).copy()
-    for dev in developments:
-        share = _zone_shares(model, dev["geometry"], n)
-        residents[:n] += share * dev["residents"]
-        jobs[:n] += share * dev["jobs"]
-    net = model.network
-    times = skim(net, net.free_flow_time, {"t": net.free_flow_time})["t"][:n, :n]
-    cost = np.where(np.isfinite(times), times, times[np.isfinite(times)].max() * 2) + 0.5
-
-    def trips(res: np.ndarray, job: np.ndarray, **beta: float):
-        prod = res[:n] * a.car_trips_per_resident * a.peak_hour_share
-        attr = job[:n] * a.car_trips_per_job * a.peak_hour_share + 1e-9
-        return gravity(prod, attr, cost, deterrence="exponential", **beta)
-
-    base_jobs = model.zones["jobs"].to_numpy(dtype=float)
-    before = trips(base.residents, base_jobs, target_mean=a.target_mean_minutes)
-    after = trips(residents, jobs, beta=before.beta)
-    demand = base.demand.copy()
-    demand[:n, :n] = np.maximum(demand[:n, :n] + after.matrix - before.matrix, 0.0)
-    return demand, residents
-
-
-def _zone_shares(model: CityModel, geom: shapely.Geometry, n: int) -> np.ndarray:
-    """How a development spreads over the grid zones: by area of overlap with each zone's cell,
-    or wholly to the nearest zone for a point (or a polygon outside every cell)."""
-    centres = shapely.get_coordinates(model.zones.to_crs(METRIC_CRS).geometry.to_numpy()[:n])
-    half = model.assumptions.cell_size_m / 2
-    cells = shapely.box(*(centres - half).T, *(centres + half).T)
-    if model.zone_cells is not None and len(model.zone_cells) == n:
-        cells = model.zone_cells  # grid cells or the published zone polygons
-    share = shapely.area(shapely.intersection(cells, geom))
-    if share.sum() <= 0:
-        share = np.zeros(n)
-        share[np.argmin(np.hypot(*(centres - geom.centroid.coords[0]).T))] = 1.0
-    return share / share.sum()
-
-
-def _new_buildings(developments: list[dict]) -> gpd.GeoDataFrame:
-    """Developments as pseudo-buildings (a point becomes a 20 m block) for exposure counts."""
-    geoms = [d["geometry"] for d in developments]
-    geoms = [g.buffer(20.0) if g.area == 0 else g for g in geoms]
-    residents = [d["residents"] for d in developments]
-    return gpd.GeoDataFrame({"residents_est": residents}, geometry=geoms, crs=METRIC_CRS)
