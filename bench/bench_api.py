@@ -53,6 +53,8 @@ class Result:
     cpu_ms: float
     errors: int
     requests: int
+    #: requests/s of each round (the median is `rps`)
+    rounds: tuple[float, ...] = ()
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
@@ -167,12 +169,14 @@ better for us in both). All three servers write an access log line per request.
 The answers differ in content: ours are GeoJSON with an exact `numberMatched` and exact
 intersection (Shapely) for the bbox; Datasette's SQL answers are plain rows of a lon/lat (or
 bbox-column) range test without a count; pygeoapi's are GeoJSON. "> 4 s" means no request
-finished within the run. The machine is shared, so figures move by about a third between runs.
+finished within the run. The machine is shared, so figures move between runs; the rounds column
+shows each round. Datasette's rounds are often bimodal here (one round two to three times the
+others, in either direction), ours and pygeoapi's are steady.
 
 {table}"""
 TABLE_HEAD = (
-    "| dataset | case | server | req/s | p50 ms | p99 ms | CPU ms/req | errors "
-    "| us/peer req/s | peer/us p99 |\n| --- | --- | --- |" + " ---: |" * 7
+    "| dataset | case | server | req/s | rounds req/s | p50 ms | p99 ms | CPU ms/req | errors "
+    "| us/peer req/s | peer/us p99 |\n| --- | --- | --- |" + " ---: |" * 8
 )
 
 
@@ -183,7 +187,8 @@ def median_result(runs: list[Result]) -> Result:
         for k in ("rps", "p50_ms", "p99_ms", "cpu_ms")
     }
     return Result(runs[0].case, **med, errors=sum(r.errors for r in runs),
-                  requests=sum(r.requests for r in runs))  # fmt: skip
+                  requests=sum(r.requests for r in runs),
+                  rounds=tuple(r.rps for r in runs))  # fmt: skip
 
 
 def markdown(results: list[Result], n: int, seconds: int, rounds: int, load: float) -> str:
@@ -198,12 +203,13 @@ def markdown(results: list[Result], n: int, seconds: int, rounds: int, load: flo
         p99 = f"{r.p99_ms / mine.p99_ms:.2f}" if peer and mine.p99_ms else ""
         if not r.requests:  # nothing finished within the run
             late = f"> {seconds} s"
-            lines.append(f"| {r.case.dataset} | {r.case.name} | {r.case.server} | 0 | {late} | "
+            lines.append(f"| {r.case.dataset} | {r.case.name} | {r.case.server} | 0 | 0 | {late} | "
                          f"{late} | n/a | {r.errors} | n/a | n/a |")  # fmt: skip
             continue
         lines.append(
             f"| {r.case.dataset} | {r.case.name} | {r.case.server} | {r.rps:.0f} | "
-            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.errors} | {ratio} | {p99} |"
+            f"{' / '.join(f'{v:.0f}' for v in r.rounds)} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.cpu_ms:.2f} | {r.errors} | {ratio} | {p99} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -90,17 +90,17 @@ def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
         half = len(read.x) // 2  # PROJ releases the GIL: two halves, one per thread
         lonlat = [pool.submit(_to_lonlat, read.x[a:b], read.y[a:b], crs)
                   for a, b in ((0, half), (half, len(read.x)))]  # fmt: skip
+        area.result()
+        lon, lat = (
+            np.concatenate(part) for part in zip(*(t.result() for t in lonlat), strict=True)
+        )
+        order = pool.submit(hilbert_order, lon, lat)  # queued before the column work
         # Every column is decoded (a bad byte anywhere fails the run, as in the general
         # reader), and results are collected in header order, so the same error comes first.
         tasks = {
             name: pool.submit(_column, read, name, fields.get(name), decimal, name in scanned)
             for name in columns
         }
-        area.result()
-        lon, lat = (
-            np.concatenate(part) for part in zip(*(t.result() for t in lonlat), strict=True)
-        )
-        order = pool.submit(hilbert_order, lon, lat)  # beside the column work still running
         done = {name: task.result() for name, task in tasks.items()}
         findings = [f for name in scanned for f in done[name][0]]
         privacy.gate(findings, spec.privacy)
