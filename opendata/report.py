@@ -46,6 +46,8 @@ def render_text(report: dict[str, Any]) -> str:
         f"Source CRS:   {report.get('source_crs')}   published as EPSG:4326",
         f"BBox (4326):  {report.get('bbox')}",
     ]
+    if report.get("pipeline"):
+        lines.append(f"Pipeline:     {report['pipeline']}")
     if report.get("message"):
         lines.append(f"Message:      {report['message']}")
     if report.get("quarantine_reasons"):
