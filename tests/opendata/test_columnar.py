@@ -139,18 +139,12 @@ def test_clean_nordic_csv_takes_the_columnar_path_and_publishes_the_same_file(
     }  # fmt: skip
     assert table.column("maara").null_count == 3000 // 7 + 1
     assert table.schema.field("pvm").type == pa.date32()
-    assert (
-        pq.ParquetFile(
-            version_path(
-                Settings(data_dir=tmp_path / "fast"),
-                Catalog(f"sqlite:///{tmp_path / 'fast' / 'catalog.db'}").version("points"),
-            )
-        )
-        .metadata.row_group(0)
-        .column(1)
-        .compression
-        == "ZSTD"
+    path = version_path(
+        Settings(data_dir=tmp_path / "fast"),
+        Catalog(f"sqlite:///{tmp_path / 'fast' / 'catalog.db'}").version("points"),
     )
+    assert pq.ParquetFile(path).metadata.row_group(0).column(1).compression == "ZSTD"
+    assert "Pipeline:     columnar\n" in (path.parent / "report.txt").read_text()
 
 
 @pytest.mark.parametrize(
