@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-TNTP = ROOT.parent / "shared" / "data" / "tntp"
+TNTP = ROOT / "tests" / "data" / "tntp"
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 MAX_ITER = 5000
 

@@ -13,7 +13,8 @@ from opendata.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "datasets"
-SHARED = ROOT.parent / "shared"
+#: Test fixtures copied from ../shared/data (see tests/data/ATTRIBUTION.md).
+TEST_DATA = ROOT / "tests" / "data"
 
 BASE_METADATA: dict[str, Any] = {
     "title": {"fi": "Testiaineisto", "sv": "Testdata", "en": "Test data"},

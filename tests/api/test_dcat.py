@@ -4,7 +4,6 @@ isomorphic, there are no blank nodes, IRIs are absolute and stable, and paging w
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pyshacl
 import pytest
@@ -16,8 +15,9 @@ from api.app import create_app
 from opendata.dcat_vocab import DCAT, HYDRA, VCARD
 from opendata.search import dataset_uuid
 from tests.api.conftest_data import SCRIPT_TITLE, Store, published_store, table_store
+from tests.conftest import TEST_DATA
 
-SHAPES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dcat-ap-shacl"
+SHAPES = TEST_DATA / "dcat-ap-shacl"
 LEVEL_1 = ["dcat-ap-3.0.1/html-shacl/shapes.ttl", "dcat-ap-se/dcat-ap-se-additions.ttl"]
 RANGES = ["dcat-ap-3.0.1/html-shacl/range.ttl"]
 BASE = "http://data.example.test"

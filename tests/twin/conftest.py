@@ -1,16 +1,15 @@
-"""Shared fixtures: the published TNTP cases from ../shared/data/tntp, read once per session."""
+"""Shared fixtures: the published TNTP cases from tests/data/tntp, read once per session."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import TEST_DATA
 from twin.network import Network
 from twin.tntp import TntpCase, read_folder
 
-TNTP = Path(__file__).resolve().parents[3] / "shared" / "data" / "tntp"
+TNTP = TEST_DATA / "tntp"
 CASES = ("SiouxFalls", "Anaheim")
 
 
