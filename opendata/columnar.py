@@ -31,7 +31,8 @@ from opendata.readers.csv_ import PointColumns, read_point_columns
 from opendata.specs import DatasetSpec, FieldSpec, Schema
 from opendata.validate import area_bounds, inside_bounds
 
-#: The dates pandas can hold (nanosecond timestamps): the general pipeline quarantines others.
+#: Dates this path types itself (pandas' nanosecond range); for dates outside it the general
+#: pipeline decides, as pandas' parsing of far dates depends on its version.
 _DATE_RANGE = (date(1677, 9, 22), date(2262, 4, 11))
 _TYPES = {"string": None, "integer": pa.int64(), "float": pa.float64(), "date": pa.date32()}
 

@@ -185,8 +185,8 @@ def write_points(points: PointTable, path: Path) -> None:
     # A point's bbox centre is the point itself ((x + x) / 2 == x exactly): the same order.
     n = len(points)
     order = points.order if points.order is not None else hilbert_order(points.lon, points.lat)
-    total = np.array([[points.lon.min(), points.lat.min(), points.lon.max(), points.lat.max()]])
-    geo = _geo_metadata(CRS.from_epsg(4326), ["Point"] if n else [], total if n else total[:0])
+    total = points.total_bounds.reshape(1, 4) if n else np.empty((0, 4))
+    geo = _geo_metadata(CRS.from_epsg(4326), ["Point"] if n else [], total)
     schema = _points_schema(points.properties.schema).with_metadata({b"geo": geo})
     with (
         pq.ParquetWriter(path, schema, **_options(schema)) as writer,

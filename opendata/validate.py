@@ -17,6 +17,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from opendata.errors import ValidationFailed
+from opendata.geoparquet import TYPE_NAMES
 from opendata.readers import REJECT_COLUMN
 from opendata.specs import FieldSpec, Schema
 
@@ -160,19 +161,7 @@ def _check_geometry(
             geoms[invalid] = _extract_family(geoms[invalid], schema.geometry)
     if schema.geometry in GEOMETRY_FAMILIES:
         types = shapely.get_type_id(geoms)
-        names = np.array(
-            [
-                "Point",
-                "LineString",
-                "LinearRing",
-                "Polygon",
-                "MultiPoint",
-                "MultiLineString",
-                "MultiPolygon",
-                "GeometryCollection",
-            ],
-            dtype=object,
-        )
+        names = np.array(TYPE_NAMES, dtype=object)
         kind = np.where(types >= 0, names[np.clip(types, 0, 7)], "None")
         wrong = ~missing & ~np.isin(kind, list(GEOMETRY_FAMILIES[schema.geometry]))
         rejects.add(wrong, f"geometry is not a {schema.geometry}")
