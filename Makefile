@@ -5,8 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 BENCH   := .venv-bench
 PYTEST_ARGS ?=
+# OpenMP workers that sleep instead of spinning (see twin/traffic/paths.py: THREAD_ENV).
+export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all run scenarios ingest serve sysdeps test e2e lint fix bench bench-ingest bench-api bench-twin \
+.PHONY: all run scenarios ingest serve sysdeps test test-fast e2e lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site clean help
 
 all: lint test
@@ -43,12 +45,21 @@ sysdeps: ## Debian packages the tests use (ogr2ogr, chromium, wrk); installs onl
 test: $(STAMP) sysdeps ## the whole test suite (unit, integration and end-to-end)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The pure parts: no live server, browser, worker process, Dask cluster or bundled-city scenario.
+FAST_TESTS := tests/opendata/ingest tests/opendata/readers tests/opendata/query tests/opendata/store \
+	tests/opendata/test_settings.py tests/twin/traffic tests/twin/impacts tests/api/ogc \
+	tests/api/catalog tests/api/test_http.py tests/test_doctests.py
+
+test-fast: $(STAMP) ## the inner loop: unit tests of the pure parts, under two minutes
+	$(BIN)/python -m pytest -m "not e2e and not slow" $(FAST_TESTS) $(PYTEST_ARGS)
+
 e2e: $(STAMP) sysdeps ## only the end-to-end tests (live server, real clients)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, and the architecture's import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fix: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -12,14 +12,14 @@ from opendata.settings import Settings
 #: Blueprint modules, in registration order. Each exposes `bp` (a Blueprint), `CONFORMANCE`
 #: (the OGC conformance class URIs it implements) and `openapi_paths(settings) -> dict`.
 BLUEPRINT_MODULES = (
-    "api.core",
-    "api.features",
-    "api.files",
-    "api.catalog_api",
-    "api.sql",
-    "api.dcat",
-    "api.ckan",
-    "api.pages",
+    "api.ogc.core",
+    "api.ogc.features",
+    "api.catalog.files",
+    "api.catalog.datasets",
+    "api.catalog.sql",
+    "api.catalog.dcat",
+    "api.catalog.ckan",
+    "api.site.pages",
     "api.scenarios",
 )
 
@@ -29,15 +29,27 @@ def blueprint_modules() -> list:
     return [importlib.import_module(name) for name in BLUEPRINT_MODULES]
 
 
+def registered_modules(app: Flask) -> list:
+    """The blueprint modules an app was built from (`api.ogc.core` collects their contracts)."""
+    return app.extensions["civic_blueprint_modules"]
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (from the environment when omitted)."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app = Flask(
+        __name__,
+        static_folder="site/static",
+        static_url_path="/static",
+        template_folder="site/templates",
+    )
     app.config["CIVIC_SETTINGS"] = settings
     app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
     http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
-    for module in blueprint_modules():
+    modules = blueprint_modules()
+    app.extensions["civic_blueprint_modules"] = modules
+    for module in modules:
         app.register_blueprint(module.bp)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -9,12 +10,13 @@ import click
 
 from api.serve import serve_cmd
 from opendata.cli import COMMANDS as OPENDATA_COMMANDS
-from opendata.errors import CivicError
 from opendata.settings import Settings
-from twin.batch import sweep_command
 from twin.cli import twin as twin_group
-from twin.jobs import worker_command
-from twin.scenario_cli import compare_command, run_command
+from twin.errors import USER_ERRORS
+from twin.jobs.worker import worker_command
+from twin.scenarios.cli import compare_command, run_command
+from twin.scenarios.sweeps import sweep_command
+from twin.traffic.paths import THREAD_ENV
 
 
 @click.group()
@@ -40,6 +42,8 @@ cli.add_command(twin_group)
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line and exit 2; bugs exit 1 (traceback with --debug)."""
     args = sys.argv[1:] if argv is None else argv
+    for key, value in THREAD_ENV.items():  # before the first parallel loop; users may override
+        os.environ.setdefault(key, value)
     debug = "--debug" in args
     try:
         cli.main(args=args, prog_name="civic", standalone_mode=False)
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
-    except CivicError as err:
+    except USER_ERRORS as err:
         if debug:
             traceback.print_exc()
         click.echo(f"error: {err}", err=True)

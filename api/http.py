@@ -1,4 +1,5 @@
-"""HTTP behaviour shared by every blueprint: problem+json errors, CORS, gzip, ETags, rate limits."""
+"""HTTP behaviour shared by every blueprint, written once: content negotiation, strong ETags and
+conditional GET, the Content-Security-Policy, problem+json errors, CORS, gzip and rate limits."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from opendata.errors import CivicError, NotFound, SpecError
+from opendata.errors import NotFound, SpecError
+from twin.errors import USER_ERRORS
 
 PROBLEM = "application/problem+json"
 COMPRESSIBLE = (
@@ -66,6 +69,75 @@ def problem(
     return resp
 
 
+def negotiate(formats: Mapping[str, str], *, param: str | None = "f", strict: bool = False) -> str:
+    """The media type a request asks for: `?f=` (a key of `formats`) wins, then the Accept
+    header; the first of `formats` when the client states no preference. A client asking for
+    `application/json` gets the `json` entry (e.g. GeoJSON). `strict`: an Accept header naming
+    none of `formats` is a 406 instead of the default."""
+    if param is not None and (asked := request.args.get(param)) is not None:
+        if asked not in formats:
+            raise ApiError(
+                400, f"{param}: unsupported format '{asked[:20]}'; use {', '.join(formats)}"
+            )
+        return formats[asked]
+    offers = list(dict.fromkeys(formats.values()))
+    accept = request.accept_mimetypes
+    if not accept or accept.best == "*/*":
+        return offers[0]
+    alias = formats.get("json") if "application/json" not in offers else None
+    # application/json right after the default, so it wins ties with later offers as before
+    candidates = offers[:1] + ["application/json"] + offers[1:] if alias else offers
+    best = accept.best_match(candidates, default=None)
+    if best is None:
+        if strict:
+            raise ApiError(
+                406, "this resource is available as " + ", ".join(offers), title="Not Acceptable"
+            )
+        return offers[0]
+    return alias if best == "application/json" and alias else best
+
+
+def allow_params(allowed: set[str]) -> None:
+    """Refuse query parameters the resource does not know (a 400 naming what is allowed)."""
+    for key in request.args:
+        if key not in allowed:
+            raise ApiError(
+                400,
+                f"unknown query parameter '{key[:40]}'; allowed here: {', '.join(sorted(allowed))}",
+            )
+
+
+def vary_on_accept(resp: Response) -> Response:
+    """Representations depend on the Accept header, so caches must key on it (after_request)."""
+    resp.vary.add("Accept")
+    return resp
+
+
+def etag_for(source: str) -> str:
+    """A strong ETag for what was built from `source` (e.g. content hashes) for this request."""
+    return hashlib.sha256((source + request.full_path).encode()).hexdigest()[:32]
+
+
+def not_modified(tag: str, *, max_age: int | None = None) -> Response | None:
+    """A 304 when the client's If-None-Match holds `tag` or its gzip variant (see `_gzip`)."""
+    held = request.if_none_match
+    for candidate in (tag, tag + "-gz"):
+        if held.contains(candidate) or held.star_tag:
+            resp = Response(status=304)
+            resp.set_etag(candidate)
+            if max_age is not None:
+                resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+            return resp
+    return None
+
+
+def cacheable(resp: Response, tag: str, *, max_age: int) -> Response:
+    """Give a response its strong ETag and a public cache lifetime."""
+    resp.set_etag(tag)
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return resp
+
+
 def json_response(
     data: Any,
     *,
@@ -76,25 +148,33 @@ def json_response(
 ) -> Response:
     """Serialise `data`; with `etag_source` (e.g. the content hashes it was built from) the
     response gets a strong ETag and answers conditional GETs with 304."""
-    if etag_source is not None:
-        tag = hashlib.sha256((etag_source + request.full_path).encode()).hexdigest()[:32]
-        if not_modified(tag):
-            resp = Response(status=304)
-            resp.set_etag(tag)
-            resp.headers["Cache-Control"] = f"public, max-age={max_age}"
-            return resp
+    if etag_source is None:
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+        return Response(body, status=status, mimetype=mimetype)
+    tag = etag_for(etag_source)
+    if (cached := not_modified(tag, max_age=max_age)) is not None:
+        return cached
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
-    resp = Response(body, status=status, mimetype=mimetype)
-    if etag_source is not None:
-        resp.set_etag(tag)
-        resp.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return resp
+    return cacheable(Response(body, status=status, mimetype=mimetype), tag, max_age=max_age)
 
 
-def not_modified(tag: str) -> bool:
-    """Whether the client's If-None-Match holds `tag` or its gzip variant (see `_gzip`)."""
-    held = request.if_none_match
-    return held.contains(tag) or held.contains(tag + "-gz") or held.star_tag
+def csp(tile_url: str, *, inline: bool = False) -> str:
+    """A Content-Security-Policy that lets pages load nothing from other hosts but map tiles;
+    `inline` allows inline scripts and styles (self-contained folium map pages only).
+
+    >>> "img-src 'self' data: https://*.tile.example.org" in csp("https://{s}.tile.example.org/{z}")
+    True
+    """
+    parts = urlsplit(tile_url.replace("{s}", "a"))
+    host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+    tiles = f" {parts.scheme}://{host}" if parts.scheme in ("http", "https") and host else ""
+    code = "'self' 'unsafe-inline'" if inline else "'self'"
+    return (
+        "default-src 'self'; "
+        f"img-src 'self' data:{tiles}; "
+        f"script-src {code}; style-src {code}; connect-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    )
 
 
 class RateLimiter:
@@ -185,7 +265,8 @@ def _handle_api(err: ApiError) -> Response:
     return problem(err.status, err.detail, title=err.title, headers=err.headers)
 
 
-def _handle_civic(err: CivicError) -> Response:
+def _handle_civic(err: Exception) -> Response:
+    """A user error of the platform or the traffic engine: 404, 400 for a bad spec, else 422."""
     status = 404 if isinstance(err, NotFound) else 400 if isinstance(err, SpecError) else 422
     return problem(status, str(err))
 
@@ -202,5 +283,6 @@ def install(app: Flask, *, rate: float, burst: int) -> None:
     app.after_request(_after)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(ApiError, _handle_api)
-    app.register_error_handler(CivicError, _handle_civic)
+    for user_error in USER_ERRORS:
+        app.register_error_handler(user_error, _handle_civic)
     app.register_error_handler(Exception, _handle_other)

@@ -14,16 +14,17 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from api.http import ApiError, json_response
-from opendata import exports
-from opendata.catalog import Catalog
+from api.http import ApiError, csp, json_response, not_modified
 from opendata.errors import CivicError, NotFound, SpecError
 from opendata.settings import Settings
-from twin import jobs
-from twin.jobs_store import Job, queued_count
-from twin.maps import BUILDERS, map_dir
-from twin.scenario_run import PARTS
-from twin.scenario_spec import NAME_RE, ScenarioSpec, load_scenario, parse_scenario
+from opendata.store import exports
+from opendata.store.catalog import Catalog
+from twin.jobs import queue
+from twin.jobs.queue import Job, queued_count
+from twin.scenarios.maps import BUILDERS, map_dir
+from twin.scenarios.model import NAME_RE, ScenarioSpec
+from twin.scenarios.run import PARTS
+from twin.scenarios.spec import load_scenario, parse_scenario
 
 bp = Blueprint("scenarios", __name__)
 CONFORMANCE: list[str] = []
@@ -34,10 +35,6 @@ STATUSES = ("queued", "running", "done", "failed")
 
 def _settings() -> Settings:
     return current_app.config["CIVIC_SETTINGS"]
-
-
-def _option(settings: Settings, key: str, default: float) -> float:
-    return float(settings.extra.get(key, default))
 
 
 def parse_body(content_type: str, data: bytes) -> dict[str, Any]:
@@ -81,14 +78,14 @@ def bundled(settings: Settings) -> dict[str, ScenarioSpec]:
 
 def _check_rate(settings: Settings, client: str) -> None:
     """At most N submissions per client per minute (shared by every API worker via the store)."""
-    limit = int(_option(settings, "scenario_submit_per_minute", 6))
-    recent = jobs.recent_submissions(settings, client, 60.0)
+    limit = settings.scenario_submit_per_minute
+    recent = queue.recent_submissions(settings, client, 60.0)
     if limit > 0 and len(recent) >= limit:
         oldest = datetime.fromisoformat(recent[0].replace("Z", "+00:00"))
         wait = max(1, round(60 - (datetime.now(UTC) - oldest).total_seconds()))
         detail = f"at most {limit} scenario submissions per minute; try again in {wait} s"
         raise ApiError(429, detail, headers={"Retry-After": str(wait)})
-    if queued_count(settings) >= _option(settings, "scenario_max_queue", 100):
+    if queued_count(settings) >= settings.scenario_max_queue:
         raise ApiError(503, "the scenario queue is full; try later", headers={"Retry-After": "60"})
 
 
@@ -103,14 +100,14 @@ def _check_name(settings: Settings, spec: ScenarioSpec) -> None:
 def submit() -> Response:
     """Validate a scenario and queue it: 202 with the job and its Location."""
     settings = _settings()
-    client = jobs.client_id(settings, request.remote_addr or "")
+    client = queue.client_id(settings, request.remote_addr or "")
     _check_rate(settings, client)
     if (request.content_length or 0) > MAX_BODY:
         raise ApiError(413, f"the scenario is larger than {MAX_BODY // 1024} KiB")
     data = parse_body(request.content_type or "", request.stream.read(MAX_BODY + 1))
     try:
         _check_name(settings, parse_scenario(data))
-        job = jobs.submit(settings, data, client=client)
+        job = queue.submit(settings, data, client=client)
     except SpecError as err:
         raise ApiError(422, str(err), title="Invalid scenario") from None
     except NotFound as err:
@@ -161,7 +158,7 @@ def job_doc(settings: Settings, job: Job, *, full: bool = True) -> dict[str, Any
         "links": [{"rel": "self", "type": "application/json", "href": self_url}],
     }
     if job.status == "queued":
-        doc["queue_position"] = jobs.queue_position(settings, job)
+        doc["queue_position"] = queue.queue_position(settings, job)
     if job.status == "done" and full:
         doc["summary"] = job.summary
         doc["datasets"] = _datasets(settings, job)
@@ -219,7 +216,7 @@ def list_scenarios() -> Response:
     body = {
         "jobs": [
             job_doc(settings, j, full=False)
-            for j in jobs.list_jobs(settings, status=status, limit=limit)
+            for j in queue.list_jobs(settings, status=status, limit=limit)
         ],
         "bundled": shipped,
         "published": _published(settings),
@@ -240,7 +237,7 @@ def _job(job_id: str) -> Job:
     if not UUID_RE.match(job_id):
         raise ApiError(404, "no such scenario job", title="Not Found")
     try:
-        return jobs.get_job(_settings(), job_id)
+        return queue.get_job(_settings(), job_id)
     except CivicError:
         raise ApiError(404, f"no scenario job {job_id}", title="Not Found") from None
 
@@ -254,16 +251,6 @@ def show_job(job_id: str) -> Response:
     return json_response(doc, etag_source=tag, max_age=0)
 
 
-def _csp(settings: Settings) -> str:
-    """Scripts and styles from us only; images also from the configured tile host."""
-    tiles = re.sub(r"\{s\}\.", "*.", settings.tile_url.split("/{z}")[0].split("?")[0])
-    host = "/".join(tiles.split("/")[:3])
-    return (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data: {host}; connect-src 'self'; frame-ancestors 'self'"
-    )
-
-
 def _map_page(settings: Settings, name: str, kind: str) -> Response:
     """A stored map page with our CSP and an ETag from the file's size and time."""
     if kind not in BUILDERS:
@@ -272,10 +259,12 @@ def _map_page(settings: Settings, name: str, kind: str) -> Response:
     if not path.is_file():
         raise ApiError(404, f"scenario {name} has no {kind} map", title="Not Found")
     stat = path.stat()
-    resp = Response(path.read_bytes(), mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = _csp(settings)
-    resp.set_etag(f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
-    return resp.make_conditional(request)
+    tag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+    resp = not_modified(tag) or Response(path.read_bytes(), mimetype="text/html")
+    resp.set_etag(tag)
+    # folium writes self-contained pages with inline scripts and styles
+    resp.headers["Content-Security-Policy"] = csp(settings.tile_url, inline=True)
+    return resp
 
 
 @bp.get("/api/scenarios/<job_id>/maps/<kind>")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import replace
 from typing import Any
 
 import click
@@ -78,10 +76,8 @@ def serve_cmd(
 ) -> None:
     """Serve the web API and pages with gunicorn."""
     settings = ctx.obj["settings"] if ctx.obj and "settings" in ctx.obj else Settings.from_env()
-    settings = replace(settings, host=host or settings.host, port=port or settings.port)
-    if not os.environ.get("CIVIC_BASE_URL"):
-        # Links must name the address actually served unless a public URL is configured.
-        settings = replace(settings, base_url=f"http://{settings.host}:{settings.port}")
+    # Links must name the address actually served unless a public URL is configured.
+    settings = settings.with_address(host, port)
     options = gunicorn_options(
         settings,
         workers=workers or settings.workers,
@@ -94,7 +90,7 @@ def serve_cmd(
         f"({options['workers']} {worker_class} workers)",
         err=True,
     )
-    from twin.jobs import start_workers, stop_workers  # api -> twin, never the other way
+    from twin.jobs.worker import start_workers, stop_workers  # api -> twin, never the other way
 
     procs = start_workers(settings)  # scenario jobs run beside the web workers, never in them
     try:

@@ -1,5 +1,5 @@
 """The three servers of the API benchmark and their data: the generated points and the test
-buildings published through `opendata.publish`, the same rows in SQLite for Datasette and a
+buildings published through `opendata.store.publish`, the same rows in SQLite for Datasette and a
 pygeoapi configuration for its Parquet provider; `servers` gives each one's command line."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from opendata.publish import Release, publish, version_path  # noqa: E402
 from opendata.settings import Settings  # noqa: E402
+from opendata.store.publish import Release, publish, version_path  # noqa: E402
 from tests.api.conftest import make_buildings  # noqa: E402
 
 PEER_VENV = ROOT / ".venv-bench" / "bin"

@@ -1,10 +1,10 @@
 """Benchmark the features API against pygeoapi (Parquet provider) and Datasette (SQLite).
 
 Generates a 1,000,000-point dataset and the ~500-building test layer, publishes them through
-`opendata.publish`, serves them with `civic serve` (gunicorn, 2 sync workers), pygeoapi (gunicorn,
-2 sync workers) and Datasette (gunicorn, 2 uvicorn workers) from the peers' own virtualenv
-(`.venv-bench`), loads each case with `wrk` (16 connections) and reports requests per second,
-p50/p99 latency, server CPU per request and errors as a Markdown table in
+`opendata.store.publish`, serves them with `civic serve` (gunicorn, 2 sync workers), pygeoapi
+(gunicorn, 2 sync workers) and Datasette (gunicorn, 2 uvicorn workers) from the peers' own
+virtualenv (`.venv-bench`), loads each case with `wrk` (16 connections) and reports requests per
+second, p50/p99 latency, server CPU per request and errors as a Markdown table in
 `docs/benchmarks-api.md`.
 
 Each server answers every case `--rounds` times (3), the cases interleaved, and each figure is

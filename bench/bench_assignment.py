@@ -43,8 +43,8 @@ def _load_case(path: str) -> dict[str, np.ndarray]:
 def _run_ours(
     case: dict, gap: float, threads: int, algorithm: str = "bfw"
 ) -> tuple[np.ndarray, int, float]:
-    from twin.assignment import AssignmentConfig, assign
-    from twin.network import build_network
+    from twin.traffic.assignment import AssignmentConfig, assign
+    from twin.traffic.network import build_network
 
     def net():
         return build_network(
@@ -161,9 +161,9 @@ def runner(tool: str, case_path: str, gap: float, out: str, threads: int) -> Non
 
 def _cases(grid: int, workdir: Path, reference_gap: float) -> dict[str, tuple[Path, np.ndarray]]:
     """Write every case as .npz; return its path and best-known flows (input link order)."""
-    from twin.assignment import AssignmentConfig, assign
-    from twin.synthetic import grid_demand, grid_network
-    from twin.tntp import read_folder
+    from twin.traffic.assignment import AssignmentConfig, assign
+    from twin.traffic.synthetic import grid_demand, grid_network
+    from twin.traffic.tntp import read_folder
 
     small = grid_network(4, 4), grid_demand(4, 4)
     for algorithm in ("bfw", "gp"):  # compile into numba's on-disk cache before any timed run
@@ -217,8 +217,8 @@ def _one_run(tool: str, case_path: Path, gap: float, threads: int, workdir: Path
 
 def _judge(case_path: Path, flow: np.ndarray, best: np.ndarray) -> tuple[float, float]:
     """Our evaluator's gap of a flow vector and its relative L1 distance to the best flows."""
-    from twin.assignment import relative_gap
-    from twin.network import build_network
+    from twin.traffic.assignment import relative_gap
+    from twin.traffic.network import build_network
 
     c = _load_case(str(case_path))
     net = build_network(

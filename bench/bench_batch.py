@@ -24,9 +24,9 @@ OUT = ROOT / "bench" / "out" / "bench_batch.json"
 
 
 def _settings(data_dir: Path):
-    from opendata.pipeline import ingest
+    from opendata.ingest.pipeline import ingest
+    from opendata.ingest.specs import load_spec
     from opendata.settings import Settings
-    from opendata.specs import load_spec
 
     cfg = Settings(data_dir=data_dir, datasets_dir=DATASETS, source_roots=(DATASETS,))
     for name in ("roads", "buildings", "services"):
@@ -48,8 +48,8 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from twin.batch import run_serial, run_sweep
-    from twin.scenario_spec import load_scenario
+    from twin.scenarios.spec import load_scenario
+    from twin.scenarios.sweeps import run_serial, run_sweep
 
     spec = load_scenario(DATASETS / "scenarios" / "cordon_esplanadi.toml")
     variants = [{"edits[0].amount": 2.0 * i} for i in range(args.variants)]

@@ -1,9 +1,9 @@
 """Benchmark: a generated 1,000,000-row Nordic CSV to published GeoParquet.
 
 Runs, side by side on the same file, each in a fresh subprocess (so peak memory is its own):
-  * ours:      `opendata.pipeline.ingest` as `civic ingest` runs it (read, privacy scan, validate,
-               reproject to EPSG:4326, Hilbert sort, GeoParquet 1.1 with bbox covering, catalog
-               commit); a clean point CSV like this one takes the columnar path
+  * ours:      `opendata.ingest.pipeline.ingest` as `civic ingest` runs it (read, privacy scan,
+               validate, reproject to EPSG:4326, Hilbert sort, GeoParquet 1.1 with bbox covering,
+               catalog commit); a clean point CSV like this one takes the columnar path
   * ours, general pipeline: the same with `CIVIC_COLUMNAR=0` (the GeoDataFrame pipeline that
                every other source, and any CSV needing a row-level decision, goes through)
   * geopandas: the plain path `pandas.read_csv -> points_from_xy -> to_parquet`
@@ -96,8 +96,8 @@ OURS = """
 import sys, time, resource
 from pathlib import Path
 from opendata.settings import Settings
-from opendata.specs import load_spec
-from opendata.pipeline import ingest
+from opendata.ingest.specs import load_spec
+from opendata.ingest.pipeline import ingest
 work = Path(sys.argv[1])
 settings = Settings(data_dir=work / "data", datasets_dir=work, source_roots=(work,),
                     columnar=sys.argv[2] == "1")

@@ -31,9 +31,9 @@ def _peak_mb() -> float:
 
 
 def _ingest(data_dir: Path) -> None:
-    from opendata.pipeline import ingest
+    from opendata.ingest.pipeline import ingest
+    from opendata.ingest.specs import load_spec
     from opendata.settings import Settings
-    from opendata.specs import load_spec
 
     cfg = Settings(data_dir=data_dir, datasets_dir=DATASETS, source_roots=(DATASETS,))
     for name in ("roads", "buildings", "services"):
@@ -43,8 +43,8 @@ def _ingest(data_dir: Path) -> None:
 def run_city(data_dir: str, scenario: str) -> dict:
     """One full `run_scenario` (fresh baseline); stage times from the progress callback."""
     from opendata.settings import Settings
-    from twin.scenario_run import run_scenario
-    from twin.scenario_spec import load_scenario
+    from twin.scenarios.run import run_scenario
+    from twin.scenarios.spec import load_scenario
 
     cfg = Settings(data_dir=Path(data_dir), datasets_dir=DATASETS, source_roots=(DATASETS,))
     spec = load_scenario(DATASETS / "scenarios" / f"{scenario}.toml")
@@ -73,9 +73,9 @@ def run_grid(size: int, threads: int, gap: float) -> dict:
 
     import numpy as np
 
-    from twin.assignment import AssignmentConfig, assign
-    from twin.emissions import link_emissions
-    from twin.synthetic import grid_demand, grid_network
+    from twin.impacts.emissions import link_emissions
+    from twin.traffic.assignment import AssignmentConfig, assign
+    from twin.traffic.synthetic import grid_demand, grid_network
 
     start = time.perf_counter()
     net, demand = grid_network(size, size), grid_demand(size, size, trips_per_zone=250)

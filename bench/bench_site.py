@@ -57,11 +57,11 @@ DRAWN_HOOK = """new MutationObserver(() => {
 
 def build_store(root: Path) -> Path:
     """Ingest the bundled municipality and publish one scenario run into `root`."""
-    from opendata.pipeline import ingest
+    from opendata.ingest.pipeline import ingest
+    from opendata.ingest.specs import find_specs, load_spec
     from opendata.settings import Settings
-    from opendata.specs import find_specs, load_spec
-    from twin.scenario_run import publish_result, run_scenario
-    from twin.scenario_spec import load_scenario
+    from twin.scenarios.run import publish_result, run_scenario
+    from twin.scenarios.spec import load_scenario
 
     datasets = ROOT / "datasets"
     cfg = Settings(data_dir=root / "data", datasets_dir=datasets, source_roots=(datasets,))

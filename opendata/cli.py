@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from opendata.catalog import Catalog
 from opendata.errors import CivicError, NotFound
-from opendata.pipeline import ingest
+from opendata.ingest.pipeline import ingest
+from opendata.ingest.specs import find_specs, load_spec
 from opendata.settings import Settings
-from opendata.specs import find_specs, load_spec
+from opendata.store.catalog import Catalog
 
 
 def _settings(ctx: click.Context) -> Settings:

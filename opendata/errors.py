@@ -27,3 +27,7 @@ class PrivacyBlocked(CivicError):
 
 class NotFound(CivicError):
     """A dataset or version that does not exist was asked for."""
+
+
+class SettingsError(CivicError):
+    """A `CIVIC_*` environment variable holds a value that does not parse."""

@@ -1,30 +1,23 @@
-"""One settings object built from `CIVIC_*` environment variables with demo-friendly defaults."""
+"""One typed, frozen settings object, built once from `CIVIC_*` environment variables by
+`Settings.from_env` (the only place the platform reads its environment), with demo defaults.
+
+Paths are made absolute when the settings are built, against the working directory of the
+command that built them: `CIVIC_DATA_DIR=./data` means the `data` folder where `civic` was
+started, whatever folder a library later resolves relative paths against.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
-#: Optional catalog-level metadata for DCAT (`CIVIC_CATALOG_TITLE`, ...), kept in `extra`.
-EXTRA_KEYS = (
-    "CATALOG_TITLE",
-    "CATALOG_DESCRIPTION",
-    "CATALOG_PUBLISHER_NAME",
-    "CATALOG_PUBLISHER_URI",
-    "CATALOG_PUBLISHER_TYPE",
-    "CATALOG_LICENCE",
-    "SCENARIO_JOBS_URL",
-    "SCENARIO_WORKERS",
-    "SCENARIO_SUBMIT_PER_MINUTE",
-    "SCENARIO_MAX_QUEUE",
-    "DASK_SCHEDULER",
-    "LANG_FALLBACK",
-)
+from opendata.errors import SettingsError
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CIVIC_{name}", default)
+#: Languages the platform writes metadata and pages in.
+LANGUAGES = ("fi", "sv", "en", "da")
 
 
 @dataclass(frozen=True)
@@ -32,13 +25,15 @@ class Settings:
     """Where data lives and how the platform behaves; pass it around, never mutate it."""
 
     data_dir: Path = Path("data")
+    #: SQLAlchemy URL of the catalog; "" means `sqlite:///<data_dir>/catalog.db`.
     catalog_url: str = ""
     datasets_dir: Path = Path("datasets")
-    #: Source paths in specs must resolve inside one of these folders.
+    #: Source paths in specs must resolve inside one of these folders (default: datasets_dir).
     source_roots: tuple[Path, ...] = ()
     #: Secret for keyed hashing of personal data columns (HMAC-SHA256).
     hash_key: str = "civic-demo-key-change-me"
-    base_url: str = "http://127.0.0.1:8000"
+    #: Public URL in links and DCAT; "" means `http://HOST:PORT`.
+    base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
@@ -55,49 +50,96 @@ class Settings:
     #: Basemap tiles for the website (the only third-party request pages may make).
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
-    #: Let `civic ingest` take the columnar path for clean point CSVs (see opendata/columnar.py).
+    #: Let `civic ingest` take the columnar path for clean point CSVs (opendata/ingest/columnar.py).
     columnar: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
+    #: Metadata language order when a text is missing in the asked language.
+    lang_fallback: tuple[str, ...] = ("fi", "sv", "en")
+    #: What the DCAT catalog says about itself ("" = a neutral default, or the datasets' publisher).
+    catalog_title: str = ""
+    catalog_description: str = ""
+    catalog_publisher_name: str = ""
+    catalog_publisher_uri: str = ""
+    catalog_publisher_type: str = ""
+    catalog_licence: str = "CC0-1.0"
+    #: Scenario service: job store URL ("" = `sqlite:///<data_dir>/scenario_jobs.db`), worker
+    #: processes `civic serve` starts, submissions per client and minute, queue length.
+    scenario_jobs_url: str = ""
+    scenario_workers: int = 1
+    scenario_submit_per_minute: int = 6
+    scenario_max_queue: int = 100
+    #: Address of a Dask scheduler for sweeps ("" = a local cluster).
+    dask_scheduler: str = ""
+    #: Fault injection for the crash tests: publication waits at this stage to be killed.
+    pause_at: str = ""
 
     def __post_init__(self) -> None:
-        if not self.catalog_url:
-            object.__setattr__(self, "catalog_url", f"sqlite:///{self.data_dir / 'catalog.db'}")
-        if not self.source_roots:
-            object.__setattr__(self, "source_roots", (self.datasets_dir,))
+        data_dir = Path(self.data_dir).absolute()
+        datasets_dir = Path(self.datasets_dir).absolute()
+        derived = {
+            "data_dir": data_dir,
+            "datasets_dir": datasets_dir,
+            "source_roots": tuple(Path(p).absolute() for p in self.source_roots) or (datasets_dir,),
+            "catalog_url": self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}",
+            "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Read `CIVIC_DATA_DIR`, `CIVIC_CATALOG_URL`, ... ; keyword overrides win."""
-        data_dir = Path(_env("DATA_DIR", "data"))
-        datasets_dir = Path(_env("DATASETS_DIR", "datasets"))
-        roots = _env("SOURCE_ROOTS", "")
-        base = cls(
-            data_dir=data_dir,
-            catalog_url=_env("CATALOG_URL", ""),
-            datasets_dir=datasets_dir,
-            source_roots=tuple(Path(p) for p in roots.split(os.pathsep) if p),
-            hash_key=_env("HASH_KEY", "civic-demo-key-change-me"),
-            base_url=_env("BASE_URL", ""),
-            host=_env("HOST", "127.0.0.1"),
-            port=int(_env("PORT", "8000")),
-            workers=int(_env("WORKERS", "2")),
-            rate_limit=float(_env("RATE_LIMIT", "50")),
-            rate_burst=int(_env("RATE_BURST", "200")),
-            sql_timeout_s=float(_env("SQL_TIMEOUT_S", "5")),
-            sql_max_rows=int(_env("SQL_MAX_ROWS", "10000")),
-            sql_memory_mb=int(_env("SQL_MEMORY_MB", "512")),
-            tile_url=_env("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
-            tile_attribution=_env("TILE_ATTRIBUTION", "© OpenStreetMap contributors"),
-            items_default_limit=int(_env("ITEMS_DEFAULT_LIMIT", "10")),
-            items_max_limit=int(_env("ITEMS_MAX_LIMIT", "10000")),
-            columnar=_env("COLUMNAR", "1") not in ("0", "false", "no", "off"),
-        )
-        extra = {
-            key.lower(): os.environ[f"CIVIC_{key}"]
-            for key in EXTRA_KEYS
-            if f"CIVIC_{key}" in os.environ
-        }
-        base = replace(base, extra=extra)
-        if not base.base_url:
-            base = replace(base, base_url=f"http://{base.host}:{base.port}")
-        return replace(base, **overrides) if overrides else base
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read every `CIVIC_<FIELD>` variable (upper-case field name); keyword overrides win.
+
+        `CIVIC_SOURCE_ROOTS` and `CIVIC_LANG_FALLBACK` are lists (`:` and `,` separated); a
+        value that does not parse is refused with the variable's name."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"CIVIC_{f.name.upper()}")
+            if raw is None or f.name in overrides:
+                continue
+            values[f.name] = _parse(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_address(self, host: str | None, port: int | None) -> Settings:
+        """The same settings served on another address; a derived base URL follows it."""
+        host, port = host or self.host, port or self.port
+        derived = self.base_url == f"http://{self.host}:{self.port}"
+        return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
+
+
+def _flag(raw: str) -> bool:
+    return raw.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _languages(raw: str) -> tuple[str, ...]:
+    order = tuple(c for c in (p.strip() for p in raw.split(",")) if c in LANGUAGES)
+    return order or Settings.lang_fallback
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "data_dir": Path,
+    "datasets_dir": Path,
+    "source_roots": lambda raw: tuple(Path(p) for p in raw.split(os.pathsep) if p),
+    "port": int,
+    "workers": int,
+    "rate_limit": float,
+    "rate_burst": int,
+    "sql_timeout_s": float,
+    "sql_max_rows": int,
+    "sql_memory_mb": int,
+    "items_default_limit": int,
+    "items_max_limit": int,
+    "columnar": _flag,
+    "lang_fallback": _languages,
+    "scenario_workers": int,
+    "scenario_submit_per_minute": int,
+    "scenario_max_queue": int,
+}
+
+
+def _parse(name: str, raw: str) -> Any:
+    try:
+        return _PARSERS.get(name, str)(raw)
+    except ValueError:
+        raise SettingsError(f"CIVIC_{name.upper()}={raw[:40]!r} is not a valid value") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 
 from opendata.settings import Settings
+from twin.traffic.paths import THREAD_ENV
+
+for _key, _value in THREAD_ENV.items():  # as `civic` does, before any parallel loop runs
+    os.environ.setdefault(_key, _value)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "datasets"
@@ -101,8 +106,8 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The bundled municipality ingested once into a temporary store (cf. Datasette's ds_client)."""
-    from opendata.pipeline import ingest
-    from opendata.specs import find_specs, load_spec
+    from opendata.ingest.pipeline import ingest
+    from opendata.ingest.specs import find_specs, load_spec
 
     data = tmp_path_factory.mktemp("bundled")
     cfg = Settings(data_dir=data / "data", datasets_dir=DATASETS, source_roots=(DATASETS,))

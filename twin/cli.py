@@ -11,20 +11,21 @@ from typing import TextIO
 
 import click
 
-from opendata.errors import CivicError
-from twin.assignment import ALGORITHMS, AssignmentConfig, Progress, assign
-from twin.errors import TwinError
-from twin.results import write_results
-from twin.tntp import read_folder
+from twin.errors import USER_ERRORS
+from twin.traffic.assignment import ALGORITHMS, AssignmentConfig, assign
+from twin.traffic.errors import TrafficError
+from twin.traffic.results import Progress, write_results
+from twin.traffic.tntp import read_folder
 
 
 class _TwinGroup(click.Group):
-    """Turns a `CivicError` into a one-line message and its exit code, never a traceback."""
+    """Turns a user error (`twin.errors.USER_ERRORS`) into a one-line message and its exit code,
+    never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except CivicError as err:
+        except USER_ERRORS as err:
             exc = click.ClickException(str(err))
             exc.exit_code = err.exit_code
             raise exc from None
@@ -58,7 +59,7 @@ def _tntp(folder: Path):
 def _city(ctx: click.Context):
     """The city model from the current published datasets (its links map back to road fids)."""
     from opendata.settings import Settings
-    from twin.citymodel import build_city_model
+    from twin.city.model import build_city_model
 
     obj = ctx.find_root().obj
     settings = obj.get("settings") if isinstance(obj, dict) else None
@@ -135,9 +136,9 @@ def assign_command(
     """Run a static user-equilibrium assignment on a TNTP network or on the bundled city."""
     config = AssignmentConfig(algorithm, target_gap, max_iter)  # checked before reading files
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-        raise TwinError(f"{out}: --out must end in .csv or .parquet")
+        raise TrafficError(f"{out}: --out must end in .csv or .parquet")
     if (folder is None) == (not city):
-        raise TwinError("give exactly one of --tntp FOLDER or --city")
+        raise TrafficError("give exactly one of --tntp FOLDER or --city")
     network, demand = _city(ctx) if city else _tntp(folder)
     start = time.perf_counter()
     result = assign(network, demand, config, progress_printer(sys.stderr, every))

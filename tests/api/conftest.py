@@ -1,7 +1,7 @@
 """Fixtures for the API tests: a store with three published layers, the app, a live server.
 
 The layers are built here (deterministic random numbers) and published through
-`opendata.publish.publish`, exactly as ingested data would be.
+`opendata.store.publish.publish`, exactly as ingested data would be.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import shapely
 
 from api.app import create_app
-from opendata.publish import Release, publish, version_path
 from opendata.settings import Settings
+from opendata.store.publish import Release, publish, version_path
 from tests.live import civic_server, free_port, wait_ready  # noqa: F401 - re-exported
 
 ROOT = Path(__file__).resolve().parents[2]

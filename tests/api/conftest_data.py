@@ -23,9 +23,9 @@ import numpy as np
 import requests
 from shapely.geometry import LineString, Point, box
 
-from opendata.catalog import Catalog
-from opendata.publish import Release, publish
 from opendata.settings import Settings
+from opendata.store.catalog import Catalog
+from opendata.store.publish import Release, publish
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = str(REPO / ".venv" / "bin" / "python")

@@ -18,8 +18,8 @@ from api.app import create_app
 from opendata.settings import Settings
 from tests.api.conftest import ROOT, free_port
 from tests.api.conftest import _wait_ready as wait_ready
-from tests.twin.test_jobs import copy_store, scenario
-from twin import jobs
+from tests.twin.jobs.test_worker import copy_store, scenario
+from twin.jobs import queue, worker
 
 PROBLEM = "application/problem+json"
 
@@ -27,7 +27,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def store(bundled: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = copy_store(bundled, tmp_path_factory.mktemp("scenario_api"))
-    return replace(base, base_url="http://api.test", extra={"scenario_submit_per_minute": "50"})
+    return replace(base, base_url="http://api.test", scenario_submit_per_minute=50)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def _post(api, body, *, client: str = "10.0.0.1", content_type: str = "applicati
 
 
 def _count(store: Settings) -> int:
-    return len(jobs.list_jobs(store, limit=500))
+    return len(queue.list_jobs(store, limit=500))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def done_job(api, store: Settings) -> dict:
     """A closure submitted over HTTP and run by an in-process worker."""
     resp = _post(api, scenario(name="api_closure"), client="10.0.0.99")
     assert resp.status_code == 202
-    jobs.run_worker(store, once=True)
+    worker.run_worker(store, once=True)
     return api.get(resp.headers["Location"].removeprefix("http://api.test")).get_json()
 
 
@@ -67,7 +67,7 @@ def test_post_queues_and_answers_202_with_location(api, store):
     assert resp.headers["Location"] == f"http://api.test/api/scenarios/{doc['id']}"
     assert (doc["status"], doc["queue_position"]) == ("queued", 0)
     assert "summary" not in doc  # nothing ran inside the request
-    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+    queue.finish(store, queue.claim(store, worker.worker_id()).id, "failed", error="test")
 
 
 BAD = {
@@ -122,18 +122,18 @@ def test_toml_body_is_accepted(api, store):
     )
     resp = _post(api, toml, content_type="application/toml", client="10.0.0.5")
     assert resp.status_code == 202, resp.get_json()
-    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+    queue.finish(store, queue.claim(store, worker.worker_id()).id, "failed", error="test")
 
 
 def test_submissions_over_the_limit_get_429_with_retry_after(store):
-    limited = create_app(replace(store, extra={"scenario_submit_per_minute": "2"})).test_client()
+    limited = create_app(replace(store, scenario_submit_per_minute=2)).test_client()
     codes = [_post(limited, scenario(name=f"burst_{i}"), client="10.1.1.1") for i in range(3)]
     assert [r.status_code for r in codes] == [202, 202, 429]
     assert codes[2].mimetype == PROBLEM and 1 <= int(codes[2].headers["Retry-After"]) <= 60
     other = _post(limited, scenario(name="burst_other"), client="10.1.1.2")
     assert other.status_code == 202
-    while (job := jobs.claim(store, jobs.worker_id())) is not None:
-        jobs.finish(store, job.id, "failed", error="test")
+    while (job := queue.claim(store, worker.worker_id())) is not None:
+        queue.finish(store, job.id, "failed", error="test")
 
 
 def test_done_job_has_summary_datasets_and_maps(done_job):
@@ -219,7 +219,7 @@ def test_bundled_spec_can_be_edited_and_resubmitted(api, store):
     spec["name"], spec["edits"][0]["amount"] = "cordon_five", 5.0
     resp = _post(api, spec, client="10.0.0.6")
     assert resp.status_code == 202
-    jobs.finish(store, jobs.claim(store, jobs.worker_id()).id, "failed", error="test")
+    queue.finish(store, queue.claim(store, worker.worker_id()).id, "failed", error="test")
 
 
 def test_every_scenario_route_is_in_openapi(api):
@@ -244,7 +244,7 @@ def live_service(store: Settings, tmp_path_factory: pytest.TempPathFactory):
     env.pop("CIVIC_BASE_URL", None)
     commands = [
         [sys.executable, "-m", "api.serve", "--port", str(port), "--workers", "2"],
-        [sys.executable, "-m", "twin.jobs", "--poll", "0.2"],
+        [sys.executable, "-m", "twin.jobs.worker", "--poll", "0.2"],
     ]
     with open(log, "wb") as sink:
         procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=sink, stderr=sink) for c in commands]

@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from twin.assignment import Progress
+from tests.twin.traffic.conftest import TNTP
 from twin.cli import progress_printer, twin
-
-from .conftest import TNTP
+from twin.traffic.results import Progress
 
 
 def _run(*args: str):

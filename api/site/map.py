@@ -1,0 +1,162 @@
+"""The map viewer's context (layers from the catalog, a shareable view in the URL) and the cached
+map previews every map on the site draws."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlencode
+
+import geopandas as gpd
+
+from api.site.common import PALETTE, Site
+from opendata.metadata.search import Entry
+from opendata.query.preview import PREVIEW_VERSION, make_preview, to_json
+from opendata.store import exports
+
+MAX_LAYERS = 8
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A spatial dataset that can be drawn on a map."""
+
+    name: str
+    title: str
+    title_lang: str
+    kind: str
+    rows: int
+    color: str
+    swatch: int  #: index into the palette (CSS class `swatch-<n>`)
+    selected: bool
+    preview_url: str
+    href: str  #: the dataset page (table, downloads)
+
+
+@dataclass(frozen=True)
+class MapView:
+    lat: float
+    lon: float
+    zoom: int
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    layers: tuple[str, ...] = ()
+    view: MapView | None = None
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """The map viewer: every layer on offer, which are shown, and the view to share."""
+
+    layers: list[Layer]
+    selected: list[str]
+    view: MapView | None
+    bbox: list[float] | None  #: extent of the shown layers (all layers when none is shown)
+    share_href: str
+
+
+def _number(raw: str, low: float, high: float, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def parse_map(args: Sequence[tuple[str, str]]) -> MapRequest:
+    """Parse `/map?layers=a,b&lat=..&lon=..&z=..` (ValueError on a bad number).
+
+    >>> parse_map([("layers", "roads,stops"), ("layers", "roads"), ("z", "15")]).layers
+    ('roads', 'stops')
+    """
+    layers: list[str] = []
+    found: dict[str, str] = {}
+    for key, value in args:
+        if key == "layers":
+            layers += [n for n in value.split(",") if n and n not in layers]
+        elif key in ("lat", "lon", "z"):
+            found[key] = value
+    view = None
+    if {"lat", "lon", "z"} <= found.keys():
+        view = MapView(
+            lat=_number(found["lat"], -90, 90, "lat"),
+            lon=_number(found["lon"], -180, 180, "lon"),
+            zoom=int(_number(found["z"], 0, 19, "z")),
+        )
+    return MapRequest(tuple(layers[:MAX_LAYERS]), view)
+
+
+def spatial_layers(items: Sequence[Entry], site: Site, selected: Sequence[str]) -> list[Layer]:
+    """A `Layer` per spatial dataset, coloured by its position in the catalog."""
+    out = []
+    spatial = [i for i in items if exports.is_spatial(i.version)]
+    for index, item in enumerate(sorted(spatial, key=lambda e: (e.kind != "dataset", e.name))):
+        title = site.text(item.title)
+        out.append(
+            Layer(
+                name=item.name,
+                title=title.text or item.name,
+                title_lang=title.lang,
+                kind=item.kind,
+                rows=item.version.rows,
+                color=PALETTE[index % len(PALETTE)],
+                swatch=index % len(PALETTE),
+                selected=item.name in selected,
+                preview_url=f"/datasets/{item.name}/preview.geojson",
+                href=f"/datasets/{item.name}",
+            )
+        )
+    return out
+
+
+def union_bbox(boxes: Sequence[Sequence[float] | None]) -> list[float] | None:
+    """The box around all given boxes (None when there is none).
+
+    >>> union_bbox([[0, 0, 1, 1], None, [2, -1, 3, 0.5]])
+    [0, -1, 3, 1]
+    """
+    real = [b for b in boxes if b]
+    if not real:
+        return None
+    return [min(b[0] for b in real), min(b[1] for b in real), max(b[2] for b in real),
+            max(b[3] for b in real)]  # fmt: skip
+
+
+def share_href(layers: Sequence[str], view: MapView | None) -> str:
+    """The URL that reopens this map: layers and view in the query string."""
+    params = [("layers", ",".join(layers))] if layers else []
+    if view:
+        params += [("lat", f"{view.lat:.5f}"), ("lon", f"{view.lon:.5f}"), ("z", str(view.zoom))]
+    return "/map" + ("?" + urlencode(params, safe=",") if params else "")
+
+
+def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
+    """The map viewer context; unknown layer names are dropped."""
+    layers = spatial_layers(items, site, req.layers)
+    known = {layer.name for layer in layers}
+    selected = [n for n in req.layers if n in known]
+    by_name = {i.name: i for i in items}
+    shown = selected or sorted(known)
+    return MapPage(
+        layers=layers,
+        selected=selected,
+        view=req.view,
+        bbox=union_bbox([by_name[n].version.bbox for n in shown]),
+        share_href=share_href(selected, req.view),
+    )
+
+
+@lru_cache(maxsize=32)
+def preview_text(path: str, content_hash: str) -> str:
+    """The serialised preview of a stored version (versions are immutable, so cache by hash)."""
+    return to_json(make_preview(gpd.read_parquet(path)))
+
+
+def preview_etag(content_hash: str) -> str:
+    return f"preview-{PREVIEW_VERSION}-{content_hash[:32]}"

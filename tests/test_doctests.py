@@ -1,0 +1,25 @@
+"""The examples in the modules' docstrings stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "api.site.i18n",
+    "api.http",
+    "api.site.common",
+    "api.site.catalog",
+    "api.site.map",
+    "api.site.scenario",
+    "opendata.query.preview",
+    "opendata.metadata.languages",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_hold(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0

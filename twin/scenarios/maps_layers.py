@@ -1,0 +1,204 @@
+"""Building blocks of the result maps: colour classes, legends, tooltips and the HTML table that
+is each map's text alternative. Pure functions of values; `twin.scenarios.maps` composes them."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
+
+#: Self-hosted Leaflet (served by the API under /static); no CDN, no jQuery or Bootstrap.
+LEAFLET = "/static/vendor/leaflet-1.9.4"
+SEQUENTIAL = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+INCREASE = ("#fddbc7", "#f4a582", "#d6604d", "#b2182b")  # reds: more (worse)
+DECREASE = ("#d1e5f0", "#92c5de", "#4393c3", "#2166ac")  # blues: less (better)
+NEUTRAL = "#bdbdbd"
+NOISE = {
+    "<55": "#e0e0e0",
+    "55-59": "#ffffb2",
+    "60-64": "#fecc5c",
+    "65-69": "#fd8d3c",
+    "70-74": "#f03b20",
+    ">=75": "#bd0026",
+}
+
+
+class SelfHostedMap(folium.Map):
+    """A folium map that loads only our vendored Leaflet (class attributes, not a global patch)."""
+
+    default_js = [("leaflet", f"{LEAFLET}/leaflet.js")]
+    default_css = [("leaflet_css", f"{LEAFLET}/leaflet.css")]
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Class breaks with one colour and label per class; `unit` is shown in the legend."""
+
+    breaks: tuple[float, ...]  # upper bounds of every class but the last
+    colors: tuple[str, ...]
+    labels: tuple[str, ...]
+    unit: str
+
+    def color(self, value: float) -> str:
+        """The colour of the class holding `value` (NaN: neutral grey)."""
+        if value != value:
+            return NEUTRAL
+        for bound, color in zip(self.breaks, self.colors, strict=False):
+            if value < bound:
+                return color
+        return self.colors[-1]
+
+
+def nice(value: float) -> float:
+    """A round number (1, 2 or 5 times a power of ten) at least `value`.
+
+    >>> nice(340.0)
+    500.0
+    """
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= value)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:g}"
+
+
+def sequential(limit: float, unit: str) -> Classes:
+    """Five classes from 0 up to a round `limit`, light to dark."""
+    step = nice(limit / 5)
+    breaks = tuple(step * i for i in range(1, 5))
+    labels = [f"under {_fmt(breaks[0])}"]
+    labels += [f"{_fmt(a)} to {_fmt(b)}" for a, b in zip(breaks, breaks[1:], strict=False)]
+    labels.append(f"{_fmt(breaks[-1])} or more")
+    return Classes(breaks, SEQUENTIAL, tuple(labels), unit)
+
+
+def diverging(limit: float, unit: str, *, noise: float = 0.0) -> Classes:
+    """Four blue classes for decreases, a grey 'about the same' class within `noise`, and four
+    red classes for increases, symmetric up to a round `limit`."""
+    step = nice(max(limit, 4 * noise, 1e-9) / 4)
+    steps = [max(noise, step / 10), step, 2 * step, 3 * step]
+    neg = [-s for s in reversed(steps)]
+    breaks = (*neg, steps[0], *steps[1:])
+    colors = (*reversed(DECREASE), NEUTRAL, *INCREASE)
+    labels = [f"less than -{_fmt(steps[-1])}"]
+    labels += [f"-{_fmt(b)} to -{_fmt(a)}" for a, b in zip(steps[:-1], steps[1:], strict=False)][
+        ::-1
+    ]
+    labels.append(f"about the same (within ±{_fmt(steps[0])})")
+    labels += [f"+{_fmt(a)} to +{_fmt(b)}" for a, b in zip(steps[:-1], steps[1:], strict=False)]
+    labels.append(f"more than +{_fmt(steps[-1])}")
+    return Classes(breaks, colors, tuple(labels), unit)
+
+
+def noise_bands() -> Classes:
+    """Lden in 5 dB bands from 55 dB(A), the bands of the EU Environmental Noise Directive."""
+    return Classes(
+        (55.0, 60.0, 65.0, 70.0, 75.0),
+        tuple(NOISE.values()),
+        ("under 55", "55-59", "60-64", "65-69", "70-74", "75 or more"),
+        "Lden, dB(A)",
+    )
+
+
+class Legend(MacroElement):
+    """A legend control (bottom right) listing each class's colour and label, with the unit."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var legend_{{ this.get_name() }} = L.control({position: "bottomright"});
+        legend_{{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "civic-legend");
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+        };
+        legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, title: str, classes: Classes) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = legend_html(title, classes)
+
+
+def legend_html(title: str, classes: Classes) -> str:
+    """The legend's HTML: a title with the unit, then one swatch and label per class."""
+    rows = "".join(
+        f'<li><span class="swatch" style="background:{c}"></span>{html.escape(label)}</li>'
+        for c, label in zip(classes.colors, classes.labels, strict=True)
+    )
+    head = f"{html.escape(title)} ({html.escape(classes.unit)})"
+    return f'<strong>{head}</strong><ul role="list">{rows}</ul>'
+
+
+STYLE = """<style>
+.civic-legend{background:#fff;padding:6px 8px;font:13px/1.4 sans-serif;border-radius:4px;
+box-shadow:0 1px 4px rgba(0,0,0,.4)}.civic-legend ul{list-style:none;margin:4px 0 0;padding:0}
+.civic-legend .swatch{display:inline-block;width:14px;height:10px;margin-right:6px;
+border:1px solid #555}.civic-table{font:14px/1.4 sans-serif;margin:1rem}
+.civic-table table{border-collapse:collapse}.civic-table th,.civic-table td{padding:2px 8px;
+border-bottom:1px solid #ccc;text-align:left}.civic-table td.num{text-align:right}
+.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;z-index:2000;background:#fff}
+</style>"""
+
+
+def table_html(
+    caption: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, anchor: str
+) -> str:
+    """An accessible HTML table (caption, header cells with scope), every value escaped."""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns)
+
+    def cell(v: object) -> str:
+        if isinstance(v, float | int):
+            return f'<td class="num">{html.escape(f"{v:,.1f}")}</td>'
+        return f"<td>{html.escape(str(v))}</td>"
+
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return (
+        f'<section class="civic-table" id="{anchor}"><table><caption>{html.escape(caption)}'
+        f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
+    )
+
+
+def tooltip_frame(frame: gpd.GeoDataFrame, fields: dict[str, str]) -> gpd.GeoDataFrame:
+    """Only the tooltip fields (renamed to their labels) and geometry; text escaped, since
+    Leaflet inserts tooltip text as HTML and OSM names are free text."""
+    out = frame[[*fields, "geometry"]].rename(columns=fields)
+    for label in fields.values():
+        if pd.api.types.is_object_dtype(out[label]) or pd.api.types.is_string_dtype(out[label]):
+            out[label] = out[label].map(lambda v: html.escape(str(v)))
+    return out
+
+
+def geojson_layer(
+    frame: gpd.GeoDataFrame, name: str, style: dict[str, object], *, show: bool = True
+) -> folium.FeatureGroup:
+    """A feature group of `frame` styled per feature from its `_color` (and `_weight`) columns;
+    points become circle markers, every other column is shown in the tooltip."""
+    group = folium.FeatureGroup(name=name, show=show)
+    fields = [c for c in frame.columns if not c.startswith("_") and c != "geometry"]
+
+    def style_function(feature: dict) -> dict:
+        props = feature["properties"]
+        return {**style, "color": props["_color"], "fillColor": props["_color"]} | (
+            {"weight": props["_weight"]} if "_weight" in props else {}
+        )
+
+    folium.GeoJson(
+        frame.to_json(drop_id=True),
+        name=name,
+        style_function=style_function,
+        marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+        tooltip=folium.GeoJsonTooltip(fields=fields) if fields else None,
+    ).add_to(group)
+    return group

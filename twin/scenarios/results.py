@@ -1,0 +1,390 @@
+"""Scenario results: baseline and scenario compared per link, building, zone and network, as
+frames ready to publish (EPSG:4326), a JSON summary, and the publishing and comparison of them."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from opendata.errors import CivicError, NotFound, SpecError
+from opendata.ingest.computed import publish_frame
+from opendata.settings import Settings
+from opendata.store.published import read_published
+from twin.city.load import City
+from twin.city.roads import METRIC_CRS
+from twin.data import HERE
+from twin.impacts.accessibility import Access
+from twin.impacts.noise import BANDS, exposure
+from twin.scenarios.edits import Variant
+from twin.scenarios.model import ScenarioSpec
+from twin.traffic.network import Network
+from twin.traffic.results import AssignmentResult
+
+CONNECTOR = 9  # link_type of zone connectors in the city model
+PARTS = ("links", "buildings", "zones", "totals")
+
+
+@dataclass(frozen=True, eq=False)
+class Solved:
+    """One variant at equilibrium with its impacts (arrays per link of `variant.network`)."""
+
+    variant: Variant
+    result: AssignmentResult
+    time_skim: np.ndarray  # zones x zones, congested minutes
+    speed: np.ndarray  # congested km/h
+    emissions: dict[str, np.ndarray]  # kg per peak hour
+    homes: gpd.GeoDataFrame  # buildings + developments (fid < 0), metric, residents_est
+    lden: np.ndarray  # per home, dB(A)
+    access: Access
+
+
+def _pick(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
+    """values[index] where index >= 0, else `fill`."""
+    out = np.full(index.size, fill, dtype=float)
+    out[index >= 0] = values[index[index >= 0]]
+    return out
+
+
+def _link_values(solved: Solved, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Flow, speed, v/c and emissions of `solved` at link `index` (-1: link absent)."""
+    r = solved.result
+    return {
+        "flow": _pick(r.flow, index, 0.0),
+        "speed": _pick(solved.speed, index, np.nan),
+        "voc": _pick(r.voc, index, 0.0),
+        "co2": _pick(solved.emissions["CO2"], index, 0.0),
+        "nox": _pick(solved.emissions["NOx"], index, 0.0),
+    }
+
+
+def _edit_labels(base: Network, scen: Network, b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """closed / added / charged / changed / '' for each row (base index b, scenario index s)."""
+    label = np.full(b.size, "", dtype=object)
+    both = (b >= 0) & (s >= 0)
+    bi, si = b[both], s[both]
+    changed = np.zeros(b.size, bool)
+    for name in ("capacity", "speed", "lanes"):
+        changed[both] |= ~np.isclose(getattr(base, name)[bi], getattr(scen, name)[si])
+    label[changed] = "changed"
+    charged = np.zeros(b.size, bool)
+    charged[both] = scen.toll[si] > 0
+    label[charged] = "charged"
+    label[s < 0] = "closed"
+    label[b < 0] = "added"
+    return label
+
+
+def _links(base: Solved, scen: Solved) -> gpd.GeoDataFrame:
+    """One row per road link of the baseline or the scenario, with before/after values."""
+    bv, sv = base.variant, scen.variant
+    s_of_b = np.full(bv.network.n_links, -1)
+    s_of_b[sv.base_link[sv.base_link >= 0]] = np.flatnonzero(sv.base_link >= 0)
+    b_rows = np.flatnonzero(bv.network.link_type != CONNECTOR)
+    added = np.flatnonzero((sv.base_link < 0) & (sv.network.link_type != CONNECTOR))
+    b = np.r_[b_rows, np.full(added.size, -1)]
+    s = np.r_[s_of_b[b_rows], added]
+    before, after = _link_values(base, b), _link_values(scen, s)
+    frame = {
+        "link": b,
+        "road_fid": np.r_[bv.road_fid[b_rows], sv.road_fid[added]].astype(np.int64),
+        "highway": np.r_[bv.highway[b_rows], sv.highway[added]].astype(str),
+        "edit": _edit_labels(bv.network, sv.network, b, s).astype(str),
+        "length_m": np.r_[bv.network.length[b_rows], sv.network.length[added]].round(1),
+    }
+    for key in ("flow", "speed", "voc", "co2", "nox"):
+        digits = 4 if key in ("voc", "nox") else 2
+        frame[f"{key}_base"] = before[key].round(digits)
+        frame[f"{key}_scen"] = after[key].round(digits)
+        frame[f"d_{key}"] = (after[key] - before[key]).round(digits)
+    geometry = np.r_[bv.geometry[b_rows], sv.geometry[added]]
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=METRIC_CRS).to_crs("EPSG:4326")
+
+
+def _band(levels: np.ndarray) -> np.ndarray:
+    label = np.full(levels.size, "<55", dtype=object)
+    for lo, hi, name in BANDS:
+        label[(levels >= lo) & (levels < hi)] = name
+    return label.astype(str)
+
+
+def _buildings(base: Solved, scen: Solved) -> gpd.GeoDataFrame:
+    """Scenario homes with baseline and scenario Lden (developments have no baseline)."""
+    n = len(base.homes)
+    lden_base = np.r_[base.lden, np.full(len(scen.homes) - n, -np.inf)]
+    res_base = np.r_[base.homes["residents_est"], np.zeros(len(scen.homes) - n)]
+    finite = lambda x: np.where(np.isfinite(x), x.round(1), np.nan)  # noqa: E731
+    frame = {
+        "fid": scen.homes["fid"].to_numpy(dtype=np.int64),
+        "residents_base": res_base,
+        "residents_scen": scen.homes["residents_est"].to_numpy(dtype=float),
+        "lden_base": finite(lden_base),
+        "lden_scen": finite(scen.lden),
+        "d_lden": np.where(
+            np.isfinite(lden_base + scen.lden), finite(scen.lden) - finite(lden_base), np.nan
+        ),
+        "band_base": _band(lden_base),
+        "band_scen": _band(scen.lden),
+    }
+    return gpd.GeoDataFrame(frame, geometry=scen.homes.geometry.to_numpy(), crs=METRIC_CRS)
+
+
+def _time_from(solved: Solved) -> tuple[np.ndarray, np.ndarray]:
+    demand = solved.variant.demand
+    trips = demand.sum(axis=1)
+    minutes = (demand * np.where(demand > 0, solved.time_skim, 0.0)).sum(axis=1)
+    return trips, np.divide(minutes, trips, out=np.full(trips.size, np.nan), where=trips > 0)
+
+
+def _zones(city: City, base: Solved, scen: Solved) -> gpd.GeoDataFrame:
+    """Zone indicators before and after, incl. walk and drive minutes to services."""
+    zones = city.model.zones
+    frame = {"zone": zones["zone"].to_numpy(), "kind": zones["kind"].to_numpy().astype(str)}
+    frame["residents_base"] = base.variant.residents.round(1)
+    frame["residents_scen"] = scen.variant.residents.round(1)
+    (tb, mb), (ts, ms) = _time_from(base), _time_from(scen)
+    frame.update(trips_from_base=tb.round(2), trips_from_scen=ts.round(2))
+    frame.update(
+        time_from_base=mb.round(3), time_from_scen=ms.round(3), d_time_from=(ms - mb).round(3)
+    )
+    for column in base.access.zones.columns:
+        for tag, solved in (("base", base), ("scen", scen)):
+            values = solved.access.zones[column].to_numpy()
+            frame[f"{column}_{tag}"] = np.r_[
+                values, np.full(len(zones) - values.size, np.nan)
+            ].round(2)
+    return gpd.GeoDataFrame(frame, geometry=zones.geometry.to_numpy(), crs=zones.crs)
+
+
+def _network_totals(solved: Solved) -> dict[str, tuple[str, float]]:
+    net, r = solved.variant.network, solved.result
+    road = net.link_type != CONNECTOR
+    vkm = float((r.flow * net.length)[road].sum() / 1000)
+    vh = float((r.flow * r.time)[road].sum() / 60)
+    delay = float((r.flow * (r.time - net.free_flow_time))[road].sum() / 60)
+    return {
+        "trips": ("veh/h", float(solved.variant.demand.sum())),
+        "vehicle_km": ("veh*km/h", vkm),
+        "vehicle_hours": ("veh*h/h", vh),
+        "mean_speed": ("km/h", vkm / vh if vh > 0 else 0.0),
+        "delay_vehicle_hours": ("veh*h/h", delay),
+        "co2": ("kg/h", float(solved.emissions["CO2"].sum())),
+        "nox": ("kg/h", float(solved.emissions["NOx"].sum())),
+        "relative_gap": ("", r.gap),
+        "unassigned_trips": ("veh/h", r.unassigned),
+    }
+
+
+def _impact_totals(solved: Solved) -> dict[str, tuple[str, float]]:
+    residents = solved.homes["residents_est"].to_numpy(dtype=float)
+    bands = exposure(solved.lden, residents)
+    out = {f"residents_lden_{k}": ("persons", v) for k, v in bands.items()}
+    out["residents_lden_55_plus"] = ("persons", round(sum(bands.values()), 1))
+    for mode in ("walk", "drive"):
+        for cat, within in getattr(solved.access, mode).items():
+            for minutes, count in within.items():
+                out[f"{mode}_{cat}_{minutes}min"] = ("persons", count)
+    return out
+
+
+def _totals(base: Solved, scen: Solved) -> pd.DataFrame:
+    b = {**_network_totals(base), **_impact_totals(base)}
+    s = {**_network_totals(scen), **_impact_totals(scen)}
+    rows = []
+    for metric, (unit, value) in b.items():
+        after = s[metric][1]
+        pct = (after - value) / abs(value) * 100 if value else np.nan
+        rows.append((metric, unit, value, after, after - value, pct))
+    frame = pd.DataFrame(rows, columns=["metric", "unit", "base", "scen", "change", "pct_change"])
+    return frame.round({"base": 6, "scen": 6, "change": 6, "pct_change": 3})
+
+
+def _od(base: Solved, scen: Solved) -> dict[str, float]:
+    """Zone-to-zone congested time changes over the pairs with demand in the scenario."""
+    pairs = (scen.variant.demand > 0) & np.isfinite(base.time_skim)
+    change = (scen.time_skim - base.time_skim)[pairs]
+    weights = scen.variant.demand[pairs]
+    return {
+        "pairs": int(pairs.sum()),
+        "mean_change_min": round(float(np.average(change, weights=weights)), 4),
+        "max_increase_min": round(float(change.max(initial=0.0)), 3),
+        "max_decrease_min": round(float(-change.min(initial=0.0)), 3),
+        "pairs_slower_1min": int((change > 1.0).sum()),
+        "pairs_faster_1min": int((change < -1.0).sum()),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioResult:
+    """Everything a run produced: frames to publish (EPSG:4326), summary and provenance."""
+
+    spec: ScenarioSpec
+    provenance: dict[str, Any]
+    links: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    totals: pd.DataFrame
+    convergence: dict[str, Any]
+    od: dict[str, float]
+    edits: tuple[dict, ...]
+    bbox: tuple[float, float, float, float]
+
+    def total(self, metric: str, column: str = "scen") -> float:
+        """One value of the totals table, e.g. `total("vehicle_hours", "change")`."""
+        return float(self.totals.set_index("metric").loc[metric, column])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary for the API and the website."""
+        totals = self.totals.set_index("metric")
+        clean = lambda v: None if pd.isna(v) else float(v)  # noqa: E731
+        return {
+            "scenario": {
+                "name": self.spec.name,
+                "title": self.spec.title,
+                "description": self.spec.description,
+            },
+            "provenance": self.provenance,
+            "convergence": self.convergence,
+            "edits": list(self.edits),
+            "totals": {
+                m: {
+                    "unit": r.unit,
+                    **{k: clean(r[k]) for k in ("base", "scen", "change", "pct_change")},
+                }
+                for m, r in totals.iterrows()
+            },
+            "od": self.od,
+            "links": self.links["edit"].value_counts().drop("", errors="ignore").to_dict(),
+            "bbox": list(self.bbox),
+            "datasets": {part: f"scenario_{self.spec.name}_{part}" for part in PARTS},
+        }
+
+
+def _convergence(spec: ScenarioSpec, base: Solved, scen: Solved) -> dict[str, Any]:
+    state = lambda r: {"gap": r.gap, "iterations": r.iterations, "converged": r.converged}  # noqa: E731
+    return {
+        "target_gap": spec.assignment.target_gap,
+        "baseline": state(base.result),
+        "scenario": state(scen.result),
+        "note": "changes in total travel time smaller than about the relative gap are noise",
+    }
+
+
+def compare_solved(spec, city, base: Solved, scen: Solved, provenance) -> ScenarioResult:
+    """Build the comparison frames and summary of a solved baseline and scenario."""
+    zones = _zones(city, base, scen)
+    bounds = city.roads.to_crs("EPSG:4326").total_bounds
+    return ScenarioResult(
+        spec=spec,
+        provenance=provenance,
+        links=_links(base, scen),
+        buildings=_buildings(base, scen).to_crs("EPSG:4326"),
+        zones=zones,
+        totals=_totals(base, scen),
+        convergence=_convergence(spec, base, scen),
+        od=_od(base, scen),
+        edits=scen.variant.notes,
+        bbox=tuple(round(float(v), 6) for v in bounds),
+    )
+
+
+def _metadata(spec: ScenarioSpec, info: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
+    """Full dataset metadata for one published part of a scenario result."""
+    title = {k: f"{spec.title.get(k, spec.title['en'])}: {v}" for k, v in info["title"].items()}
+    about = spec.description.get("en", spec.title["en"])
+    notes = f"Scenario spec SHA-256 {spec.sha256}; screening-level model estimates, see docs."
+    return {
+        **common,
+        "title": title,
+        "description": {"en": f"Scenario '{spec.name}': {about} {info['description']}"},
+        "notes": {"en": notes},
+    }
+
+
+def _zone_fields(frame: pd.DataFrame, declared: list[dict]) -> list[dict]:
+    """Declared zone fields plus one per accessibility column (walk/drive minutes per category)."""
+    known = {f["name"] for f in declared}
+    extra = [
+        {
+            "name": c,
+            "type": "float",
+            "unit": "min",
+            "estimate": True,
+            "description": {
+                "en": f"{c.split('_')[0].title()} minutes to the nearest "
+                f"{c.split('_')[1]} ({c.rsplit('_', 1)[1]}); zone mean over residents"
+            },
+        }
+        for c in frame.columns
+        if c not in known and c != "geometry"
+    ]
+    return declared + extra
+
+
+def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]:
+    """Publish links, buildings, zones and totals as `scenario_<name>_<part>` (kind=scenario);
+    rerunning with identical output adds no new version. Returns the version of each part."""
+    described = tomllib.loads((HERE / "scenario_datasets.toml").read_text(encoding="utf-8"))
+    common = described.pop("metadata")
+    box = shapely.box(*result.bbox)
+    frames = {
+        "links": result.links,
+        "buildings": result.buildings,
+        "zones": result.zones,
+        "totals": gpd.GeoDataFrame(result.totals, geometry=[box] * len(result.totals), crs=4326),
+    }
+    versions = {}
+    for part, frame in frames.items():
+        info = described[part]
+        fields = info["fields"] if part != "zones" else _zone_fields(frame, info["fields"])
+        outcome = publish_frame(
+            settings,
+            name=f"scenario_{result.spec.name}_{part}",
+            metadata=_metadata(result.spec, info, common),
+            fields=fields,
+            frame=frame,
+            provenance={**result.provenance, "part": part},
+            kind="scenario",
+        )
+        versions[part] = outcome.version.version
+    return versions
+
+
+def load_result(settings: Settings, ref: str) -> dict[str, Any]:
+    """A result summary from a JSON file, or the published `scenario_<ref>_totals` dataset."""
+    path = Path(ref)
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise SpecError(f"{ref}: no such result file")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise SpecError(f"{ref}: not a JSON result ({err})") from None
+    try:
+        frame, version = read_published(settings, f"scenario_{ref}_totals")
+    except CivicError as err:
+        raise NotFound(f"no published scenario named {ref!r} ({err})") from None
+    totals = {
+        r.metric: {"unit": r.unit, "base": r.base, "scen": r.scen, "change": r.change}
+        for r in frame.itertuples()
+    }
+    return {"scenario": {"name": ref}, "totals": totals, "provenance": version.provenance}
+
+
+def compare_results(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:
+    """Scenario values of two results side by side for every metric they share, with B - A."""
+    ta, tb = a["totals"], b["totals"]
+    rows = [
+        (m, ta[m]["unit"], ta[m]["scen"], tb[m]["scen"])
+        for m in ta
+        if m in tb and ta[m]["scen"] is not None and tb[m]["scen"] is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["metric", "unit", "a", "b"])
+    return frame.assign(b_minus_a=frame["b"] - frame["a"])
