@@ -148,14 +148,12 @@ def json_response(
 ) -> Response:
     """Serialise `data`; with `etag_source` (e.g. the content hashes it was built from) the
     response gets a strong ETag and answers conditional GETs with 304."""
-    if etag_source is None:
-        body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
-        return Response(body, status=status, mimetype=mimetype)
-    tag = etag_for(etag_source)
-    if (cached := not_modified(tag, max_age=max_age)) is not None:
+    tag = etag_for(etag_source) if etag_source is not None else None
+    if tag is not None and (cached := not_modified(tag, max_age=max_age)) is not None:
         return cached
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
-    return cacheable(Response(body, status=status, mimetype=mimetype), tag, max_age=max_age)
+    resp = Response(body, status=status, mimetype=mimetype)
+    return cacheable(resp, tag, max_age=max_age) if tag is not None else resp
 
 
 def csp(tile_url: str, *, inline: bool = False) -> str:
