@@ -15,6 +15,8 @@ MODULES = [
     "api.site.map",
     "api.site.scenario",
     "opendata.query.preview",
+    "opendata.query.sql",
+    "opendata.query.sql_check",
     "opendata.metadata.languages",
 ]
 

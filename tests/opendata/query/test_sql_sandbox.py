@@ -1,5 +1,6 @@
-"""The SQL sandbox against a hostile corpus: every escape attempt is refused with a 4xx
-problem and a clear message, and no file under the data dir changes."""
+"""The SQL sandbox against hostile corpora: every file, statement and catalog escape attempt is
+refused with a 4xx problem and a clear message, no answer carries the data dir's path, and no file
+under the data dir changes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from api.app import create_app
 from opendata.query import sql as sandbox
 from opendata.query import sql_process
+from opendata.query.sql_check import SqlRefused, check_sql
 from tests.api.conftest_data import REPO, Store, published_store, snapshot
 
 NOT_ALLOWED = "not allowed"
@@ -111,6 +113,105 @@ def corpus(data: Path) -> list[tuple[str, str]]:
     ]
 
 
+#: Reaching system catalogs, metadata functions and settings: scoping tricks, quoting and case,
+#: qualified names, table functions, DESCRIBE/SHOW/SUMMARIZE, lateral joins, UNION branches,
+#: subqueries in every clause, recursive CTEs. (statement, expected fragment of the refusal)
+CATALOG_ESCAPES = [
+    ("SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) t, pg_settings", UNKNOWN),
+    ("SELECT * FROM pg_settings, (WITH pg_settings AS (SELECT 1) SELECT 1) t", UNKNOWN),
+    ("SELECT (WITH pg_settings AS (SELECT 1 AS n) SELECT n FROM pg_settings), name "
+     "FROM pg_settings", UNKNOWN),
+    ("(WITH pg_settings AS (SELECT 'x' AS name) SELECT name FROM pg_settings) "
+     "UNION ALL SELECT name FROM pg_settings", UNKNOWN),
+    ("SELECT name FROM pg_settings UNION ALL "
+     "(WITH pg_settings AS (SELECT 'x' AS name) SELECT name FROM pg_settings)", UNKNOWN),
+    ("WITH a AS (SELECT * FROM pg_settings), pg_settings AS (SELECT 1) SELECT * FROM a", UNKNOWN),
+    ("WITH pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings", UNKNOWN),
+    ("WITH RECURSIVE pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings",
+     UNKNOWN),
+    ("WITH RECURSIVE pg_settings(name) AS (SELECT name FROM pg_settings UNION ALL "
+     "SELECT name FROM pg_settings WHERE false) SELECT * FROM pg_settings", UNKNOWN),
+    ("WITH RECURSIVE a AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) "
+     "SELECT * FROM a", UNKNOWN),
+    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t, pg_settings "
+     "WHERE n < 2) SELECT * FROM t", UNKNOWN),
+    ("WITH pg_settings AS (SELECT 1) SELECT * FROM main.pg_settings", UNKNOWN),
+    ("WITH pg_settings AS (SELECT 1) SELECT * FROM pg_catalog.pg_settings", UNKNOWN),
+    ("WITH sqlite_master AS (SELECT 1) SELECT * FROM system.main.sqlite_master", UNKNOWN),
+    ("WITH \"duc\u212adb_views\" AS (SELECT 1) SELECT sql FROM duckdb_views", UNKNOWN),
+    ("SELECT * FROM buildings, LATERAL (WITH pg_settings AS (SELECT 1) SELECT 1), pg_settings",
+     UNKNOWN),
+    ('SELECT * FROM "PG_SETTINGS"', UNKNOWN),
+    ("SELECT * FROM Pg_Settings", UNKNOWN),
+    ('SELECT * FROM "main"."pg_settings"', UNKNOWN),
+    ("SELECT * FROM sqlite_master", UNKNOWN),
+    ("SELECT sql FROM duckdb_views", UNKNOWN),
+    ("SELECT * FROM duckdb_settings", UNKNOWN),
+    ("SELECT * FROM pg_catalog.pg_class", UNKNOWN),
+    ("SELECT * FROM information_schema.views", UNKNOWN),
+    ("SELECT * FROM information_schema.columns WHERE table_name = 'buildings'", UNKNOWN),
+    ("SELECT * FROM memory.information_schema.tables", UNKNOWN),
+    ("SELECT * FROM system.information_schema.schemata", UNKNOWN),
+    ("SELECT * FROM temp.main.pg_settings", UNKNOWN),
+    ("SELECT * FROM system.main.duckdb_settings()", NOT_ALLOWED),
+    ("SELECT * FROM duckdb_views()", NOT_ALLOWED),
+    ("SELECT * FROM duckdb_databases()", NOT_ALLOWED),
+    ("SELECT * FROM duckdb_extensions()", NOT_ALLOWED),
+    ("SELECT * FROM duckdb_secrets()", NOT_ALLOWED),
+    ("SELECT * FROM pragma_table_info('buildings')", NOT_ALLOWED),
+    ("SELECT * FROM pragma_database_size()", NOT_ALLOWED),
+    ("SELECT * FROM which_secret('s3://bucket/x', 's3')", NOT_ALLOWED),
+    ("SELECT * FROM sql_auto_complete('SEL')", NOT_ALLOWED),
+    ("SELECT * FROM duckdb_logs_parsed('QueryLog')", NOT_ALLOWED),
+    ("SELECT current_setting('allowed_paths')", NOT_ALLOWED),
+    ("SELECT CURRENT_SETTING('home_directory')", NOT_ALLOWED),
+    ('SELECT "current_setting"(\'threads\')', NOT_ALLOWED),
+    ("SELECT 'allowed_paths'.current_setting()", NOT_ALLOWED),
+    ("SELECT list_transform(['allowed_paths'], x -> current_setting(x))", NOT_ALLOWED),
+    ("SELECT * FROM buildings ORDER BY current_setting('threads')", NOT_ALLOWED),
+    ("SELECT first_value(current_setting('threads')) OVER () FROM buildings", NOT_ALLOWED),
+    ("SELECT getenv('HOME')", NOT_ALLOWED),
+    ("SELECT pg_get_viewdef(oid) FROM range(1000000) r(oid)", NOT_ALLOWED),
+    ("SELECT pg_catalog.pg_get_viewdef(0)", NOT_ALLOWED),
+    ("SELECT format_type(0, 0)", NOT_ALLOWED),
+    ("SELECT get_block_size('memory')", NOT_ALLOWED),
+    ('FROM "/etc/passwd"', UNKNOWN),
+    ("FROM 'data/catalog.db'", UNKNOWN),
+    ("PRAGMA show_tables", NOT_ALLOWED),
+    ("SET VARIABLE x = 1", NOT_ALLOWED),
+    ("CALL duckdb_settings()", NOT_ALLOWED),
+    ("EXPLAIN SELECT * FROM buildings", NOT_ALLOWED),
+    ("DESCRIBE pg_settings", UNKNOWN),
+    ("DESCRIBE duckdb_views", UNKNOWN),
+    ("DESCRIBE SELECT * FROM pg_settings", UNKNOWN),
+    ("SUMMARIZE pg_settings", UNKNOWN),
+    ("SUMMARIZE SELECT * FROM duckdb_settings()", NOT_ALLOWED),
+    ("SHOW pg_settings", UNKNOWN),
+    ("SHOW main.pg_settings", UNKNOWN),
+    ("SELECT * FROM (SUMMARIZE information_schema.tables)", UNKNOWN),
+    ("WITH pg_settings AS (SELECT 1) SELECT * FROM (DESCRIBE pg_settings)", UNKNOWN),
+    ("SHOW DATABASES", "show tables"),
+    ("SHOW SCHEMAS", "show tables"),
+    ("SHOW VARIABLES", "show tables"),
+    ("SHOW TABLES FROM system.main", "show tables"),
+    ("SELECT name FROM buildings UNION ALL SELECT name FROM pg_settings", UNKNOWN),
+    ("SELECT 1 UNION SELECT 1 FROM duckdb_settings()", NOT_ALLOWED),
+    ("SELECT name FROM buildings INTERSECT SELECT name FROM pg_settings", UNKNOWN),
+    ("FROM buildings UNION ALL BY NAME FROM sqlite_master", UNKNOWN),
+    ("SELECT * FROM buildings, LATERAL (SELECT * FROM pg_settings)", UNKNOWN),
+    ("SELECT * FROM buildings JOIN LATERAL (SELECT sql FROM duckdb_views) v ON true", UNKNOWN),
+    ("SELECT * FROM buildings LIMIT (SELECT count(*) FROM pg_settings)", UNKNOWN),
+    ("SELECT * FROM range((SELECT count(*) FROM pg_settings))", UNKNOWN),
+    ("SELECT * FROM buildings WHERE name IN (SELECT name FROM pg_settings)", UNKNOWN),
+    ("SELECT ARRAY(SELECT name FROM pg_settings)", UNKNOWN),
+    ("VALUES ((SELECT sql FROM duckdb_views LIMIT 1))", UNKNOWN),
+    ("SELECT * FROM buildings QUALIFY (SELECT count(*) FROM duckdb_views) > 0", UNKNOWN),
+    ("SELECT * FROM unnest((SELECT list(name) FROM pg_settings))", UNKNOWN),
+    ("SELECT count(*) FILTER (WHERE name IN (SELECT name FROM pg_settings)) FROM buildings",
+     UNKNOWN),
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return published_store(tmp_path_factory)
@@ -143,6 +244,65 @@ def test_each_escape_attempt_is_refused_with_a_clear_4xx(client, store: Store, i
     assert any(f in detail for f in fragment.lower().split("|")), detail
     assert "root:" not in text
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(("sql", "fragment"), CATALOG_ESCAPES)
+def test_each_catalog_escape_is_refused_with_a_clear_4xx(client, sql: str, fragment: str) -> None:
+    resp = refusal(client, sql)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    assert resp.json["title"] == "SQL statement not allowed"
+    assert fragment.lower() in resp.json["detail"].lower()
+
+
+#: Allowed introspection, and statements that fail inside DuckDB: their answers are scanned too.
+INTROSPECTION = [
+    "DESCRIBE buildings",
+    "SUMMARIZE buildings",
+    "SELECT * FROM (SUMMARIZE services)",
+    "SHOW TABLES",
+    "SHOW ALL TABLES",
+    "SHOW buildings",
+]
+FAILING = [
+    "SELECT CAST(name AS INTEGER) FROM buildings",
+    "SELECT error('no')",
+    "SELECT ST_Area(ST_GeomFromWKB(geometry)) FROM buildings",
+]
+
+
+def test_no_answer_carries_a_server_path(client, store: Store) -> None:
+    """Every answer to every statement of both corpora: no data dir, cwd or home path (beyond
+    what the statement itself spelled out, which problem+json's `instance` echoes)."""
+    paths = {str(store.settings.data_dir), str(store.settings.data_dir.resolve())}
+    paths |= {str(Path.cwd()), str(Path.home())}
+    statements = [sql for sql, _ in corpus(store.settings.data_dir) + CATALOG_ESCAPES]
+    answers = [(sql, refusal(client, sql)) for sql in statements + FAILING + INTROSPECTION]
+    answers += [(sql, client.get("/api/sql", query_string={"sql": sql})) for sql in INTROSPECTION]
+    for sql, resp in answers:
+        text = resp.get_data(as_text=True)
+        assert not [p for p in paths if p in text and p not in sql], (sql, text[:300])
+    assert sum(resp.status_code == 200 for _, resp in answers) == 2 * len(INTROSPECTION)
+    assert len(answers) >= 150
+
+
+def test_an_answer_carrying_a_view_file_path_is_refused(client, store: Store) -> None:
+    """The net under the parser: even a path the user typed does not come back."""
+    path = sandbox.sources(store.settings)["buildings"]
+    resp = refusal(client, f"SELECT '{path}' AS p")
+    assert resp.status_code == 400
+    assert "file path of the server" in resp.json["detail"]
+    assert str(path) not in resp.get_data(as_text=True)
+
+
+def test_duckdb_errors_about_files_are_scrubbed(tmp_path: Path) -> None:
+    broken = tmp_path / "datasets" / "broken" / "v1" / "broken.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(sandbox.SqlError) as caught:
+        sandbox.run_in_process("SELECT * FROM broken", {"broken": broken}, sandbox.Limits())
+    assert "<broken>" in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)
 
 
 def test_data_dir_and_cwd_unchanged_after_the_whole_corpus(client, store: Store) -> None:
@@ -237,9 +397,9 @@ def test_engine_sandbox_blocks_files_even_without_the_parser_check(store: Store)
 
 
 def test_check_sql_accepts_ctes_named_like_nothing_published() -> None:
-    sandbox.check_sql("WITH totals AS (SELECT 1 AS n) SELECT n FROM totals", {"buildings"})
+    check_sql("WITH totals AS (SELECT 1 AS n) SELECT n FROM totals", {"buildings"})
 
 
 def test_check_sql_refuses_tables_outside_the_views() -> None:
-    with pytest.raises(sandbox.SqlRefused, match="unknown table 'secrets'"):
-        sandbox.check_sql("SELECT * FROM secrets", {"buildings"})
+    with pytest.raises(SqlRefused, match="unknown table 'secrets'"):
+        check_sql("SELECT * FROM secrets", {"buildings"})
