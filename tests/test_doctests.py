@@ -14,6 +14,7 @@ MODULES = [
     "api.site.catalog",
     "api.site.map",
     "api.site.scenario",
+    "api.site.sql",
     "opendata.query.preview",
     "opendata.query.sql",
     "opendata.query.sql_check",

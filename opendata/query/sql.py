@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import math
 import os
 import re
@@ -128,6 +129,47 @@ def sandbox(views: dict[str, Path], limits: Limits) -> duckdb.DuckDBPyConnection
     conn.execute("SET enable_external_access = false")
     conn.execute("SET lock_configuration = true")
     return conn
+
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    with duckdb.connect(":memory:") as conn:
+        rows = conn.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
+        ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def ident(name: str) -> str:
+    """`name` as a DuckDB identifier: bare when it is a plain lower-case word and no keyword,
+    else double-quoted (for example queries people read).
+
+    >>> ident("roads"), ident("order"), ident("Name x")
+    ('roads', '"order"', '"Name x"')
+    """
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _keywords():
+        return name
+    return _quote(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _describe(items: tuple[tuple[str, Path], ...]) -> dict[str, list[tuple[str, str]]]:
+    views = dict(items)
+    conn = sandbox(views, Limits())
+    try:
+        return {n: [(r[0], r[1]) for r in conn.execute(f"DESCRIBE {_quote(n)}").fetchall()]
+                for n in views}  # fmt: skip
+    finally:
+        conn.close()
+
+
+def describe_views(views: dict[str, Path]) -> dict[str, list[tuple[str, str]]]:
+    """Each view's columns and DuckDB types, as a query sees them (our own statements over our
+    own files, so no child process; cached by path, as versions are immutable)."""
+    try:
+        return _describe(tuple(sorted(views.items())))
+    except duckdb.Error:  # a broken file: the page still lists the tables, without columns
+        return {}
 
 
 def server_paths(views: dict[str, Path]) -> list[str]:
