@@ -16,7 +16,7 @@ from api.site.sql import SHOWN_ROWS
 from opendata.metadata.search import entries
 from opendata.query import sql as sandbox
 from opendata.store.catalog import Catalog
-from tests.opendata.query.test_sql_sandbox import CATALOG_ESCAPES
+from tests.opendata.query.sql_cases import CATALOG_ESCAPES
 
 HTML = {"Accept": "text/html"}
 COUNT_STOPS = "SELECT kind, count(*) AS n FROM stops GROUP BY kind ORDER BY n DESC, kind"

@@ -17,9 +17,8 @@ from opendata.query import sql as sandbox
 from opendata.query import sql_process
 from opendata.query.sql_check import SqlRefused, check_sql
 from tests.api.conftest_data import REPO, Store, published_store, snapshot
+from tests.opendata.query.sql_cases import CATALOG_ESCAPES, NOT_ALLOWED, UNKNOWN
 
-NOT_ALLOWED = "not allowed"
-UNKNOWN = "unknown table"
 ONE = "exactly one statement"
 TOO_LONG = "took too long"
 MEMORY = "memory"
@@ -111,105 +110,6 @@ def corpus(data: Path) -> list[tuple[str, str]]:
         ("SELECT repeat('x', 1000000) FROM range(100000)", EITHER_LIMIT),
         ("SELECT 1" + " " * 20_001, "longer than"),
     ]
-
-
-#: Reaching system catalogs, metadata functions and settings: scoping tricks, quoting and case,
-#: qualified names, table functions, DESCRIBE/SHOW/SUMMARIZE, lateral joins, UNION branches,
-#: subqueries in every clause, recursive CTEs. (statement, expected fragment of the refusal)
-CATALOG_ESCAPES = [
-    ("SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) t, pg_settings", UNKNOWN),
-    ("SELECT * FROM pg_settings, (WITH pg_settings AS (SELECT 1) SELECT 1) t", UNKNOWN),
-    ("SELECT (WITH pg_settings AS (SELECT 1 AS n) SELECT n FROM pg_settings), name "
-     "FROM pg_settings", UNKNOWN),
-    ("(WITH pg_settings AS (SELECT 'x' AS name) SELECT name FROM pg_settings) "
-     "UNION ALL SELECT name FROM pg_settings", UNKNOWN),
-    ("SELECT name FROM pg_settings UNION ALL "
-     "(WITH pg_settings AS (SELECT 'x' AS name) SELECT name FROM pg_settings)", UNKNOWN),
-    ("WITH a AS (SELECT * FROM pg_settings), pg_settings AS (SELECT 1) SELECT * FROM a", UNKNOWN),
-    ("WITH pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings", UNKNOWN),
-    ("WITH RECURSIVE pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings",
-     UNKNOWN),
-    ("WITH RECURSIVE pg_settings(name) AS (SELECT name FROM pg_settings UNION ALL "
-     "SELECT name FROM pg_settings WHERE false) SELECT * FROM pg_settings", UNKNOWN),
-    ("WITH RECURSIVE a AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) "
-     "SELECT * FROM a", UNKNOWN),
-    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t, pg_settings "
-     "WHERE n < 2) SELECT * FROM t", UNKNOWN),
-    ("WITH pg_settings AS (SELECT 1) SELECT * FROM main.pg_settings", UNKNOWN),
-    ("WITH pg_settings AS (SELECT 1) SELECT * FROM pg_catalog.pg_settings", UNKNOWN),
-    ("WITH sqlite_master AS (SELECT 1) SELECT * FROM system.main.sqlite_master", UNKNOWN),
-    ("WITH \"duc\u212adb_views\" AS (SELECT 1) SELECT sql FROM duckdb_views", UNKNOWN),
-    ("SELECT * FROM buildings, LATERAL (WITH pg_settings AS (SELECT 1) SELECT 1), pg_settings",
-     UNKNOWN),
-    ('SELECT * FROM "PG_SETTINGS"', UNKNOWN),
-    ("SELECT * FROM Pg_Settings", UNKNOWN),
-    ('SELECT * FROM "main"."pg_settings"', UNKNOWN),
-    ("SELECT * FROM sqlite_master", UNKNOWN),
-    ("SELECT sql FROM duckdb_views", UNKNOWN),
-    ("SELECT * FROM duckdb_settings", UNKNOWN),
-    ("SELECT * FROM pg_catalog.pg_class", UNKNOWN),
-    ("SELECT * FROM information_schema.views", UNKNOWN),
-    ("SELECT * FROM information_schema.columns WHERE table_name = 'buildings'", UNKNOWN),
-    ("SELECT * FROM memory.information_schema.tables", UNKNOWN),
-    ("SELECT * FROM system.information_schema.schemata", UNKNOWN),
-    ("SELECT * FROM temp.main.pg_settings", UNKNOWN),
-    ("SELECT * FROM system.main.duckdb_settings()", NOT_ALLOWED),
-    ("SELECT * FROM duckdb_views()", NOT_ALLOWED),
-    ("SELECT * FROM duckdb_databases()", NOT_ALLOWED),
-    ("SELECT * FROM duckdb_extensions()", NOT_ALLOWED),
-    ("SELECT * FROM duckdb_secrets()", NOT_ALLOWED),
-    ("SELECT * FROM pragma_table_info('buildings')", NOT_ALLOWED),
-    ("SELECT * FROM pragma_database_size()", NOT_ALLOWED),
-    ("SELECT * FROM which_secret('s3://bucket/x', 's3')", NOT_ALLOWED),
-    ("SELECT * FROM sql_auto_complete('SEL')", NOT_ALLOWED),
-    ("SELECT * FROM duckdb_logs_parsed('QueryLog')", NOT_ALLOWED),
-    ("SELECT current_setting('allowed_paths')", NOT_ALLOWED),
-    ("SELECT CURRENT_SETTING('home_directory')", NOT_ALLOWED),
-    ('SELECT "current_setting"(\'threads\')', NOT_ALLOWED),
-    ("SELECT 'allowed_paths'.current_setting()", NOT_ALLOWED),
-    ("SELECT list_transform(['allowed_paths'], x -> current_setting(x))", NOT_ALLOWED),
-    ("SELECT * FROM buildings ORDER BY current_setting('threads')", NOT_ALLOWED),
-    ("SELECT first_value(current_setting('threads')) OVER () FROM buildings", NOT_ALLOWED),
-    ("SELECT getenv('HOME')", NOT_ALLOWED),
-    ("SELECT pg_get_viewdef(oid) FROM range(1000000) r(oid)", NOT_ALLOWED),
-    ("SELECT pg_catalog.pg_get_viewdef(0)", NOT_ALLOWED),
-    ("SELECT format_type(0, 0)", NOT_ALLOWED),
-    ("SELECT get_block_size('memory')", NOT_ALLOWED),
-    ('FROM "/etc/passwd"', UNKNOWN),
-    ("FROM 'data/catalog.db'", UNKNOWN),
-    ("PRAGMA show_tables", NOT_ALLOWED),
-    ("SET VARIABLE x = 1", NOT_ALLOWED),
-    ("CALL duckdb_settings()", NOT_ALLOWED),
-    ("EXPLAIN SELECT * FROM buildings", NOT_ALLOWED),
-    ("DESCRIBE pg_settings", UNKNOWN),
-    ("DESCRIBE duckdb_views", UNKNOWN),
-    ("DESCRIBE SELECT * FROM pg_settings", UNKNOWN),
-    ("SUMMARIZE pg_settings", UNKNOWN),
-    ("SUMMARIZE SELECT * FROM duckdb_settings()", NOT_ALLOWED),
-    ("SHOW pg_settings", UNKNOWN),
-    ("SHOW main.pg_settings", UNKNOWN),
-    ("SELECT * FROM (SUMMARIZE information_schema.tables)", UNKNOWN),
-    ("WITH pg_settings AS (SELECT 1) SELECT * FROM (DESCRIBE pg_settings)", UNKNOWN),
-    ("SHOW DATABASES", "show tables"),
-    ("SHOW SCHEMAS", "show tables"),
-    ("SHOW VARIABLES", "show tables"),
-    ("SHOW TABLES FROM system.main", "show tables"),
-    ("SELECT name FROM buildings UNION ALL SELECT name FROM pg_settings", UNKNOWN),
-    ("SELECT 1 UNION SELECT 1 FROM duckdb_settings()", NOT_ALLOWED),
-    ("SELECT name FROM buildings INTERSECT SELECT name FROM pg_settings", UNKNOWN),
-    ("FROM buildings UNION ALL BY NAME FROM sqlite_master", UNKNOWN),
-    ("SELECT * FROM buildings, LATERAL (SELECT * FROM pg_settings)", UNKNOWN),
-    ("SELECT * FROM buildings JOIN LATERAL (SELECT sql FROM duckdb_views) v ON true", UNKNOWN),
-    ("SELECT * FROM buildings LIMIT (SELECT count(*) FROM pg_settings)", UNKNOWN),
-    ("SELECT * FROM range((SELECT count(*) FROM pg_settings))", UNKNOWN),
-    ("SELECT * FROM buildings WHERE name IN (SELECT name FROM pg_settings)", UNKNOWN),
-    ("SELECT ARRAY(SELECT name FROM pg_settings)", UNKNOWN),
-    ("VALUES ((SELECT sql FROM duckdb_views LIMIT 1))", UNKNOWN),
-    ("SELECT * FROM buildings QUALIFY (SELECT count(*) FROM duckdb_views) > 0", UNKNOWN),
-    ("SELECT * FROM unnest((SELECT list(name) FROM pg_settings))", UNKNOWN),
-    ("SELECT count(*) FILTER (WHERE name IN (SELECT name FROM pg_settings)) FROM buildings",
-     UNKNOWN),
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
