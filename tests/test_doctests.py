@@ -14,7 +14,10 @@ MODULES = [
     "api.site.catalog",
     "api.site.map",
     "api.site.scenario",
+    "api.site.sql",
     "opendata.query.preview",
+    "opendata.query.sql",
+    "opendata.query.sql_check",
     "opendata.metadata.languages",
 ]
 

@@ -3,27 +3,22 @@
 
 The sandbox lives in `opendata.query.sql`; this module parses the request and renders the result as
 JSON, CSV or Parquet. In JSON and CSV, BLOB columns whose values are all WKB geometries are
-rendered as WKT; any other BLOB as lower-case hex.
+rendered as WKT; any other BLOB as lower-case hex (`opendata.query.sql.rows_of`).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal
 import io
-import math
-import uuid
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 from flask import Blueprint, Response, current_app, request
 
 from api.http import ApiError, json_response
 from opendata.query import sql as sandbox
 from opendata.query import sql_process
+from opendata.query.sql_check import SqlError
 from opendata.settings import Settings
 
 bp = Blueprint("sql", __name__)
@@ -57,57 +52,11 @@ def parse_request() -> tuple[str, str]:
     return text, fmt
 
 
-def _wkt_or_hex(values: list[bytes | None]) -> list[str | None]:
-    present = [v for v in values if v is not None]
-    geoms = shapely.from_wkb(present, on_invalid="ignore") if present else []
-    if present and all(g is not None for g in geoms):
-        texts = iter(shapely.to_wkt(geoms, rounding_precision=-1))
-        return [next(texts) if v is not None else None for v in values]
-    return [v.hex() if v is not None else None for v in values]
-
-
-def plain(value: Any) -> Any:
-    """A JSON-safe version of one Arrow/Python value (NaN and infinities become null)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def columns_of(table: pa.Table) -> list[list[Any]]:
-    """Column-wise Python values, with WKB rendered as WKT."""
-    out = []
-    for column in table.columns:
-        values = column.to_pylist()
-        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-            out.append(_wkt_or_hex(values))
-        else:
-            out.append([plain(v) for v in values])
-    return out
-
-
-def _rows(table: pa.Table) -> list[list[Any]]:
-    return [list(row) for row in zip(*columns_of(table), strict=True)] if table.num_columns else []
-
-
 def _csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
-    for row in _rows(table):
+    for row in sandbox.rows_of(table):
         writer.writerow(["" if v is None else v for v in row])
     return buffer.getvalue()
 
@@ -128,7 +77,7 @@ def render(result: sandbox.SqlResult, fmt: str, limits: sandbox.Limits) -> Respo
                     {"name": n, "type": t}
                     for n, t in zip(table.column_names, result.types, strict=True)
                 ],
-                "rows": _rows(table),
+                "rows": sandbox.rows_of(table),
                 "row_count": table.num_rows,
                 "truncated": result.truncated,
                 "max_rows": limits.max_rows,
@@ -154,7 +103,7 @@ def query() -> Response:
     limits = sandbox.Limits.of(settings)
     try:
         result = sql_process.run_sql(text, sandbox.sources(settings), limits)
-    except sandbox.SqlError as err:
+    except SqlError as err:
         raise ApiError(err.status, str(err), title=err.title) from None
     return render(result, fmt, limits)
 

@@ -69,6 +69,20 @@ def _page(op: str, summary: str, params: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+def _sql_page() -> dict[str, Any]:
+    """`/sql`: the page; a query that fails is shown on it with the status of `/api/sql`."""
+    page = _page(
+        "siteSql",
+        "SQL page: editor, tables with example queries, the result of `sql` as a table",
+        [_query("sql", "string", "A read-only DuckDB query, run server-side like /api/sql.")],
+    )
+    problem = {"content": {"application/problem+json": {}, "text/html": {}}}
+    page["get"]["responses"]["400"] = {"description": "Invalid or refused SQL", **problem}
+    page["get"]["responses"]["422"] = {"description": "Time or memory limit exceeded", **problem}
+    page["get"]["responses"]["503"] = {"description": "Every SQL slot is busy", **problem}
+    return page
+
+
 def openapi_paths(settings: object) -> dict[str, Any]:
     """OpenAPI 3.0 path items this blueprint serves."""
     facets = [
@@ -128,6 +142,7 @@ def openapi_paths(settings: object) -> dict[str, Any]:
                 _query("lon", "number", "Longitude of a point to look near."),
             ],
         ),
+        "/sql": _sql_page(),
         "/language": {
             "get": {
                 "tags": ["Website"],

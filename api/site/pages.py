@@ -22,6 +22,7 @@ from api.site.dataset import dataset_page, table_preview
 from api.site.map import map_page, parse_map, preview_etag, preview_text
 from api.site.openapi import openapi_paths  # noqa: F401 - part of the blueprint contract
 from api.site.scenario import scenario_page
+from api.site.sql import sql_page
 from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata.search import Entry, entries
@@ -211,6 +212,17 @@ def scenario(name: str) -> Response:
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     return render("site/scenarios/scenario.html", page, site)
+
+
+@bp.get("/sql")
+def sql() -> Response:
+    """Read-only SQL for people: an editor, example queries per dataset, the answer as a table
+    (run server-side, so it works without JavaScript) with CSV and JSON downloads."""
+    site = site_for_request()
+    page = sql_page(_settings(), _entries(), request.args.get("sql", ""), site)
+    if page.error and wants_json():
+        raise ApiError(page.error.status, page.error.detail, title=page.error.title)
+    return render("site/sql.html", page, site, status=page.error.status if page.error else 200)
 
 
 @bp.get("/language")

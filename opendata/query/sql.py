@@ -1,19 +1,18 @@
 """Read-only, sandboxed DuckDB SQL over the current datasets (no Flask).
 
-Two independent fences:
+Fences, each on its own:
 
-1. `check_sql` parses the text with DuckDB's own parser and accepts exactly one SELECT-family
-   statement (SELECT, WITH, VALUES, FROM-first, DESCRIBE, SHOW, SUMMARIZE), then walks its parse
-   tree (`json_serialize_sql`): tables must be dataset views or CTEs, table functions come from a
-   short allow-list (`range`, `unnest`, ...), and functions that read settings or the environment
-   are refused. File readers, replacement scans (`FROM '/etc/passwd'`) and `query()` never pass.
+1. `opendata.query.sql_check.check_sql` decides on DuckDB's parse tree: one SELECT-family
+   statement whose tables are dataset views or CTEs in scope, allowed table functions only, no
+   function that reads settings, the environment or the catalog.
 2. `sandbox` opens a fresh in-memory connection per query, creates one view per dataset over its
    absolute published path, then allows only those paths (`allowed_paths`), turns off external
    access, extension auto-loading and spilling, sets `memory_limit` and `threads`, and locks the
    configuration. (DuckDB 2 checks file access when a view is *scanned*, so views over Parquet
    stop working after `enable_external_access=false` unless their files are in `allowed_paths`.)
-
-A third fence, a child process with hard limits, is in `opendata/query/sql_process.py`.
+3. A child process with hard limits (`opendata/query/sql_process.py`), which also refuses an
+   answer that would carry a server path (`reveals_server_path`); DuckDB's error messages are
+   scrubbed of absolute paths (`scrub`).
 
 Geometry is exposed as WKB (`BLOB`; GeoParquet conversion is off) next to the `bbox` struct;
 `ST_GeomFromWKB(geometry)` gives a GEOMETRY for DuckDB's built-in spatial functions.
@@ -21,63 +20,30 @@ Geometry is exposed as WKB (`BLOB`; GeoParquet conversion is off) next to the `b
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import decimal
+import functools
+import math
+import os
+import re
 import threading
 import time
-from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import shapely
 
-from opendata.errors import CivicError
+from opendata.query.sql_check import SqlError, SqlRefused, check_sql
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from opendata.store.publish import version_path
 
-MAX_SQL_LENGTH = 20_000
-#: Table functions that generate or unpack values and touch no files.
-ALLOWED_TABLE_FUNCTIONS = frozenset(
-    {"range", "generate_series", "unnest", "json_each", "json_tree"}
-)
-#: Scalar functions that would reveal settings, variables or the environment, or write logs.
-DENIED_FUNCTIONS = frozenset(
-    {
-        "current_setting",
-        "getenv",
-        "getvariable",
-        "write_log",
-        "json_execute_serialized_sql",
-        "query",
-        "query_table",
-    }
-)
-DENIED_PREFIXES = (
-    "read_",
-    "duckdb_",
-    "pragma_",
-    "parquet_",
-    "sniff_",
-    "glob",
-    "enable_",
-    "disable_",
-)
-_QUERY_LIKE = {"SELECT"}
-
-
-class SqlError(CivicError):
-    """Base of SQL endpoint errors; `status` is the HTTP status and `title` its short name."""
-
-    status = 400
-    title = "Invalid SQL"
-
-
-class SqlRefused(SqlError):
-    """The statement is not a single read-only query over the published datasets."""
-
-    title = "SQL statement not allowed"
+#: An absolute POSIX path of two or more segments that is not part of a URL or relative path.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~>-])(?:/[\w.~+@%-]+){2,}/?")
 
 
 class SqlTimeout(SqlError):
@@ -103,6 +69,7 @@ class SqlBusy(SqlError):
 
 TOO_LONG = "the query took too long and was stopped; add filters or LIMIT"
 TOO_MUCH_MEMORY = "the query needed more memory than allowed; aggregate or filter more"
+REVEALS_PATH = "the answer would reveal a file path of the server, so it is not sent"
 
 
 @dataclass(frozen=True)
@@ -136,97 +103,6 @@ def sources(settings: Settings) -> dict[str, Path]:
     return {name: path for name, path in paths.items() if path.is_file()}  # one gone file ≠ outage
 
 
-_LOCAL = threading.local()
-
-
-def _parser() -> duckdb.DuckDBPyConnection:
-    """A per-thread connection used only to parse (it never touches data or files)."""
-    if not hasattr(_LOCAL, "conn"):
-        _LOCAL.conn = duckdb.connect(":memory:", config={"enable_external_access": False})
-    return _LOCAL.conn
-
-
-def _parse_tree(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    statements = conn.extract_statements(sql)
-    if len(statements) != 1:
-        raise SqlRefused(f"send exactly one statement, got {len(statements)}")
-    kind = statements[0].type.name
-    if kind not in _QUERY_LIKE:
-        raise SqlRefused(
-            f"{kind} statements are not allowed; only read-only queries "
-            "(SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE)"
-        )
-    rows = conn.execute("SELECT json_serialize_sql($1::VARCHAR)", [sql]).fetchall()
-    tree = json.loads(rows[0][0])
-    if tree.get("error"):
-        raise SqlRefused(f"cannot check this statement: {tree.get('error_message', 'unsupported')}")
-    return tree
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
-def _cte_names(tree: dict[str, Any]) -> set[str]:
-    return {
-        entry["key"].lower()
-        for node in _walk(tree)
-        if isinstance(node.get("cte_map"), dict)
-        for entry in node["cte_map"].get("map", [])
-        if isinstance(entry, dict) and "key" in entry
-    }
-
-
-def _check_function(name: str, *, table: bool) -> None:
-    name = name.lower()
-    if table and name not in ALLOWED_TABLE_FUNCTIONS:
-        raise SqlRefused(
-            f"table function {name}() is not allowed; query the dataset views instead "
-            f"(allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})"
-        )
-    if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
-        raise SqlRefused(f"function {name}() is not allowed in the SQL sandbox")
-
-
-def _check_table(node: dict[str, Any], allowed: set[str]) -> None:
-    name = str(node.get("table_name", ""))
-    schema = str(node.get("schema_name", "")).lower()
-    catalog = str(node.get("catalog_name", "")).lower()
-    if name.lower() not in allowed or schema not in ("", "main") or catalog not in ("", "memory"):
-        shown = ".".join(p for p in (catalog, schema, name) if p)[:80]
-        raise SqlRefused(
-            f"unknown table '{shown}'; the tables are the dataset views: "
-            + ", ".join(sorted(allowed))
-        )
-
-
-def check_sql(sql: str, tables: set[str], conn: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Raise `SqlRefused`/`SqlError` unless `sql` is one read-only query over `tables`."""
-    if not sql.strip():
-        raise SqlError("the 'sql' parameter is empty")
-    if len(sql) > MAX_SQL_LENGTH:
-        raise SqlRefused(f"the statement is longer than {MAX_SQL_LENGTH} characters")
-    try:
-        tree = _parse_tree(conn or _parser(), sql)
-    except duckdb.ParserException as err:
-        raise SqlError(str(err)) from None
-    allowed = {t.lower() for t in tables} | _cte_names(tree)
-    for node in _walk(tree):
-        kind = node.get("type")
-        if kind == "TABLE_FUNCTION":
-            _check_function(str(node.get("function", {}).get("function_name", "")), table=True)
-        elif kind == "BASE_TABLE":
-            _check_table(node, allowed)
-        elif node.get("class") == "FUNCTION":
-            _check_function(str(node.get("function_name", "")), table=False)
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -255,6 +131,77 @@ def sandbox(views: dict[str, Path], limits: Limits) -> duckdb.DuckDBPyConnection
     return conn
 
 
+@functools.cache
+def _keywords() -> frozenset[str]:
+    with duckdb.connect(":memory:") as conn:
+        rows = conn.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
+        ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def ident(name: str) -> str:
+    """`name` as a DuckDB identifier: bare when it is a plain lower-case word and no keyword,
+    else double-quoted (for example queries people read).
+
+    >>> ident("roads"), ident("order"), ident("Name x")
+    ('roads', '"order"', '"Name x"')
+    """
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in _keywords():
+        return name
+    return _quote(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _describe(items: tuple[tuple[str, Path], ...]) -> dict[str, list[tuple[str, str]]]:
+    views = dict(items)
+    conn = sandbox(views, Limits())
+    try:
+        return {n: [(r[0], r[1]) for r in conn.execute(f"DESCRIBE {_quote(n)}").fetchall()]
+                for n in views}  # fmt: skip
+    finally:
+        conn.close()
+
+
+def describe_views(views: dict[str, Path]) -> dict[str, list[tuple[str, str]]]:
+    """Each view's columns and DuckDB types, as a query sees them (our own statements over our
+    own files, so no child process; cached by path, as versions are immutable)."""
+    try:
+        return _describe(tuple(sorted(views.items())))
+    except duckdb.Error:  # a broken file: the page still lists the tables, without columns
+        return {}
+
+
+def server_paths(views: dict[str, Path]) -> list[str]:
+    """Server paths no answer may carry: each view's file and the folder holding them all
+    (with its trailing slash), longest first."""
+    found = {str(p) for p in views.values()}
+    if views:
+        found.add(os.path.join(os.path.commonpath([str(p.parent) for p in views.values()]), ""))
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(message: str, views: dict[str, Path]) -> str:
+    """A DuckDB error message without server paths: view files become `<name>`, the folder of
+    the views `<data>/`, any other absolute path `<path>`.
+
+    >>> views = {n: Path(f"/srv/d/datasets/{n}/v1/{n}.parquet") for n in ("a", "b")}
+    >>> scrub('No "/srv/d/datasets/a/v1/a.parquet", /srv/d/datasets/c/ or /etc/x', views)
+    'No "<a>", <data>/c/ or <path>'
+    """
+    for name, path in views.items():
+        message = message.replace(str(path), f"<{name}>")
+    for path in server_paths(views):
+        message = message.replace(path, "<data>/")
+    return _ABSOLUTE_PATH.sub("<path>", message)
+
+
+def reveals_server_path(payload: bytes, views: dict[str, Path]) -> bool:
+    """Whether serialised answer bytes (Arrow IPC: names and every value) contain a view file or
+    the views' folder. A net under the parser fence, not the fence itself."""
+    return any(path.encode() in payload for path in server_paths(views))
+
+
 def _read_limited(reader: pa.RecordBatchReader, limits: Limits) -> tuple[pa.Table, bool]:
     """At most `max_rows` rows (plus whether more existed); a result over `max_result_mb`
     is refused rather than built (it would have to be rendered as JSON too)."""
@@ -277,10 +224,7 @@ def _read_limited(reader: pa.RecordBatchReader, limits: Limits) -> tuple[pa.Tabl
 
 def _explain(err: Exception, views: dict[str, Path]) -> SqlError:
     """Map a DuckDB (or Arrow stream) error to ours, without leaking server paths."""
-    message = str(err)
-    for name, path in views.items():
-        message = message.replace(str(path), f"<{name}>")
-    message = message.replace(str(Path.cwd()), "<server>")
+    message = scrub(str(err), views)
     if isinstance(err, duckdb.InterruptException) or message.startswith("INTERRUPT"):
         return SqlTimeout(TOO_LONG)
     if isinstance(err, duckdb.OutOfMemoryException | MemoryError) or "Out of Memory" in message:
@@ -296,7 +240,10 @@ def run_in_process(sql: str, views: dict[str, Path], limits: Limits) -> SqlResul
     DuckDB bounds what it tracks (`memory_limit`, interrupts); servers should call
     `opendata.query.sql_process.run_sql`, which runs this in a child process with hard limits."""
     started = time.perf_counter()
-    conn = sandbox(views, limits)
+    try:  # creating the views reads each file's footer: a broken file is an error here too
+        conn = sandbox(views, limits)
+    except (duckdb.Error, OSError) as err:
+        raise _explain(err, views) from None
     timer = threading.Timer(limits.timeout_s, conn.interrupt)
     timer.start()
     try:
@@ -311,3 +258,55 @@ def run_in_process(sql: str, views: dict[str, Path], limits: Limits) -> SqlResul
         conn.close()
     elapsed = (time.perf_counter() - started) * 1000
     return SqlResult(table, types, truncated, round(elapsed, 1))
+
+
+def _wkt_or_hex(values: list[bytes | None]) -> list[str | None]:
+    present = [v for v in values if v is not None]
+    geoms = shapely.from_wkb(present, on_invalid="ignore") if present else []
+    if present and all(g is not None for g in geoms):
+        texts = iter(shapely.to_wkt(geoms, rounding_precision=-1))
+        return [next(texts) if v is not None else None for v in values]
+    return [v.hex() if v is not None else None for v in values]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe version of one Arrow/Python value (NaN and infinities become null).
+
+    >>> plain(float("nan")), plain(dt.date(2024, 5, 1)), plain({"a": b"\\x01"})
+    (None, '2024-05-01', {'a': '01'})
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, decimal.Decimal):
+        return float(value) if value.is_finite() else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def columns_of(table: pa.Table) -> list[list[Any]]:
+    """Column-wise JSON-safe values; a BLOB column of WKB geometries is rendered as WKT,
+    any other BLOB as lower-case hex."""
+    out = []
+    for column in table.columns:
+        values = column.to_pylist()
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            out.append(_wkt_or_hex(values))
+        else:
+            out.append([plain(v) for v in values])
+    return out
+
+
+def rows_of(table: pa.Table) -> list[list[Any]]:
+    """Row-wise JSON-safe values (see `columns_of`)."""
+    return [list(row) for row in zip(*columns_of(table), strict=True)] if table.num_columns else []

@@ -4,7 +4,8 @@ Some work is invisible to DuckDB's memory limit and deaf to interrupts (one call
 `repeat('x', 2000000000)` allocates 2 GB in a single uninterruptible step). So every query runs in
 a child forked from a preloaded fork server, under `RLIMIT_AS` (1 GiB + 2 x the DuckDB memory
 limit) and `RLIMIT_CPU` (timeout + 2 s); the parent kills it at timeout + 2 s. A crash or kill
-of the child becomes a 422, never a dead API worker. Cost: about 50 ms per query.
+of the child becomes a 422, never a dead API worker. Cost: about 50 ms per query. The child also
+refuses to send an answer whose bytes contain a server path (a net under the parser fence).
 """
 
 from __future__ import annotations
@@ -23,18 +24,18 @@ from pathlib import Path
 import pyarrow as pa
 
 from opendata.query.sql import (
+    REVEALS_PATH,
     TOO_LONG,
     TOO_MUCH_MEMORY,
     Limits,
     SqlBusy,
-    SqlError,
-    SqlRefused,
     SqlResult,
     SqlTimeout,
     SqlTooBig,
-    check_sql,
+    reveals_server_path,
     run_in_process,
 )
+from opendata.query.sql_check import SqlError, SqlRefused, check_sql
 
 #: Concurrent SQL child processes per API worker process; more requests wait, then get 503.
 SLOTS = threading.BoundedSemaphore(2)
@@ -59,7 +60,10 @@ def _child(pipe: Connection, sql: str, views: dict[str, Path], limits: Limits) -
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, result.table.schema) as writer:
             writer.write_table(result.table)
-        pipe.send(("ok", sink.getvalue().to_pybytes(), result.types, result.truncated))
+        payload = sink.getvalue().to_pybytes()
+        if reveals_server_path(payload, views):
+            raise SqlRefused(REVEALS_PATH)
+        pipe.send(("ok", payload, result.types, result.truncated))
     except SqlError as err:
         pipe.send(("error", type(err).__name__, str(err)))
     except MemoryError:

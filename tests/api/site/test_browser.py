@@ -21,12 +21,15 @@ PAGES = {
     "scenarios": "/scenarios",
     "scenario": f"/scenarios/{SCENARIO}?address=Mannerheimintie+4",
     "not-found": "/datasets/no_such_thing",
+    "sql": "/sql?sql=SELECT+kind,+count(*)+AS+n+FROM+stops+GROUP+BY+kind",
 }
 #: The same checks in the other interface languages (lang attributes, longer words).
 IN_OTHER_LANGUAGES = {
     "dataset-fi": "/datasets/roads?lang=fi",
     "scenario-sv": f"/scenarios/{SCENARIO}?lang=sv&lat=60.1685&lon=24.9410",
     "map-da": "/map?layers=stops,green_areas&lang=da",
+    "sql-fi": "/sql?lang=fi",
+    "sql-sv-error": "/sql?lang=sv&sql=SELECT+*+FROM+pg_settings",
 }
 #: Interactive elements that must be at least 44 x 44 px. Links inside running text (paragraphs,
 #: table cells, definitions, the map attribution) are exempt, as in WCAG 2.5.5; a checkbox's

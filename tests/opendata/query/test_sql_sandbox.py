@@ -1,5 +1,6 @@
-"""The SQL sandbox against a hostile corpus: every escape attempt is refused with a 4xx
-problem and a clear message, and no file under the data dir changes."""
+"""The SQL sandbox against hostile corpora: every file, statement and catalog escape attempt is
+refused with a 4xx problem and a clear message, no answer carries the data dir's path, and no file
+under the data dir changes."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import pytest
 from api.app import create_app
 from opendata.query import sql as sandbox
 from opendata.query import sql_process
+from opendata.query.sql_check import SqlRefused, check_sql
 from tests.api.conftest_data import REPO, Store, published_store, snapshot
+from tests.opendata.query.sql_cases import CATALOG_ESCAPES, NOT_ALLOWED, UNKNOWN
 
-NOT_ALLOWED = "not allowed"
-UNKNOWN = "unknown table"
 ONE = "exactly one statement"
 TOO_LONG = "took too long"
 MEMORY = "memory"
@@ -145,6 +146,65 @@ def test_each_escape_attempt_is_refused_with_a_clear_4xx(client, store: Store, i
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.parametrize(("sql", "fragment"), CATALOG_ESCAPES)
+def test_each_catalog_escape_is_refused_with_a_clear_4xx(client, sql: str, fragment: str) -> None:
+    resp = refusal(client, sql)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    assert resp.json["title"] == "SQL statement not allowed"
+    assert fragment.lower() in resp.json["detail"].lower()
+
+
+#: Allowed introspection, and statements that fail inside DuckDB: their answers are scanned too.
+INTROSPECTION = [
+    "DESCRIBE buildings",
+    "SUMMARIZE buildings",
+    "SELECT * FROM (SUMMARIZE services)",
+    "SHOW TABLES",
+    "SHOW ALL TABLES",
+    "SHOW buildings",
+]
+FAILING = [
+    "SELECT CAST(name AS INTEGER) FROM buildings",
+    "SELECT error('no')",
+    "SELECT ST_Area(ST_GeomFromWKB(geometry)) FROM buildings",
+]
+
+
+def test_no_answer_carries_a_server_path(client, store: Store) -> None:
+    """Every answer to every statement of both corpora: no data dir, cwd or home path (beyond
+    what the statement itself spelled out, which problem+json's `instance` echoes)."""
+    paths = {str(store.settings.data_dir), str(store.settings.data_dir.resolve())}
+    paths |= {str(Path.cwd()), str(Path.home())}
+    statements = [sql for sql, _ in corpus(store.settings.data_dir) + CATALOG_ESCAPES]
+    answers = [(sql, refusal(client, sql)) for sql in statements + FAILING + INTROSPECTION]
+    answers += [(sql, client.get("/api/sql", query_string={"sql": sql})) for sql in INTROSPECTION]
+    for sql, resp in answers:
+        text = resp.get_data(as_text=True)
+        assert not [p for p in paths if p in text and p not in sql], (sql, text[:300])
+    assert sum(resp.status_code == 200 for _, resp in answers) == 2 * len(INTROSPECTION)
+    assert len(answers) >= 150
+
+
+def test_an_answer_carrying_a_view_file_path_is_refused(client, store: Store) -> None:
+    """The net under the parser: even a path the user typed does not come back."""
+    path = sandbox.sources(store.settings)["buildings"]
+    resp = refusal(client, f"SELECT '{path}' AS p")
+    assert resp.status_code == 400
+    assert "file path of the server" in resp.json["detail"]
+    assert str(path) not in resp.get_data(as_text=True)
+
+
+def test_duckdb_errors_about_files_are_scrubbed(tmp_path: Path) -> None:
+    broken = tmp_path / "datasets" / "broken" / "v1" / "broken.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(sandbox.SqlError) as caught:
+        sandbox.run_in_process("SELECT * FROM broken", {"broken": broken}, sandbox.Limits())
+    assert "<broken>" in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)
+
+
 def test_data_dir_and_cwd_unchanged_after_the_whole_corpus(client, store: Store) -> None:
     data = store.settings.data_dir
     before = snapshot(data)
@@ -237,9 +297,9 @@ def test_engine_sandbox_blocks_files_even_without_the_parser_check(store: Store)
 
 
 def test_check_sql_accepts_ctes_named_like_nothing_published() -> None:
-    sandbox.check_sql("WITH totals AS (SELECT 1 AS n) SELECT n FROM totals", {"buildings"})
+    check_sql("WITH totals AS (SELECT 1 AS n) SELECT n FROM totals", {"buildings"})
 
 
 def test_check_sql_refuses_tables_outside_the_views() -> None:
-    with pytest.raises(sandbox.SqlRefused, match="unknown table 'secrets'"):
-        sandbox.check_sql("SELECT * FROM secrets", {"buildings"})
+    with pytest.raises(SqlRefused, match="unknown table 'secrets'"):
+        check_sql("SELECT * FROM secrets", {"buildings"})
