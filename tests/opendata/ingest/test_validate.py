@@ -10,8 +10,9 @@ from pyproj import Transformer
 from shapely import LineString, Point, Polygon
 
 from opendata.errors import ValidationFailed
+from opendata.ingest.crs_hints import guess_crs
 from opendata.ingest.spec_model import FieldSpec, Schema
-from opendata.ingest.validate import guess_crs, validate
+from opendata.ingest.validate import validate
 from opendata.readers import REJECT_COLUMN
 
 # Helsinki Senate Square in ETRS-TM35FIN (EPSG:3067) and SWEREF 99 TM (EPSG:3006) for Stockholm.
