@@ -170,35 +170,31 @@ def _extract_family(geoms: np.ndarray, family: str) -> np.ndarray:
     return out
 
 
-def _points(geoms: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A representative x/y per feature (its bbox centre: cheap), NaN where not `usable`."""
-    x = np.full(len(geoms), np.nan)
-    y = np.full(len(geoms), np.nan)
-    if usable.any():
-        bounds_xy = shapely.bounds(geoms[usable])
-        x[usable] = (bounds_xy[:, 0] + bounds_xy[:, 2]) / 2
-        y[usable] = (bounds_xy[:, 1] + bounds_xy[:, 3]) / 2
-    return x, y
+def _points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A representative x/y per feature (its bbox centre: cheap), NaN for empty geometries."""
+    bounds_xy = shapely.bounds(geoms)  # NaN for missing and empty geometries
+    return (bounds_xy[:, 0] + bounds_xy[:, 2]) / 2, (bounds_xy[:, 1] + bounds_xy[:, 3]) / 2
 
 
-def _usable(geoms: np.ndarray, rejects: _Rejects) -> np.ndarray:
-    return ~rejects.mask & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+def _usable(points: tuple[np.ndarray, np.ndarray], rejects: _Rejects) -> np.ndarray:
+    return ~rejects.mask & ~np.isnan(points[0]) & ~np.isnan(points[1])
 
 
 def check_crs(
-    geoms: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray],
     crs: CRS,
     rejects: _Rejects,
     *,
     extent: Extent | None = None,
     columns: tuple[str, str] | None = None,
 ) -> None:
-    """Fail the run when coordinates don't fit the declared CRS; reject the odd stray row."""
+    """Fail the run when coordinates (a point per feature) don't fit the declared CRS; reject
+    the odd stray row."""
     bounds = area_bounds(crs)
-    usable = _usable(geoms, rejects)
+    usable = _usable(points, rejects)
     if bounds is None or not usable.any():
         return
-    x, y = (v[usable] for v in _points(geoms, usable))
+    x, y = (v[usable] for v in points)
     inside = inside_bounds(x, y, bounds)
     declared = crs.to_string()
     if inside.mean() < 0.5:
@@ -212,20 +208,21 @@ def check_crs(
             f"{(~inside).sum()} of {len(inside)} features lie outside its area of use "
             f"(e.g. x={x[~inside][0]:.6g}, y={y[~inside][0]:.6g}); {cause}"
         )
-    stray = np.zeros(len(geoms), dtype=bool)
+    stray = np.zeros(len(usable), dtype=bool)
     stray[np.flatnonzero(usable)[~inside]] = True
     rejects.add(stray, f"coordinates outside the area of use of {declared}")
 
 
 def _check_place(
-    geoms: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray],
     crs: CRS,
     rejects: _Rejects,
     extent: Extent,
     columns: tuple[str, str] | None,
 ) -> None:
     """The city extent rule (`rules.check_extent`) on the features not yet rejected."""
-    x, y = _points(geoms, _usable(geoms, rejects))
+    usable = _usable(points, rejects)
+    x, y = (np.where(usable, v, np.nan) for v in points)
     lonlat = to_lonlat(x, y, crs)
     stray = check_extent((x, y), lonlat, crs=crs, extent=extent, columns=columns)
     rejects.add(stray, f"coordinates outside {extent}")
@@ -263,9 +260,10 @@ def validate(
             raise ValidationFailed(
                 "the source has no CRS; set `source.crs` in the spec (e.g. 'EPSG:3067')"
             )
-        check_crs(geoms, frame.crs, rejects, extent=extent, columns=columns)
+        points = _points(geoms)
+        check_crs(points, frame.crs, rejects, extent=extent, columns=columns)
         if extent is not None:
-            _check_place(geoms, frame.crs, rejects, extent, columns)
+            _check_place(points, frame.crs, rejects, extent, columns)
     data = pd.DataFrame(out, index=frame.index)
     bad = rejects.mask
     valid = gpd.GeoDataFrame(
