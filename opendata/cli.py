@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
+import traceback
 from pathlib import Path
 
 import click
 
-from opendata.errors import CivicError, NotFound
-from opendata.ingest.pipeline import ingest
+from opendata.errors import BatchFailed, CivicError, InternalError, NotFound
+from opendata.ingest.pipeline import ingest, public_message
 from opendata.ingest.specs import find_specs, load_spec
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -22,34 +27,80 @@ def _settings(ctx: click.Context) -> Settings:
 @click.argument("names", nargs=-1)
 @click.pass_context
 def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Ingest the named datasets (all specs in the datasets folder when none are named)."""
+    """Ingest the named datasets (all specs in the datasets folder when none are named).
+
+    One dataset failing never stops the others; a summary names what was published, unchanged
+    and failed, and the exit status is non-zero when any failed."""
     settings = _settings(ctx)
+    debug = bool(ctx.obj and ctx.obj.get("debug"))
+    if debug:
+        _log_to_stderr()
     specs = find_specs(settings.datasets_dir)
     if not specs:
-        raise CivicError(f"no dataset specs (*.toml) in {settings.datasets_dir}")
+        raise CivicError("no dataset specs (*.toml) in the datasets folder (CIVIC_DATASETS_DIR)")
     unknown = [n for n in names if n not in specs]
     if unknown:
         raise NotFound(
-            f"no spec for {', '.join(unknown)} in {settings.datasets_dir}; "
+            f"no spec for {', '.join(_printable(n) for n in unknown)} in the datasets folder; "
             f"known: {', '.join(specs)}"
         )
-    failures = []
+    outcomes: dict[str, list[str]] = {"published": [], "unchanged": [], "failed": []}
+    unexpected = False
     for name in names or tuple(specs):
-        try:
-            result = ingest(load_spec(specs[name]), settings)
-        except CivicError as err:
-            failures.append(name)
-            click.echo(f"{name}: FAILED: {err}", err=True)
-            continue
-        click.echo(
-            f"{name}: {result.status} version {result.version} ({result.rows} rows, "
-            f"{result.report.get('rows_quarantined', 0)} quarantined)"
+        status = _ingest_one(name, specs[name], settings, debug=debug)
+        unexpected |= status == "unexpected"
+        outcomes["failed" if status == "unexpected" else status].append(name)
+    click.echo("summary: " + ", ".join(f"{len(v)} {k}" + (f" ({', '.join(v)})" if v else "")
+                                       for k, v in outcomes.items()))  # fmt: skip
+    failed = outcomes["failed"]
+    if failed:
+        raise BatchFailed(
+            f"{len(failed)} of {sum(map(len, outcomes.values()))} dataset(s) failed: "
+            f"{', '.join(failed)}; nothing was published for them",
+            unexpected=unexpected,
         )
-    if failures:
-        raise CivicError(
-            f"{len(failures)} dataset(s) failed: {', '.join(failures)}; "
-            "nothing was published for them"
-        )
+
+
+def _ingest_one(name: str, spec_path: Path, settings: Settings, *, debug: bool) -> str:
+    """Ingest one dataset and print its line; its status: published, unchanged, failed or
+    unexpected (a failure that is not the data's). Never raises: the batch goes on."""
+    try:
+        result = ingest(load_spec(spec_path), settings)
+    except CivicError as err:
+        _failed(name, public_message(str(err), settings), err, debug)
+        return "unexpected" if isinstance(err, InternalError) else "failed"
+    except Exception as err:  # noqa: BLE001 - one dataset's bug must not stop the batch
+        log.debug("%s failed", name, exc_info=True)
+        _failed(name, f"unexpected error ({type(err).__name__}); run with --debug", err, debug)
+        return "unexpected"
+    click.echo(
+        f"{name}: {result.status} version {result.version} ({result.rows} rows, "
+        f"{result.report.get('rows_quarantined', 0)} quarantined)"
+    )
+    return result.status
+
+
+def _failed(name: str, message: str, err: Exception, debug: bool) -> None:
+    """The dataset's line; with --debug first its traceback (unexpected errors are logged with
+    theirs where they are caught, so not twice)."""
+    if debug and isinstance(err, CivicError) and not isinstance(err, InternalError):
+        traceback.print_exception(err, file=sys.stderr)
+    click.echo(f"{name}: FAILED: {message}", err=True)
+
+
+def _log_to_stderr() -> None:
+    """`--debug`: the platform's log (with the libraries' original messages) on stderr."""
+    logger = logging.getLogger("opendata")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def _printable(text: str) -> str:
+    """A name as typed, with control characters shown as escapes (`\\x1b`), never obeyed."""
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 @click.command("validate")

@@ -31,3 +31,19 @@ class NotFound(CivicError):
 
 class SettingsError(CivicError):
     """A `CIVIC_*` environment variable holds a value that does not parse."""
+
+
+class InternalError(CivicError):
+    """An unexpected failure (a bug, a full disk...): the message says where to look, the original
+    exception is logged and chained, never shown as the message."""
+
+    exit_code = 1
+
+
+class BatchFailed(CivicError):
+    """Some datasets of a `civic ingest` batch failed (the others ran); exit 1 when one of the
+    failures was unexpected, else 2."""
+
+    def __init__(self, message: str, *, unexpected: bool = False) -> None:
+        super().__init__(message)
+        self.exit_code = 1 if unexpected else 2

@@ -52,6 +52,9 @@ class Settings:
     tile_attribution: str = "© OpenStreetMap contributors"
     #: Let `civic ingest` take the columnar path for clean point CSVs (opendata/ingest/columnar.py).
     columnar: bool = True
+    #: Where the city is, lon/lat (west, south, east, north): ingested features must lie inside
+    #: (a spec's `schema.extent` overrides it). The default is the Helsinki region.
+    city_bbox: tuple[float, float, float, float] = (24.5, 59.9, 25.5, 60.5)
     #: Metadata language order when a text is missing in the asked language.
     lang_fallback: tuple[str, ...] = ("fi", "sv", "en")
     #: What the DCAT catalog says about itself ("" = a neutral default, or the datasets' publisher).
@@ -112,6 +115,14 @@ def _flag(raw: str) -> bool:
     return raw.strip().lower() not in ("0", "false", "no", "off", "")
 
 
+def _bbox(raw: str) -> tuple[float, float, float, float]:
+    """`west,south,east,north` in degrees, a real box."""
+    west, south, east, north = (float(v) for v in raw.split(","))  # not 4 numbers: ValueError
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ValueError("not a lon/lat box")
+    return west, south, east, north
+
+
 def _languages(raw: str) -> tuple[str, ...]:
     order = tuple(c for c in (p.strip() for p in raw.split(",")) if c in LANGUAGES)
     return order or Settings.lang_fallback
@@ -131,6 +142,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "items_default_limit": int,
     "items_max_limit": int,
     "columnar": _flag,
+    "city_bbox": _bbox,
     "lang_fallback": _languages,
     "scenario_workers": int,
     "scenario_submit_per_minute": int,
@@ -142,4 +154,12 @@ def _parse(name: str, raw: str) -> Any:
     try:
         return _PARSERS.get(name, str)(raw)
     except ValueError:
-        raise SettingsError(f"CIVIC_{name.upper()}={raw[:40]!r} is not a valid value") from None
+        hint = _HINTS.get(name, "")
+        raise SettingsError(
+            f"CIVIC_{name.upper()}={raw[:40]!r} is not a valid value{hint}"
+        ) from None
+
+
+_HINTS = {
+    "city_bbox": " (expected west,south,east,north in degrees, e.g. 24.5,59.9,25.5,60.5)",
+}

@@ -3,10 +3,12 @@
 `civic ingest` tries it first for the common case (a CSV source with x/y columns, no transforms,
 text, number and date fields, no hashed columns) and hands over to the GeoDataFrame pipeline the
 moment the data needs anything else: a cell that would be quarantined, a coordinate outside the
-CRS's area of use, a privacy decision to apply. This path never reproduces the reject rules; it
-only recognises, column by column with Arrow kernels, that none of them applies, and then the
-general pipeline would publish every row unchanged. Both paths publish the same file (tested on
-the same sources, see tests/opendata/ingest/test_columnar.py); the run report says which one ran.
+CRS's area of use or the city, a privacy decision to apply. This path never reproduces the reject
+rules; it only recognises, column by column with Arrow kernels, that none of them applies, and
+then the general pipeline would publish every row unchanged. The rules that fail a whole run (the
+primary key, data outside the city) it applies itself, with the general pipeline's functions.
+Both paths publish the same file (tested on the same sources, see
+tests/opendata/ingest/test_columnar.py); the run report says which one ran.
 
 Work is split over two threads where Arrow and PROJ release the GIL (privacy scan, typed
 columns, reprojection), as the CSV parser already is.
@@ -24,12 +26,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from opendata.ingest import privacy
-from opendata.ingest.rules import violations
+from opendata.ingest.crs_hints import area_bounds, inside_bounds, to_lonlat
+from opendata.ingest.rules import Extent, check_extent, check_key, violations
 from opendata.ingest.spec_model import DatasetSpec, FieldSpec, Schema
-from opendata.ingest.validate import area_bounds, inside_bounds
 from opendata.readers.csv_ import PointColumns, read_point_columns
 from opendata.store.geoparquet import PointTable, hilbert_order
 
@@ -70,9 +72,12 @@ def not_eligible(spec: DatasetSpec, schema: Schema) -> str | None:
     return None
 
 
-def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
+def prepare(
+    spec: DatasetSpec, schema: Schema, source: Path, *, extent: Extent | None = None
+) -> Prepared:
     """Read, scan, type and reproject the source; raise `NeedsGeneral` with the reason when the
-    general pipeline must decide, and any `CivicError` the general pipeline would raise too."""
+    general pipeline must decide, and any `CivicError` the general pipeline would raise too
+    (the dataset rules, primary key and `extent`, are the general pipeline's own functions)."""
     why = not_eligible(spec, schema)
     if why:
         raise NeedsGeneral(why)
@@ -91,7 +96,7 @@ def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
     with ThreadPoolExecutor(max_workers=2) as pool:
         area = pool.submit(_check_area, read, crs)
         half = len(read.x) // 2  # PROJ releases the GIL: two halves, one per thread
-        lonlat = [pool.submit(_to_lonlat, read.x[a:b], read.y[a:b], crs)
+        lonlat = [pool.submit(to_lonlat, read.x[a:b], read.y[a:b], crs)
                   for a, b in ((0, half), (half, len(read.x)))]  # fmt: skip
         area.result()
         lon, lat = (
@@ -108,6 +113,7 @@ def prepare(spec: DatasetSpec, schema: Schema, source: Path) -> Prepared:
         findings = [f for name in scanned for f in done[name][0]]
         privacy.gate(findings, spec.privacy)
         properties = pa.table({name: done[name][1] for name in fields})
+    _dataset_rules(spec, schema, properties, read, (lon, lat), crs, extent)
     kept = set(fields) | {c for c, d in spec.privacy.items() if d.action == "drop"}
     report = {
         "rows_in": properties.num_rows,
@@ -140,11 +146,29 @@ def _check_area(read: PointColumns, crs: CRS) -> None:
         raise NeedsGeneral(f"some coordinates lie outside the area of use of {crs.to_string()}")
 
 
-def _to_lonlat(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
-    """EPSG:4326 lon/lat, with the transformer GeoPandas' `to_crs` uses (same floats)."""
-    transformer = Transformer.from_crs(crs, CRS.from_user_input("EPSG:4326"), always_xy=True)
-    lon, lat = transformer.transform(x, y)
-    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+def _dataset_rules(
+    spec: DatasetSpec,
+    schema: Schema,
+    properties: pa.Table,
+    read: PointColumns,
+    lonlat: tuple[np.ndarray, np.ndarray],
+    crs: CRS,
+    extent: Extent | None,
+) -> None:
+    """The rules that fail a run, in the general pipeline's order: the primary key, then where
+    the points lie; a few points outside the extent are for the general pipeline to quarantine."""
+    key = schema.primary_key
+    field = schema.field(key) if key is not None else None
+    # A key field that is `required` and `unique` has passed those row rules in `_typed` (or the
+    # source was handed over), which is all `check_key` asks: spare a second hash pass.
+    if field is not None and not (field.required and field.unique):
+        values = properties.column(key).to_pandas(types_mapper=pd.ArrowDtype)
+        check_key(key, values, values.isna().to_numpy(dtype=bool))
+    if extent is not None:
+        columns = (spec.source.options["x"], spec.source.options["y"])
+        stray = check_extent((read.x, read.y), lonlat, crs=crs, extent=extent, columns=columns)
+        if stray.any():
+            raise NeedsGeneral(f"some coordinates lie outside {extent}")
 
 
 def _typed(text: pa.ChunkedArray, spec: FieldSpec, decimal: str) -> pa.ChunkedArray:

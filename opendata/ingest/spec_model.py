@@ -82,6 +82,8 @@ class Source:
     format: str
     crs: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: `path` as the spec writes it: what messages show (never a folder of the server).
+    written: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class Schema:
     fields: tuple[FieldSpec, ...]
     primary_key: str | None = None
     geometry: str = "any"
+    #: Where the features must lie, lon/lat (west, south, east, north); None = the city's.
+    extent: tuple[float, float, float, float] | None = None
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)

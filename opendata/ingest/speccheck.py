@@ -4,6 +4,8 @@ and what was expected, e.g. `schema.fields[3].type: expected one of string, ...,
 from __future__ import annotations
 
 import difflib
+import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,3 +76,45 @@ def choice(value: object, path: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise fail(path, f"one of {', '.join(choices)}", value)
     return str(value)
+
+
+def check_path_text(value: str, path: str) -> str:
+    """Refuse a file path with a control character (NUL, tab, newline...), which no real file
+    name has and which the operating system refuses or misreads."""
+    for i, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            name = _CONTROL_NAMES.get(ord(char), "a control character")
+            raise SpecError(
+                f"{path}: contains an invisible control character (U+{ord(char):04X}, {name}) at "
+                f"position {i + 1}; type the file name again without it"
+            )
+    if not value.strip():
+        raise SpecError(f"{path}: is empty; give the source file's path")
+    return value
+
+
+_CONTROL_NAMES = {
+    0: "NUL",
+    9: "TAB",
+    10: "LINE FEED",
+    13: "CARRIAGE RETURN",
+    27: "ESCAPE",
+    127: "DELETE",
+}
+
+
+def lonlat_box(value: object, path: str) -> tuple[float, float, float, float]:
+    """A `[west, south, east, north]` box in degrees (lon/lat), west < east and south < north."""
+    if not isinstance(value, list) or len(value) != 4:
+        raise fail(
+            path, "[west, south, east, north] in degrees, e.g. [24.8, 60.1, 25.3, 60.3]", value
+        )
+    west, south, east, north = (number(v, f"{path}[{i}]") for i, v in enumerate(value))
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise SpecError(f"{path}: the four numbers must be finite")
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise SpecError(
+            f"{path}: expected west < east (within -180..180) and south < north (within "
+            f"-90..90) in degrees, got {[west, south, east, north]}"
+        )
+    return west, south, east, north

@@ -32,8 +32,10 @@ from opendata.ingest.speccheck import (
     LANGS,
     boolean,
     check_keys,
+    check_path_text,
     choice,
     fail,
+    lonlat_box,
     number,
     string,
     text,
@@ -124,11 +126,14 @@ def _source(data: object, base: Path) -> Source:
         isinstance(crs, str) and re.fullmatch(r"(EPSG|epsg):\d{4,6}|OGC:CRS84", crs)
     ):
         raise fail("source.crs", "an 'EPSG:<code>' string such as 'EPSG:3067'", crs)
+    written = string(data, "path", "source")
+    check_path_text(written, "source.path")
     return Source(
-        path=(base / string(data, "path", "source")),
+        path=base / written,
         format=fmt,
         crs=crs.upper() if isinstance(crs, str) else None,
         options=dict(options),
+        written=written,
     )
 
 
@@ -172,7 +177,7 @@ def _field(data: object, path: str) -> FieldSpec:
 def _schema(data: object) -> Schema:
     if not isinstance(data, dict):
         raise fail("schema", "a table", data)
-    check_keys(data, "schema", {"fields", "primary_key", "geometry"}, {"fields"})
+    check_keys(data, "schema", {"fields", "primary_key", "geometry", "extent"}, {"fields"})
     raw_fields = data["fields"]
     if not isinstance(raw_fields, list) or not raw_fields:
         raise fail("schema.fields", "a non-empty array of tables ([[schema.fields]])", raw_fields)
@@ -187,7 +192,8 @@ def _schema(data: object) -> Schema:
     if key is not None and key not in names:
         raise SpecError(f"schema.primary_key: '{key}' is not one of the schema fields")
     geometry = choice(data.get("geometry", "any"), "schema.geometry", GEOMETRY_TYPES)
-    return Schema(fields=fields, primary_key=key, geometry=geometry)
+    extent = lonlat_box(data["extent"], "schema.extent") if "extent" in data else None
+    return Schema(fields=fields, primary_key=key, geometry=geometry, extent=extent)
 
 
 def _transforms(data: object) -> tuple[Transform, ...]:
@@ -258,18 +264,23 @@ def parse_spec(
 def load_spec(path: str | Path) -> DatasetSpec:
     """Load and check one spec file; source paths are relative to the spec's folder."""
     path = Path(path)
+    shown = path.name  # messages name the file, never the server's folders
     if not path.is_file():
-        raise SpecError(f"{path}: no such spec file")
+        raise SpecError(f"{shown}: no such spec file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
-        raise SpecError(f"{path}: not UTF-8 text ({err.reason})") from None
+        raise SpecError(f"{shown}: not UTF-8 text ({err.reason})") from None
     except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{path}: not valid TOML: {err}") from None
+        raise SpecError(f"{shown}: not valid TOML: {err}") from None
+    except OSError as err:
+        raise SpecError(
+            f"{shown}: cannot be read ({err.strerror or 'input/output error'})"
+        ) from None
     try:
         return parse_spec(data, name=path.stem, base=path.parent, spec_path=path)
     except SpecError as err:
-        raise SpecError(f"{path}: {err}") from None
+        raise SpecError(f"{shown}: {err}") from None
 
 
 def find_specs(folder: Path) -> dict[str, Path]:

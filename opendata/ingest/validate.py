@@ -14,16 +14,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from opendata.errors import ValidationFailed
-from opendata.ingest.rules import violations
+from opendata.ingest.crs_hints import (
+    area_bounds,
+    crs_label,
+    guess_crs,
+    inside_bounds,
+    likely_cause,
+    to_lonlat,
+)
+from opendata.ingest.rules import Extent, check_extent, check_key, violations
 from opendata.ingest.spec_model import FieldSpec, Schema
 from opendata.readers import REJECT_COLUMN
 from opendata.store.geoparquet import TYPE_NAMES
 
-#: CRSs a Nordic municipality's data is likely to be in, tried when coordinates do not fit.
-CANDIDATE_CRS = ("EPSG:4326", "EPSG:3006", "EPSG:3067", "EPSG:25832", "EPSG:25833", "EPSG:3857")
 GEOMETRY_FAMILIES = {
     "Point": {"Point", "MultiPoint"},
     "LineString": {"LineString", "MultiLineString"},
@@ -109,12 +115,17 @@ def _coerce(values: pd.Series, spec: FieldSpec, decimal: str) -> pd.Series:
     return parsed.where(ok).dt.date.astype("object").where(ok)
 
 
+def _present(raw: pd.Series) -> pd.Series:
+    """Cells that hold something (not null, not only spaces)."""
+    return raw.notna() & (raw.astype("string").str.strip() != "").fillna(False)
+
+
 def _check_field(
     frame: pd.DataFrame, spec: FieldSpec, decimal: str, rejects: _Rejects
 ) -> pd.Series:
     raw = frame[spec.name]
     values = _coerce(raw, spec, decimal)
-    present = raw.notna() & (raw.astype("string").str.strip() != "").fillna(False)
+    present = _present(raw)
     bad = (present & values.isna()).to_numpy(dtype=bool)
     if bad.any():
         shown = raw.astype("string").str.slice(0, 40)
@@ -159,81 +170,77 @@ def _extract_family(geoms: np.ndarray, family: str) -> np.ndarray:
     return out
 
 
-def area_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
-    """The CRS's area of use in its own coordinates (x/y order), with a little slack."""
-    area = crs.area_of_use
-    if area is None:
-        return None
-    if crs.is_geographic:
-        return area.west - 0.5, area.south - 0.5, area.east + 0.5, area.north + 0.5
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    xs, ys = np.meshgrid(
-        np.linspace(area.west, area.east, 21), np.linspace(area.south, area.north, 21)
-    )
-    x, y = tr.transform(xs.ravel(), ys.ravel())
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    pad = 0.05 * max(np.ptp(x), np.ptp(y))
-    return x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad
+def _points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A representative x/y per feature (its bbox centre: cheap), NaN for empty geometries."""
+    bounds_xy = shapely.bounds(geoms)  # NaN for missing and empty geometries
+    return (bounds_xy[:, 0] + bounds_xy[:, 2]) / 2, (bounds_xy[:, 1] + bounds_xy[:, 3]) / 2
 
 
-def inside_bounds(
-    x: np.ndarray, y: np.ndarray, bounds: tuple[float, float, float, float]
-) -> np.ndarray:
-    return (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+def _usable(points: tuple[np.ndarray, np.ndarray], rejects: _Rejects) -> np.ndarray:
+    return ~rejects.mask & ~np.isnan(points[0]) & ~np.isnan(points[1])
 
 
-def guess_crs(x: np.ndarray, y: np.ndarray, declared: str) -> list[str]:
-    """Candidate CRSs under which the coordinates land inside the CRS's own area of use, most
-    central first. Nordic TM grids overlap numerically, so more than one may fit."""
-    scored = []
-    for code in CANDIDATE_CRS:
-        if code in (declared, "EPSG:3857"):
-            continue
-        crs = CRS.from_user_input(code)
-        area = crs.area_of_use
-        if area is None:
-            continue
-        lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
-        inside = (lon >= area.west) & (lon <= area.east) & (lat >= area.south) & (lat <= area.north)
-        if np.mean(inside) > 0.95:
-            cx, cy = (area.west + area.east) / 2, (area.south + area.north) / 2
-            dist = np.hypot(
-                (np.median(lon) - cx) / (area.east - area.west),
-                (np.median(lat) - cy) / (area.north - area.south),
-            )
-            scored.append((float(dist), code))
-    return [code for _, code in sorted(scored)]
-
-
-def check_crs(geoms: np.ndarray, crs: CRS, rejects: _Rejects) -> None:
-    """Fail the run when coordinates don't fit the declared CRS; reject the odd stray row."""
+def check_crs(
+    points: tuple[np.ndarray, np.ndarray],
+    crs: CRS,
+    rejects: _Rejects,
+    *,
+    extent: Extent | None = None,
+    columns: tuple[str, str] | None = None,
+) -> None:
+    """Fail the run when coordinates (a point per feature) don't fit the declared CRS; reject
+    the odd stray row."""
     bounds = area_bounds(crs)
-    usable = ~rejects.mask & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    usable = _usable(points, rejects)
     if bounds is None or not usable.any():
         return
-    bounds_xy = shapely.bounds(geoms[usable])  # cheap stand-in for a representative point
-    x = (bounds_xy[:, 0] + bounds_xy[:, 2]) / 2
-    y = (bounds_xy[:, 1] + bounds_xy[:, 3]) / 2
+    x, y = (v[usable] for v in points)
     inside = inside_bounds(x, y, bounds)
     declared = crs.to_string()
     if inside.mean() < 0.5:
-        likely = guess_crs(x, y, declared)
-        names = [f"{c} ({CRS.from_user_input(c).name})" for c in likely]
-        hint = f"; they look like {' or '.join(names)}" if names else ""
+        cause = likely_cause(x, y, crs, extent.box, columns=columns) if extent else ""
+        if not cause:
+            names = [crs_label(c) for c in guess_crs(x, y, declared)]
+            cause = f"they look like {' or '.join(names)}; " if names else ""
+            cause += "fix `source.crs` in the spec"
         raise ValidationFailed(
             f"coordinates do not fit the declared CRS {declared} ({crs.name}): "
             f"{(~inside).sum()} of {len(inside)} features lie outside its area of use "
-            f"(e.g. x={x[~inside][0]:.6g}, y={y[~inside][0]:.6g}){hint}. "
-            "Fix `source.crs` in the spec."
+            f"(e.g. x={x[~inside][0]:.6g}, y={y[~inside][0]:.6g}); {cause}"
         )
-    stray = np.zeros(len(geoms), dtype=bool)
+    stray = np.zeros(len(usable), dtype=bool)
     stray[np.flatnonzero(usable)[~inside]] = True
     rejects.add(stray, f"coordinates outside the area of use of {declared}")
 
 
-def validate(frame: gpd.GeoDataFrame, schema: Schema, *, decimal: str = ".") -> Validated:
-    """Check a frame against its schema; return published columns and quarantined rows."""
+def _check_place(
+    points: tuple[np.ndarray, np.ndarray],
+    crs: CRS,
+    rejects: _Rejects,
+    extent: Extent,
+    columns: tuple[str, str] | None,
+) -> None:
+    """The city extent rule (`rules.check_extent`) on the features not yet rejected."""
+    usable = _usable(points, rejects)
+    x, y = (np.where(usable, v, np.nan) for v in points)
+    lonlat = to_lonlat(x, y, crs)
+    stray = check_extent((x, y), lonlat, crs=crs, extent=extent, columns=columns)
+    rejects.add(stray, f"coordinates outside {extent}")
+
+
+def validate(
+    frame: gpd.GeoDataFrame,
+    schema: Schema,
+    *,
+    decimal: str = ".",
+    extent: Extent | None = None,
+    columns: tuple[str, str] | None = None,
+) -> Validated:
+    """Check a frame against its schema; return published columns and quarantined rows.
+
+    A broken primary key, coordinates that do not fit the CRS and features outside `extent`
+    (lon/lat; None: not checked) fail the run. `columns` name the x/y source columns, for
+    messages, when the geometry was built from columns."""
     missing = [f.name for f in schema.fields if f.required and f.name not in frame.columns]
     if missing:
         raise ValidationFailed(
@@ -244,12 +251,7 @@ def validate(frame: gpd.GeoDataFrame, schema: Schema, *, decimal: str = ".") -> 
     if REJECT_COLUMN in frame.columns:
         from_reader = frame[REJECT_COLUMN].notna().to_numpy()
         rejects.add(from_reader, frame[REJECT_COLUMN].to_numpy(dtype=object))
-    out = {}
-    for spec in schema.fields:
-        if spec.name not in frame.columns:
-            out[spec.name] = _coerce(pd.Series([None] * len(frame), dtype="string"), spec, decimal)
-            continue
-        out[spec.name] = _check_field(frame, spec, decimal, rejects)
+    out = _check_fields(frame, schema, decimal, rejects)
     geoms = None
     repaired = 0
     if schema.geometry != "none":
@@ -258,7 +260,10 @@ def validate(frame: gpd.GeoDataFrame, schema: Schema, *, decimal: str = ".") -> 
             raise ValidationFailed(
                 "the source has no CRS; set `source.crs` in the spec (e.g. 'EPSG:3067')"
             )
-        check_crs(geoms, frame.crs, rejects)
+        points = _points(geoms)
+        check_crs(points, frame.crs, rejects, extent=extent, columns=columns)
+        if extent is not None:
+            _check_place(points, frame.crs, rejects, extent, columns)
     data = pd.DataFrame(out, index=frame.index)
     bad = rejects.mask
     valid = gpd.GeoDataFrame(
@@ -269,3 +274,26 @@ def validate(frame: gpd.GeoDataFrame, schema: Schema, *, decimal: str = ".") -> 
     quarantine.insert(0, "source_row", np.flatnonzero(bad) + 1)
     dropped = [c for c in frame.columns if c not in out and c not in ("geometry", REJECT_COLUMN)]
     return Validated(valid.reset_index(drop=True), pd.DataFrame(quarantine), repaired, dropped)
+
+
+def _check_fields(
+    frame: pd.DataFrame, schema: Schema, decimal: str, rejects: _Rejects
+) -> dict[str, pd.Series]:
+    """Every schema column in its type (rows breaking a rule rejected), then the primary key."""
+    out = {}
+    for spec in schema.fields:
+        if spec.name not in frame.columns:
+            out[spec.name] = _coerce(pd.Series([None] * len(frame), dtype="string"), spec, decimal)
+            continue
+        out[spec.name] = _check_field(frame, spec, decimal, rejects)
+    key = schema.primary_key
+    if key is not None:
+        if key not in frame.columns:
+            hidden = ("geometry", REJECT_COLUMN)
+            raise ValidationFailed(
+                f"column '{key}' is the primary key (schema.primary_key) but the source has no "
+                f"such column; it has: {', '.join(c for c in frame.columns if c not in hidden)}"
+            )
+        values = out[key]
+        check_key(key, values, (values.isna() & ~_present(frame[key])).to_numpy(dtype=bool))
+    return out

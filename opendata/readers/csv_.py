@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
 from opendata.readers.text import decode_column, is_utf8
 from opendata.readers.vector import check_crs, table_geometry, to_geodataframe
+
+log = logging.getLogger(__name__)
 
 OPTIONS = {**dict.fromkeys(("delimiter", "decimal", "encoding", "x", "y", "wkt"), str)}
 OPTIONS.update(columns=dict, skip_rows=int)
@@ -105,7 +109,7 @@ def _load(
     _check_named_columns(path, names, opts)
     table = _parse(path, names, delimiter, opts)
     if table.num_rows == 0:
-        raise SourceError(f"{path}: has a header but no data rows; export the table again")
+        raise SourceError(f"{path.name}: has a header but no data rows; export the table again")
     return opts, table, _table_encoding(table, opts)
 
 
@@ -173,7 +177,9 @@ def _read_head(path: Path) -> bytes:
     with path.open("rb") as fh:
         head = fh.read(_HEAD)
     if not head.strip().removeprefix(codecs.BOM_UTF8).strip():
-        raise SourceError(f"{path}: the file is empty; export the table again with a header row")
+        raise SourceError(
+            f"{path.name}: the file is empty; export the table again with a header row"
+        )
     return head
 
 
@@ -181,14 +187,14 @@ def _header_line(path: Path, head: bytes, opts: CsvOptions) -> str:
     """The header row as text (after `skip_rows`), decoded in the declared encoding."""
     lines = head.removeprefix(codecs.BOM_UTF8).splitlines()
     if len(lines) <= opts.skip_rows:
-        raise SourceError(f"{path}: has no header row after skipping {opts.skip_rows} rows")
+        raise SourceError(f"{path.name}: has no header row after skipping {opts.skip_rows} rows")
     raw = lines[opts.skip_rows]
     encoding = opts.encoding if opts.encoding != "auto" else ("utf-8" if is_utf8(raw) else "cp1252")
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
         raise SourceError(
-            f"{path}: line {opts.skip_rows + 1} (the header) is not valid {encoding} text; "
+            f"{path.name}: line {opts.skip_rows + 1} (the header) is not valid {encoding} text; "
             "set source.options.encoding to the file's real encoding (often 'cp1252')"
         ) from None
 
@@ -202,13 +208,13 @@ def _header(path: Path, head: bytes, opts: CsvOptions) -> tuple[list[str], str]:
         found = [d for d in DELIMITERS if d != delimiter and d in names[0]]
         if found:
             raise SourceError(
-                f"{path}: the header is one single column ({names[0][:60]!r}) that contains "
+                f"{path.name}: the header is one single column ({names[0][:60]!r}) that contains "
                 f"{found[0]!r}: the file seems to be {_LABELS[found[0]]}-separated, not "
                 f"{_LABELS[delimiter]}-separated; set source.options.delimiter = {found[0]!r}"
             )
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise SourceError(f"{path}: the header repeats column names {dupes}; make them unique")
+        raise SourceError(f"{path.name}: the header repeats column names {dupes}; make them unique")
     return names, delimiter
 
 
@@ -217,7 +223,7 @@ def _sniff(path: Path, line: str) -> str:
     best = max(DELIMITERS, key=lambda d: counts[d])
     if counts[best] == 1:
         raise SourceError(
-            f"{path}: cannot detect the delimiter: the header has no ';', ',' or tab; "
+            f"{path.name}: cannot detect the delimiter: the header has no ';', ',' or tab; "
             "set source.options.delimiter"
         )
     return best
@@ -228,7 +234,7 @@ def _check_named_columns(path: Path, names: list[str], opts: CsvOptions) -> None
     for key, column in [*named, *(("columns", c) for c in opts.columns or ())]:
         if column is not None and column not in names:
             raise SourceError(
-                f"{path}: has no column {column!r} (source.options.{key}); "
+                f"{path.name}: has no column {column!r} (source.options.{key}); "
                 f"the header has: {', '.join(names)}"
             )
 
@@ -239,11 +245,11 @@ def _parse(path: Path, names: list[str], delimiter: str, opts: CsvOptions) -> pa
         return _arrow_read(path, names, delimiter, opts, coords_as_float=True)
     except pa.ArrowInvalid as err:
         if opts.x is None or "conversion error" not in str(err).lower():
-            raise SourceError(f"{path}: {_arrow_message(err)}") from None
+            raise _parse_error(path, names, delimiter, opts, err) from None
     try:
         return _arrow_read(path, names, delimiter, opts, coords_as_float=False)
     except pa.ArrowInvalid as err:
-        raise SourceError(f"{path}: {_arrow_message(err)}") from None
+        raise _parse_error(path, names, delimiter, opts, err) from None
 
 
 def _arrow_read(
@@ -253,32 +259,73 @@ def _arrow_read(
     types = {name: pa.large_binary() for name in names}
     if coords_as_float and opts.x is not None:
         types[opts.x] = types[opts.y] = pa.float64()
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(
-            column_names=names, skip_rows=opts.skip_rows + 1, block_size=_BLOCK
-        ),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types,
-            include_columns=list(dict.fromkeys(keep)),
-            decimal_point=opts.decimal,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-        memory_pool=_POOL,
+    # A stream, not the path: given a path Arrow would inflate a `.gz`/`.bz2`/`.zst` file by its
+    # name, a decompression bomb nothing here has measured.
+    with pa.input_stream(str(path), compression=None) as stream:
+        return pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=opts.skip_rows + 1, block_size=_BLOCK
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(dict.fromkeys(keep)),
+                decimal_point=opts.decimal,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+            memory_pool=_POOL,
+        )
+
+
+def _parse_error(
+    path: Path, names: list[str], delimiter: str, opts: CsvOptions, err: pa.ArrowInvalid
+) -> SourceError:
+    """The parser's failure in words; its own message (which quotes the row) is only logged."""
+    text = str(err)
+    log.debug("pyarrow could not parse %s: %s", path, text)
+    counts = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if counts:
+        line = _first_bad_line(path, len(names), delimiter, opts)
+        where = f"line {line}" if line else "a row"
+        return SourceError(
+            f"{path.name}: {where} has {counts[2]} fields but the header has {counts[1]}; check "
+            "the delimiter and that text containing the delimiter is quoted"
+        )
+    return SourceError(
+        f"{path.name}: cannot be parsed as CSV (perhaps a quote that is never closed, or a "
+        "binary file); export the table again (run with --debug for the parser's message)"
     )
 
 
-def _arrow_message(err: pa.ArrowInvalid) -> str:
-    text = str(err)
-    if "Expected" in text and "columns" in text:
-        return (
-            f"a row has a different number of fields than the header ({text}); check the "
-            "delimiter and that text containing the delimiter is quoted"
-        )
-    return f"cannot parse as CSV: {text}"
+def _first_bad_line(path: Path, columns: int, delimiter: str, opts: CsvOptions) -> int | None:
+    """The line number of the first row with the wrong number of fields (a single-threaded
+    parse, only after a failure: the multithreaded one does not know line numbers)."""
+    found: list[int] = []
+
+    def stop(row: pacsv.InvalidRow) -> str:
+        found.append(row.number)
+        return "error"
+
+    try:
+        with pa.input_stream(str(path), compression=None) as stream:
+            pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=[f"c{i}" for i in range(columns)],
+                    skip_rows=opts.skip_rows + 1,
+                    use_threads=False,
+                ),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=stop),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys([f"c{i}" for i in range(columns)], pa.binary())
+                ),
+            )
+    except pa.ArrowInvalid:
+        pass
+    return found[0] if found and found[0] else None
 
 
 def _table_encoding(table: pa.Table, opts: CsvOptions) -> str:

@@ -21,6 +21,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
+from opendata.readers.archive import check_archive, is_archive
 from opendata.readers.vector import check_crs, table_geometry, to_geodataframe
 
 OPTIONS = {"sheet": str, "x": str, "y": str, "wkt": str, "header_row": int}
@@ -39,7 +40,7 @@ def read_xlsx(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd
     for key in ("x", "y", "wkt"):
         if key in options and options[key] not in names:
             raise SourceError(
-                f"{path}: has no column {options[key]!r} (source.options.{key}); "
+                f"{path.name}: has no column {options[key]!r} (source.options.{key}); "
                 f"row {header_row} has: {', '.join(names)}"
             )
     columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
@@ -78,17 +79,21 @@ def _sheet_rows(path: Path, sheet: str | None, header_row: int) -> tuple[list[st
     finally:
         workbook.close()
     if not data:
-        raise SourceError(f"{path}: the sheet has a header in row {header_row} but no data rows")
+        raise SourceError(
+            f"{path.name}: the sheet has a header in row {header_row} but no data rows"
+        )
     return names, data
 
 
 def _open(path: Path) -> openpyxl.Workbook:
+    if is_archive(path):  # an .xlsx is a zip: checked before openpyxl inflates any part of it
+        check_archive(path)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as err:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
         raise SourceError(
-            f"{path}: is not a readable .xlsx workbook ({type(err).__name__}); save it from "
-            "Excel or LibreOffice as 'Excel 2007-365 (.xlsx)'"
+            f"{path.name}: is not a readable .xlsx workbook (damaged, or another format); save "
+            "it from Excel or LibreOffice as 'Excel 2007-365 (.xlsx)'"
         ) from None
 
 
@@ -98,14 +103,16 @@ def _names(path: Path, header: tuple | None, header_row: int) -> list[str]:
     while cells and cells[-1] in (None, ""):
         cells.pop()
     if not cells:
-        raise SourceError(f"{path}: row {header_row} (the header row) is empty")
+        raise SourceError(f"{path.name}: row {header_row} (the header row) is empty")
     names = [str(c).strip() if c is not None else "" for c in cells]
     if "" in names:
         column = names.index("") + 1
-        raise SourceError(f"{path}: header cell {column} in row {header_row} is empty; name it")
+        raise SourceError(
+            f"{path.name}: header cell {column} in row {header_row} is empty; name it"
+        )
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise SourceError(f"{path}: the header repeats column names {dupes}; make them unique")
+        raise SourceError(f"{path.name}: the header repeats column names {dupes}; make them unique")
     return names
 
 

@@ -7,6 +7,7 @@ Python sees them; the exact filter is then applied per object.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from opendata.errors import SourceError, SpecError
 from opendata.readers import REJECT_COLUMN, check_options
 from opendata.readers.vector import same_crs
 
+log = logging.getLogger(__name__)
 OPTIONS = {"filter": (str, list), "geometry": str, "tags": list, "centroids": bool}
 GEOMETRIES = ("point", "line", "area", "any")
 #: Keys that make a closed way an area (unless area=no); others (highway, barrier...) stay lines.
@@ -119,15 +121,16 @@ def read_osm(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
     opts = OsmOptions.parse(options)
     if crs is not None and not same_crs(crs, "EPSG:4326"):
         raise SourceError(
-            f"{path}: OpenStreetMap data is in EPSG:4326 (WGS 84) but source.crs is {crs}; "
+            f"{path.name}: OpenStreetMap data is in EPSG:4326 (WGS 84) but source.crs is {crs}; "
             "remove source.crs or set it to 'EPSG:4326'"
         )
     rows = _Rows(opts.tags)
     try:
         _collect(path, opts, rows)
-    except RuntimeError as err:
+    except RuntimeError:
+        log.debug("osmium could not read %s", path, exc_info=True)
         raise SourceError(
-            f"{path}: is not a valid OpenStreetMap PBF file (truncated or corrupt: {err}); "
+            f"{path.name}: is not a valid OpenStreetMap PBF file (truncated or corrupt); "
             "download the extract again"
         ) from None
     return rows.frame(centroids=opts.centroids)
@@ -135,7 +138,8 @@ def read_osm(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> gpd.
 
 def _collect(path: Path, opts: OsmOptions, rows: _Rows) -> None:
     keys = sorted({f.key for f in opts.filters})
-    processor = osmium.FileProcessor(path)
+    # Always read as PBF: by its name osmium would also inflate `.osm.gz`/`.bz2` XML files.
+    processor = osmium.FileProcessor(osmium.io.File(str(path), "pbf"))
     if opts.kinds in ("area", "any"):
         processor = processor.with_areas(osmium.filter.KeyFilter(*keys))
     elif opts.kinds == "line":
@@ -216,9 +220,10 @@ class _Rows:
         self.expected.pop((kind, osm_id), None)
         try:
             wkb, reason = make(), None
-        except (osmium.InvalidLocationError, RuntimeError) as err:
-            wkb, reason = None, f"{kind}/{osm_id}: geometry cannot be built ({err}); "
-            reason += "a node is probably outside the extract"
+        except (osmium.InvalidLocationError, RuntimeError):
+            wkb = None
+            reason = f"{kind}/{osm_id}: geometry cannot be built; a node is probably outside "
+            reason += "the extract"
         self._append(kind, osm_id, tags, wkb, reason)
 
     def _append(

@@ -5,6 +5,7 @@ Parquet is typed, so columns keep their types; only geometry is built here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from opendata.errors import SourceError, SpecError
 from opendata.readers import check_options
 from opendata.readers.vector import check_crs, table_geometry, to_geodataframe, with_crs
 
+log = logging.getLogger(__name__)
 OPTIONS = {"x": str, "y": str, "wkt": str, "decimal": str}
 
 
@@ -39,7 +41,7 @@ def read_parquet(path: Path, *, crs: str | None, options: Mapping[str, Any]) -> 
     missing = [c for c in geometry_columns if c not in table.column_names]
     if missing:
         raise SourceError(
-            f"{path}: has no column(s) {missing} (source.options); it has: "
+            f"{path.name}: has no column(s) {missing} (source.options); it has: "
             f"{', '.join(table.column_names)}"
         )
     raw = {name: _as_text_or_number(table[name]) for name in geometry_columns}
@@ -65,8 +67,9 @@ def _geometry_columns(options: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _corrupt(path: Path, err: Exception) -> SourceError:
+    log.debug("pyarrow could not read %s", path, exc_info=err)
     return SourceError(
-        f"{path}: is not a valid Parquet file (truncated or corrupt: {err}); export it again"
+        f"{path.name}: is not a valid Parquet file (truncated or corrupt); export it again"
     )
 
 
@@ -90,7 +93,11 @@ def _geoparquet(path: Path) -> gpd.GeoDataFrame:
     except (pa.ArrowInvalid, OSError) as err:
         raise _corrupt(path, err) from None
     except ValueError as err:  # geopandas: missing/invalid `geo` metadata
-        raise SourceError(f"{path}: has unusable GeoParquet metadata: {err}") from None
+        log.debug("geopandas could not read %s", path, exc_info=err)
+        raise SourceError(
+            f"{path.name}: has unusable GeoParquet metadata (the 'geo' key); write the file "
+            "again with a GeoParquet writer, or as plain Parquet with x/y or WKT columns"
+        ) from None
 
 
 def _as_text_or_number(column: pa.ChunkedArray) -> pa.ChunkedArray:

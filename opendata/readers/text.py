@@ -79,7 +79,7 @@ def _decode_chunk(arr: pa.Array, encoding: str, where: _Where) -> pa.Array:
         text = codecs.decode(data, encoding).encode("utf-8")
     except UnicodeDecodeError as err:
         raise SourceError(
-            f"{where.path}: line {where.line_of(offsets, err.start)} has byte "
+            f"{where.path.name}: line {where.line_of(offsets, err.start)} has byte "
             f"0x{data[err.start]:02X} that is not {encoding} text; check source.options.encoding"
         ) from None
     shift = np.concatenate(([0], np.cumsum(_EXTRA[encoding][data[high]])))
@@ -98,7 +98,7 @@ def _refuse_utf8_pairs(
     if pairs.size:
         sample = bytes(data[pairs[0] : pairs[0] + 2]).decode("utf-8")
         raise SourceError(
-            f"{where.path}: line {where.line_of(offsets, int(pairs[0]))} contains UTF-8 text "
+            f"{where.path.name}: line {where.line_of(offsets, int(pairs[0]))} contains UTF-8 text "
             f"({sample!r}) but the file is read as {encoding}: if the whole file is UTF-8 set "
             "source.options.encoding = 'utf-8'; if only some lines are (mixed encodings), "
             "save the file again in one encoding"
@@ -119,6 +119,6 @@ def _not_utf8(data: np.ndarray, offsets: np.ndarray, where: _Where) -> SourceErr
         "source.options.encoding = 'cp1252'"
     )
     return SourceError(
-        f"{where.path}: line {where.line_of(offsets, position)} is not valid UTF-8 "
+        f"{where.path.name}: line {where.line_of(offsets, position)} is not valid UTF-8 "
         f"(byte 0x{data[position]:02X} in column {where.column!r}); {hint}"
     )

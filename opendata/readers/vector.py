@@ -7,6 +7,7 @@ tabular readers (CSV, Excel, Parquet) share: x/y or WKT columns to points, with 
 
 from __future__ import annotations
 
+import logging
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -23,7 +24,9 @@ import shapely
 
 from opendata.errors import SourceError, SpecError
 from opendata.readers import REJECT_COLUMN, check_options
+from opendata.readers.archive import check_archive, is_archive, not_a_zip
 
+log = logging.getLogger(__name__)
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 
 
@@ -59,7 +62,9 @@ def read_shapefile(path: Path, *, crs: str | None, options: Mapping[str, Any]) -
         files = _zip_members(path)
         shps = [f for f in files if f.lower().endswith(".shp")]
         if not shps:
-            raise SourceError(f"{path}: the zip holds no .shp file (it has: {', '.join(files)})")
+            raise SourceError(
+                f"{path.name}: the zip holds no .shp file (it has: {', '.join(files[:20])})"
+            )
         shp = _pick(shps, wanted, key=key, path=path, kind="shapefile", match=_stem)
         _check_parts(path, files, shp)
         source, gdal_path = path, f"/vsizip/{path}/{shp}"
@@ -75,14 +80,14 @@ def with_crs(frame: gpd.GeoDataFrame, declared: str | None, path: Path) -> gpd.G
     if frame.crs is None:
         if declared is None:
             raise SourceError(
-                f"{path}: the file does not say which coordinate system it uses and source.crs "
-                "is not set; add e.g. crs = 'EPSG:3067' to [source]"
+                f"{path.name}: the file does not say which coordinate system it uses and "
+                "source.crs is not set; add e.g. crs = 'EPSG:3067' to [source]"
             )
         return frame.set_crs(declared)
     if declared is not None and not same_crs(frame.crs, declared):
         raise SourceError(
-            f"{path}: the file's coordinate system is {_crs_name(frame.crs)} but source.crs is "
-            f"{declared}; correct source.crs (or remove it to use the file's)"
+            f"{path.name}: the file's coordinate system is {_crs_name(frame.crs)} but source.crs "
+            f"is {declared}; correct source.crs (or remove it to use the file's)"
         )
     return frame
 
@@ -114,20 +119,22 @@ def _read(source: Path, gdal_path: str, *, what: str, **kwargs: Any) -> gpd.GeoD
     import pyogrio  # GDAL is heavy (~30 MB): only the readers that need it load it
     from pyogrio.errors import DataLayerError, DataSourceError
 
+    if is_archive(source):  # GDAL would open it as /vsizip/: never before it is checked
+        check_archive(source)
     try:
         with _quiet_gdal():
             return pyogrio.read_dataframe(gdal_path, use_arrow=True, **kwargs)
-    except (DataSourceError, DataLayerError) as err:
-        raise SourceError(f"{source}: cannot be read as {what}: {_gdal_message(err)}") from None
+    except (DataSourceError, DataLayerError):
+        log.debug("GDAL could not read %s", gdal_path, exc_info=True)
+        raise SourceError(
+            f"{source.name}: cannot be read as {what}: the file is damaged or in another format "
+            "(run with --debug for GDAL's message)"
+        ) from None
 
 
 def _quiet_gdal() -> warnings.catch_warnings:
     """GDAL's warnings (e.g. 'bad application_id') are noise here; its errors still raise."""
     return warnings.catch_warnings(action="ignore", category=RuntimeWarning)
-
-
-def _gdal_message(err: Exception) -> str:
-    return str(err).split("\n")[0].replace("/vsizip/", "")
 
 
 def _layers(path: Path, what: str) -> list[str]:
@@ -137,8 +144,12 @@ def _layers(path: Path, what: str) -> list[str]:
     try:
         with _quiet_gdal():
             return [str(name) for name, _ in pyogrio.list_layers(path)]
-    except DataSourceError as err:
-        raise SourceError(f"{path}: is not a readable {what}: {_gdal_message(err)}") from None
+    except DataSourceError:
+        log.debug("GDAL could not list the layers of %s", path, exc_info=True)
+        raise SourceError(
+            f"{path.name}: is not a readable {what}: the file is damaged or in another format "
+            "(run with --debug for GDAL's message)"
+        ) from None
 
 
 def _pick(
@@ -172,17 +183,16 @@ def _stem(name: str) -> str:
 
 
 def _zip_members(path: Path) -> list[str]:
+    """The members of a zipped Shapefile, once the archive is known to be safe and intact
+    (`testzip` inflates every member: only after the size limits have been checked)."""
+    names = check_archive(path)
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-            names = [i.filename for i in archive.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, EOFError, OSError):
-        bad, names = "", []
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        bad = ""
     if bad is not None:
-        raise SourceError(
-            f"{path}: is not a valid zip archive (truncated or corrupt); download or zip the "
-            "shapefile again"
-        )
+        raise not_a_zip(path)
     return names
 
 
@@ -193,8 +203,9 @@ def _check_parts(path: Path, files: list[str], shp: str) -> str:
     missing = [stem + ext for ext in _SHAPEFILE_PARTS if (stem + ext).lower() not in present]
     if missing:
         raise SourceError(
-            f"{path}: is missing {', '.join(PurePosixPath(m).name for m in missing)}; a shapefile "
-            "needs its .shp, .shx and .dbf files together (and .prj for the coordinate system)"
+            f"{path.name}: is missing {', '.join(PurePosixPath(m).name for m in missing)}; a "
+            "shapefile needs its .shp, .shx and .dbf files together (and .prj for the coordinate "
+            "system)"
         )
     return shp
 
@@ -321,7 +332,7 @@ def to_geodataframe(
     """Attach geometry (and the reject column when some row was rejected) to the other columns."""
     if "geometry" in frame.columns:
         raise SourceError(
-            f"{path}: has a column named 'geometry' besides the coordinate columns; rename it "
+            f"{path.name}: has a column named 'geometry' besides the coordinate columns; rename it "
             "(the built geometry would replace it)"
         )
     result = gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(geometry, crs=crs), copy=False)

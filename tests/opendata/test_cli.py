@@ -97,3 +97,54 @@ def test_debug_flag_shows_the_traceback(folder: Path) -> None:
     result = civic(folder, "--debug", "versions", "nope")
     assert result.returncode == 2
     assert "Traceback" in result.stderr
+
+
+def test_a_second_run_reports_unchanged_in_the_summary_and_exits_0(folder: Path) -> None:
+    civic(folder, "ingest")
+    again = civic(folder, "ingest")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "summary: 0 published, 1 unchanged (places), 0 failed"
+
+
+@pytest.fixture
+def broken_store(folder: Path) -> Path:
+    """Two datasets; the store has a plain file where `places`' folder must go (a server fault,
+    not a data fault: the platform fails with an OSError it does not expect)."""
+    (folder / "other.toml").write_bytes((folder / "places.toml").read_bytes())
+    (folder / "data" / "datasets").mkdir(parents=True)
+    (folder / "data" / "datasets" / "places").write_text("not a folder")
+    return folder
+
+
+def test_an_unexpected_failure_of_one_dataset_does_not_stop_the_batch(broken_store: Path) -> None:
+    result = civic(broken_store, "ingest")
+    assert result.returncode == 1  # a fault of the platform, not of the data
+    assert result.stderr.splitlines() == [
+        "places: FAILED: unexpected error (FileExistsError) while ingesting; nothing was "
+        "published. This is a fault of the platform or its server, not of the data: run "
+        "`civic --debug ingest` for the details and report them",
+        "error: 1 of 2 dataset(s) failed: places; nothing was published for them",
+    ]
+    assert result.stdout.splitlines() == [
+        "other: published version 1 (5 rows, 0 quarantined)",
+        "summary: 1 published (other), 0 unchanged, 1 failed (places)",
+    ]
+
+
+def test_debug_shows_the_original_error_of_a_failed_dataset(broken_store: Path) -> None:
+    result = civic(broken_store, "--debug", "ingest", "places")
+    assert result.returncode == 1
+    assert "FileExistsError: [Errno 17] File exists" in result.stderr
+    assert "Traceback" in result.stderr
+
+
+def test_validate_refuses_a_control_character_in_the_source_path(folder: Path) -> None:
+    spec = folder / "places.toml"
+    text = spec.read_text(encoding="utf-8").replace('"places.csv"', '"places\\u0000.csv"')
+    spec.write_text(text, encoding="utf-8")
+    result = civic(folder, "validate", str(spec))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: places.toml: source.path: contains an invisible control character (U+0000, NUL) "
+        "at position 7; type the file name again without it\n"
+    )

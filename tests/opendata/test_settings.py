@@ -41,3 +41,24 @@ def test_a_derived_base_url_follows_the_served_address_but_a_public_one_stays():
     assert derived.base_url == "http://0.0.0.0:9000"
     public = Settings(base_url="https://data.example.fi/").with_address("0.0.0.0", 9000)
     assert public.base_url == "https://data.example.fi"
+
+
+def test_the_city_bbox_is_read_as_four_degrees_and_contains_the_bundled_data():
+    assert Settings.from_env({"CIVIC_CITY_BBOX": "17.8,59.2,18.3,59.5"}).city_bbox == (
+        17.8,
+        59.2,
+        18.3,
+        59.5,
+    )
+    west, south, east, north = Settings().city_bbox  # datasets/*.toml: 24.93-24.96 E, 60.16-60.18 N
+    assert west < 24.93 - 0.3 and east > 24.96 + 0.3 and south < 60.16 - 0.2 and north > 60.18 + 0.2
+
+
+@pytest.mark.parametrize("raw", ["24.5,59.9,25.5", "a,b,c,d", "25.5,59.9,24.5,60.5", "24,95,25,96"])
+def test_a_city_bbox_that_is_not_a_box_names_the_variable_and_the_shape(raw):
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"CIVIC_CITY_BBOX": raw})
+    assert str(err.value) == (
+        f"CIVIC_CITY_BBOX={raw!r} is not a valid value (expected west,south,east,north in "
+        "degrees, e.g. 24.5,59.9,25.5,60.5)"
+    )

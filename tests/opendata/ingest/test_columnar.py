@@ -191,8 +191,6 @@ HANDOVERS = {
     "thousands with a space": (_with(rows(50), 7, arvo="1 234,5"), "column 'arvo'", 1),
     "nan spelled out": (_with(rows(50), 9, arvo="nan"), "column 'arvo'", 1),
     "a fraction in an integer": (_with(rows(50), 3, maara="2,5"), "column 'maara'", 1),
-    "a duplicate key": (_with(rows(50), 4, id="1"), "column 'id': duplicate value", 1),
-    "a missing key": (_with(rows(50), 4, id=""), "column 'id': required value is missing", 1),
     "a value not allowed": (_with(rows(50), 4, luokka="kauppa"), "allowed list", 1),
     "below the minimum": (_with(rows(50), 4, maara="-3"), "column 'maara': below minimum 0", 1),
     "a day that does not exist": (_with(rows(50), 4, pvm="2023-02-29"), "column 'pvm'", 1),
@@ -200,6 +198,7 @@ HANDOVERS = {
     "a blank coordinate": (_with(rows(50), 2, x=""), "coordinates are missing", 1),
     "a coordinate that is text": (_with(rows(50), 2, y="n/a"), "coordinates are missing", 1),
     "a stray coordinate": (_with(rows(50), 2, x="9999999,0"), "area of use", 1),
+    "a point outside the city": (_with(rows(50), 2, x="300000,0"), "outside 24.5, 59.9", 1),
 }
 
 
@@ -213,6 +212,40 @@ def test_rows_that_need_a_decision_go_to_the_general_pipeline(tmp_path: Path, ca
     assert fast["pipeline"].startswith("general: ")
     assert_same(fast, general)
     assert len(fast["quarantine"]) == fast["report"]["rows_quarantined"] == quarantined
+
+
+#: A broken primary key fails the run on both paths with one message, whether the field also
+#: says `unique`/`required` (the columnar path hands over) or not (it decides itself).
+KEY_FAILURES = {
+    "a duplicate key": (
+        {"id": "1"},
+        "column 'id' is the primary key (schema.primary_key) but the value '1' appears in 2 rows "
+        "(rows 1, 5); keys must be unique",
+    ),
+    "a missing key": (
+        {"id": ""},
+        "column 'id' is the primary key (schema.primary_key) but 1 row has no value "
+        "(row 5); every row needs its own key",
+    ),
+}
+
+
+@pytest.mark.parametrize("declared", ["unique and required", "only the key"])
+@pytest.mark.parametrize("case", sorted(KEY_FAILURES))
+def test_a_broken_primary_key_fails_both_paths_alike(
+    tmp_path: Path, case: str, declared: str
+) -> None:
+    cells, message = KEY_FAILURES[case]
+    write_csv(tmp_path / "points.csv", _with(rows(50), 4, **cells))
+    fields = (
+        FIELDS if declared != "only the key" else [{"name": "id", "type": "integer"}, *FIELDS[1:]]
+    )
+    write_spec(tmp_path, fields=fields, quality={"max_reject_fraction": 0.5})
+    fast, general = both(tmp_path)
+    assert general["error"] == f"ValidationFailed: {message}"
+    assert_same(fast, general)
+    for store in ("fast", "general"):
+        assert Catalog(f"sqlite:///{tmp_path / store / 'catalog.db'}").versions("points") == []
 
 
 def test_coordinates_in_the_wrong_crs_fail_with_the_general_message(tmp_path: Path) -> None:

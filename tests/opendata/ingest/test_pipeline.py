@@ -74,7 +74,7 @@ def test_bad_rows_under_threshold_are_quarantined_with_reasons(
     bad = [
         *PLACES,
         ("p6", "Rikki", "Kauppa", 24.94, 60.17, "paljon"),
-        ("p1", "Kopio", "X", 24.94, 60.17, "1"),
+        ("p7", "Turku", "Kauppa", 22.27, 60.45, "1"),  # another city: outside CIVIC_CITY_BBOX
     ]
     nordic_csv(folder / "places.csv", bad)
     places_spec(folder, quality={"max_reject_fraction": 0.5})
@@ -85,7 +85,7 @@ def test_bad_rows_under_threshold_are_quarantined_with_reasons(
     quarantine = gpd.pd.read_parquet(settings.data_dir / run["report_dir"] / "quarantine.parquet")
     reasons = dict(zip(quarantine["tunnus"], quarantine["reason"], strict=True))
     assert reasons["p6"] == "column 'määrä': not a valid integer: 'paljon'"
-    assert reasons["p1"] == "column 'tunnus': duplicate value (must be unique)"
+    assert reasons["p7"] == "coordinates outside 24.5, 59.9, 25.5, 60.5 (lon/lat, CIVIC_CITY_BBOX)"
     text = (settings.data_dir / run["report_dir"] / "report.txt").read_text(encoding="utf-8")
     assert "Quarantined:  2" in text
 
@@ -130,8 +130,12 @@ def test_personal_data_blocks_publication_until_the_spec_decides(
 
 def test_source_outside_allowed_roots_is_refused(folder: Path, settings: Settings) -> None:
     places_spec(folder, csv_name="../../../../etc/passwd")
-    with pytest.raises(SpecError, match="outside the allowed source folders"):
+    with pytest.raises(SpecError) as err:
         ingest(load_spec(folder / "places.toml"), settings)
+    assert str(err.value) == (
+        "source.path: '../../../../etc/passwd' is outside the folders sources may be read from "
+        "(CIVIC_SOURCE_ROOTS); move the file into the datasets folder"
+    )
 
 
 def test_empty_source_file_is_refused(folder: Path, settings: Settings) -> None:

@@ -80,6 +80,14 @@ MALFORMED = [
     ("schema.fields", [], "schema.fields: expected a non-empty array"),
     ("schema.primary_key", "nope", "schema.primary_key: 'nope' is not one of the schema fields"),
     ("schema.geometry", "Circle", "schema.geometry: expected one of Point"),
+    ("schema.extent", [24.8, 60.1, 25.3], "schema.extent: expected [west, south, east, north]"),
+    ("schema.extent", "Helsinki", "schema.extent: expected [west, south, east, north]"),
+    ("schema.extent", [24.8, 60.1, "25.3", 60.3], "schema.extent[2]: expected a number"),
+    ("schema.extent", [25.3, 60.1, 24.8, 60.3], "schema.extent: expected west < east"),
+    ("schema.extent", [24.8, 95.0, 25.3, 96.0], "schema.extent: expected west < east"),
+    ("source.path", "a\x00b.csv", "source.path: contains an invisible control character (U+0000"),
+    ("source.path", "a\nb.csv", "source.path: contains an invisible control character (U+000A"),
+    ("source.path", "  ", "source.path: is empty"),
     ("transforms", [{"op": "explode_everything"}], "transforms[0].op: expected one of"),
     ("transforms", [{"op": "rename", "colums": {}}], "transforms[0].colums: unknown parameter"),
     ("transforms", [{"op": "rename"}], "transforms[0].columns: required parameter is missing"),
@@ -100,6 +108,11 @@ def test_malformed_spec_is_refused_with_key_path(path: str, value: object, messa
     with pytest.raises(SpecError) as err:
         parse_spec(_mutate(path, value), name="bad", base=Path("/tmp"))
     assert message in str(err.value)
+
+
+def test_schema_extent_is_read_as_a_lon_lat_box() -> None:
+    spec = parse_spec(_mutate("schema.extent", [24.8, 60.1, 25.3, 60.3]), name="x", base=Path("."))
+    assert spec.schema.extent == (24.8, 60.1, 25.3, 60.3)
 
 
 def test_duplicate_field_names_are_refused() -> None:

@@ -10,8 +10,10 @@ from pyproj import Transformer
 from shapely import LineString, Point, Polygon
 
 from opendata.errors import ValidationFailed
+from opendata.ingest.crs_hints import guess_crs
+from opendata.ingest.rules import Extent
 from opendata.ingest.spec_model import FieldSpec, Schema
-from opendata.ingest.validate import guess_crs, validate
+from opendata.ingest.validate import validate
 from opendata.readers import REJECT_COLUMN
 
 # Helsinki Senate Square in ETRS-TM35FIN (EPSG:3067) and SWEREF 99 TM (EPSG:3006) for Stockholm.
@@ -147,3 +149,28 @@ def test_columns_outside_schema_are_not_published() -> None:
     out = validate(frame, Schema((FieldSpec("v", "string"),)))
     assert list(out.valid.columns) == ["v", "geometry"]
     assert out.dropped_columns == ["secret"]
+
+
+CITY = Extent((24.5, 59.9, 25.5, 60.5), "CIVIC_CITY_BBOX")
+
+
+def test_polygons_with_swapped_axes_fail_naming_the_cause() -> None:
+    squares = [Polygon([(y, x), (y + 50, x), (y + 50, x + 50), (y, x + 50)]) for x, y in [HKI]]
+    frame = _frame({"v": ["a"]}, squares)
+    with pytest.raises(ValidationFailed) as err:
+        validate(frame, Schema((FieldSpec("v", "string"),), geometry="Polygon"), extent=CITY)
+    assert str(err.value).endswith(
+        "the coordinates look like easting and northing (x and y) swapped; write them in x/y "
+        "(longitude/latitude) order in the source"
+    )
+
+
+def test_a_feature_outside_the_city_is_quarantined_when_most_are_inside() -> None:
+    turku = Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True).transform(22.27, 60.45)
+    frame = _frame({"v": ["a", "b", "c"]}, [*_pts(2), Point(turku)])
+    out = validate(frame, Schema((FieldSpec("v", "string"),), geometry="Point"), extent=CITY)
+    assert out.rejects["source_row"].tolist() == [3]
+    assert out.rejects["reason"].tolist() == [
+        "coordinates outside 24.5, 59.9, 25.5, 60.5 (lon/lat, CIVIC_CITY_BBOX)"
+    ]
+    assert len(out.valid) == 2
