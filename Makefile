@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # OpenMP workers that sleep instead of spinning (see twin/traffic/paths.py: THREAD_ENV).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all run scenarios ingest serve sysdeps test test-fast e2e lint fix bench bench-ingest bench-api bench-twin \
+.PHONY: all run scenarios ingest serve sysdeps test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site clean help
 
 all: lint test
@@ -55,6 +55,11 @@ test-fast: $(STAMP) ## the inner loop: unit tests of the pure parts, under two m
 
 e2e: $(STAMP) sysdeps ## only the end-to-end tests (live server, real clients)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+# Hypothesis profile `fuzz` (tests/conftest.py): random, 20x the examples of CI's derandomised
+# `ci` profile; failing examples are written to tests/hypothesis-db/ (commit them with the fix).
+fuzz: $(STAMP) sysdeps ## the wide nightly-style run: every property-based test and schemathesis, many examples
+	$(BIN)/python -m pytest -m "hypothesis or fuzz" --hypothesis-profile=fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint and format check, and the architecture's import contracts
 	$(BIN)/ruff check .

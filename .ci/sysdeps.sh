@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks use: GDAL's ogr2ogr (a real OAPIF client), Chromium
-# (browser tests) and wrk (API benchmark). Installs only what is missing; needs root for that.
+# (browser tests), wrk (API benchmark) and curl (the dataset page's download recipe). Installs only what is missing; needs root for that.
 set -euo pipefail
 need=()
 command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

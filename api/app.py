@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from flask import Flask
 
-from api import http
+from api import assets, http
 from opendata.settings import Settings
 
 #: Blueprint modules, in registration order. Each exposes `bp` (a Blueprint), `CONFORMANCE`
@@ -22,6 +23,9 @@ BLUEPRINT_MODULES = (
     "api.site.pages",
     "api.scenarios",
 )
+
+#: The site's static files, served by `api.assets` (fingerprinted, gzipped, cacheable).
+STATIC_DIR = Path(__file__).parent / "site" / "static"
 
 
 def blueprint_modules() -> list:
@@ -39,14 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(
         __name__,
-        static_folder="site/static",
-        static_url_path="/static",
+        static_folder=None,  # served by `api.assets`: fingerprinted, gzipped, cacheable
         template_folder="site/templates",
     )
     app.config["CIVIC_SETTINGS"] = settings
     app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
     http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
+    assets.install(app, STATIC_DIR)
     modules = blueprint_modules()
     app.extensions["civic_blueprint_modules"] = modules
     for module in modules:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -34,6 +35,12 @@ COMPRESSIBLE = (
     "text/javascript",
     "application/javascript",
 )
+
+
+#: The largest count (limit, offset, page, rows, start...) any parameter accepts: 2^31 - 1, which
+#: every client language and database holds, and beyond any catalog or dataset we serve.
+MAX_COUNT = 2**31 - 1
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
 class ApiError(Exception):
@@ -105,6 +112,25 @@ def allow_params(allowed: set[str]) -> None:
                 400,
                 f"unknown query parameter '{key[:40]}'; allowed here: {', '.join(sorted(allowed))}",
             )
+
+
+def whole_number(value: object, name: str, *, low: int, high: int = MAX_COUNT) -> int:
+    """`value` (query text or a JSON number) as an int from `low` to `high`, else a 400 that
+    names the parameter and the range (never an overflow further down).
+
+    >>> whole_number(" 20 ", "limit", low=1)
+    20
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(text := value.strip()):
+        number = int(text) if len(text) <= 20 else (high + 1 if text[0] != "-" else low - 1)
+    else:
+        shown = str(value)[:40]
+        raise ApiError(400, f"{name}: expected a whole number from {low} to {high}, got '{shown}'")
+    if not low <= number <= high:
+        raise ApiError(400, f"{name}: must be from {low} to {high}, got {str(value).strip()[:40]}")
+    return number
 
 
 def vary_on_accept(resp: Response) -> Response:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from api.http import ApiError, csp, json_response, not_modified
+from api.http import ApiError, csp, json_response, not_modified, whole_number
 from opendata.errors import CivicError, NotFound, SpecError
 from opendata.settings import Settings
 from opendata.store import exports
@@ -31,6 +31,7 @@ CONFORMANCE: list[str] = []
 MAX_BODY = 64 * 1024
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATUSES = ("queued", "running", "done", "failed")
+MAX_LIST = 500  #: most jobs one listing returns
 
 
 def _settings() -> Settings:
@@ -193,10 +194,7 @@ def _list_args() -> tuple[str | None, int]:
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
-    limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
-        raise ApiError(400, "limit must be an integer from 1 to 500")
-    return status, int(limit)
+    return status, whole_number(request.args.get("limit", "50"), "limit", low=1, high=MAX_LIST)
 
 
 @bp.get("/api/scenarios")
@@ -321,7 +319,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
     limit = {
         "name": "limit",
         "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": 50},
     }
     kind = {
         "name": "kind",

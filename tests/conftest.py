@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Verbosity
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 from opendata.settings import Settings
 from twin.traffic.paths import THREAD_ENV
@@ -18,6 +21,36 @@ for _key, _value in THREAD_ENV.items():  # as `civic` does, before any parallel 
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "datasets"
+#: Failing examples Hypothesis found, kept in the repository so every run replays them.
+HYPOTHESIS_DB = ROOT / "tests" / "hypothesis-db"
+
+
+def _hypothesis_profiles() -> None:
+    """`ci` (the default): derandomised, a bounded number of examples, replaying the recorded
+    failures read-only. `fuzz` (`make fuzz`): random and wide, recording new failures there.
+
+    Hypothesis refuses `derandomize=True` and a database in one settings object (a fixed run
+    should not depend on local state); here the database is the repository's own, so `ci`
+    takes the database on top of a derandomised parent, and never writes to it."""
+    fixed = hypothesis_settings(derandomize=True, deadline=None, print_blob=True,
+                                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+    recorded = DirectoryBasedExampleDatabase(HYPOTHESIS_DB)
+    hypothesis_settings.register_profile(
+        "ci", hypothesis_settings(fixed, database=ReadOnlyDatabase(recorded), max_examples=100)
+    )
+    hypothesis_settings.register_profile(
+        "fuzz",
+        deadline=None,
+        database=recorded,
+        max_examples=2000,
+        print_blob=True,
+        verbosity=Verbosity.normal,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()
 #: Test fixtures copied from ../shared/data (see tests/data/ATTRIBUTION.md).
 TEST_DATA = ROOT / "tests" / "data"
 

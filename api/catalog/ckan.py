@@ -10,7 +10,6 @@ latter), GET or POST (JSON body or form). Responses use CKAN's envelope
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,24 +17,26 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from api.catalog.ckan_packages import package
-from opendata.metadata.search import Entry, entries, fold, score, terms
+from api.catalog.ckan_search import (
+    DEFAULT_FACET_LIMIT,
+    FQ_FIELDS,
+    MAX_ROWS,
+    CkanError,
+    count,
+    facet_counts,
+    matches,
+    parse_fq,
+    query_error,
+    sort_packages,
+)
+from api.http import MAX_COUNT
+from opendata.metadata.search import Entry, entries, score, terms
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 
 bp = Blueprint("ckan", __name__)
 CONFORMANCE: list[str] = []
 CKAN_VERSION = "2.10.4"
-MAX_ROWS = 1000
-FQ_FIELDS = ("tags", "organization", "res_format", "license_id", "groups", "name", "id", "type")
-SORT_FIELDS = ("score", "metadata_modified", "metadata_created", "name", "title_string")
-
-
-class CkanError(Exception):
-    """An action error rendered in CKAN's shape: `__type`, a message or field errors."""
-
-    def __init__(self, status: int, kind: str, message: str = "", fields: dict | None = None):
-        super().__init__(message)
-        self.status, self.kind, self.message, self.fields = status, kind, message, fields or {}
 
 
 def _settings() -> Settings:
@@ -49,88 +50,6 @@ def _base() -> str:
 def _packages() -> list[tuple[Entry, dict[str, Any]]]:
     base = _base()
     return [(i, package(base, i)) for i in entries(Catalog(_settings().catalog_url))]
-
-
-def _field_values(pkg: dict[str, Any], field: str) -> list[str]:
-    return {
-        "tags": [t["name"] for t in pkg["tags"]],
-        "organization": [pkg["organization"]["name"]],
-        "res_format": [r["format"] for r in pkg["resources"]],
-        "license_id": [pkg["license_id"]],
-        "groups": [g["name"] for g in pkg["groups"]],
-        "name": [pkg["name"]],
-        "id": [pkg["id"]],
-        "type": [pkg["type"]],
-    }[field]
-
-
-FQ_TERM = re.compile(r'\s*([+-]?)([A-Za-z_]+):("([^"]*)"|[^\s"]+)\s*')
-
-
-def parse_fq(fq: str) -> list[tuple[bool, str, str]]:
-    """`tags:roads -organization:"x y"` -> [(keep, field, value), ...]; 409 when unsupported."""
-    out, pos = [], 0
-    text = fq.strip()
-    if text in ("", "*:*"):
-        return []
-    while pos < len(text):
-        match = FQ_TERM.match(text, pos)
-        if not match or match.group(2) not in FQ_FIELDS:
-            raise CkanError(
-                409,
-                "Search Query Error",
-                "Search Query is invalid: unsupported fq "
-                f"near {text[pos : pos + 40]!r}; use field:value with fields "
-                + ", ".join(FQ_FIELDS),
-            )
-        value = match.group(4) if match.group(4) is not None else match.group(3)
-        out.append((match.group(1) != "-", match.group(2), value))
-        pos = match.end()
-    return out
-
-
-def _matches(pkg: dict[str, Any], conditions: list[tuple[bool, str, str]]) -> bool:
-    for keep, field, value in conditions:
-        found = fold(value) in {fold(v) for v in _field_values(pkg, field)}
-        if found != keep:
-            return False
-    return True
-
-
-def _sorted(rows: list[tuple[float, dict[str, Any]]], sort: str) -> list[dict[str, Any]]:
-    keys = []
-    for part in [p.strip() for p in sort.split(",") if p.strip()]:
-        field, _, direction = part.partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if field not in SORT_FIELDS or direction not in ("asc", "desc"):
-            raise CkanError(
-                409,
-                "Search Query Error",
-                f"Search Query is invalid: cannot sort by "
-                f"{part[:60]!r}; use one of {', '.join(SORT_FIELDS)} with asc or desc",
-            )
-        keys.append((field, direction == "desc"))
-    for field, reverse in reversed(keys):
-
-        def key(row: tuple[float, dict[str, Any]], field: str = field) -> Any:
-            score_, pkg = row
-            return {"score": score_, "title_string": pkg["title"].lower()}.get(
-                field, pkg.get(field)
-            )
-
-        rows.sort(key=key, reverse=reverse)
-    return [pkg for _, pkg in rows]
-
-
-def _int(data: dict[str, Any], key: str, default: int) -> int:
-    value = data.get(key, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise CkanError(409, "Validation Error", fields={key: ["Invalid integer"]}) from None
-    if number < 0:
-        raise CkanError(409, "Validation Error", fields={key: ["Must be a natural number"]})
-    return number
 
 
 def _facet_fields(data: dict[str, Any]) -> list[str]:
@@ -148,43 +67,30 @@ def _facet_fields(data: dict[str, Any]) -> list[str]:
         )
     unknown = [f for f in raw if f not in FQ_FIELDS]
     if unknown:
-        raise CkanError(
-            409,
-            "Search Query Error",
-            f"Search Query is invalid: cannot facet on "
-            f"{unknown[0][:40]!r}; use {', '.join(FQ_FIELDS)}",
-        )
+        raise query_error(f"cannot facet on {unknown[0][:40]!r}; use {', '.join(FQ_FIELDS)}")
     return raw
 
 
 def package_search(data: dict[str, Any]) -> dict[str, Any]:
-    """CKAN's `package_search`: q, fq, rows (max 1000), start, sort, facet.field."""
+    """CKAN's `package_search`: q, fq, rows (reduced to 1000), start, sort, facet.field,
+    facet.limit (-1: all values)."""
     q = str(data.get("q") or "")
-    conditions = parse_fq(str(data.get("fq") or ""))
+    clauses = parse_fq(str(data.get("fq") or ""))
     free = []  # field:value terms inside q act as filters, like Solr's edismax on CKAN
     for token in q.split():
         field, sep, _ = token.lstrip("+-").partition(":")
         if sep and field in FQ_FIELDS:
-            conditions += parse_fq(token)
+            clauses += parse_fq(token)
         elif token != "*:*":
             free.append(token)
-    rows, start = min(_int(data, "rows", 10), MAX_ROWS), _int(data, "start", 0)
+    rows, start = min(count(data, "rows", 10), MAX_ROWS), count(data, "start", 0)
+    limit = count(data, "facet.limit", DEFAULT_FACET_LIMIT, low=-1)
     words = terms(" ".join(free))
-    scored = [
-        (score(i, words) if words else 1.0, p) for i, p in _packages() if _matches(p, conditions)
-    ]
+    scored = [(score(i, words) if words else 1.0, p) for i, p in _packages() if matches(p, clauses)]
     scored = [(s, p) for s, p in scored if s > 0]
     sort = str(data.get("sort") or ("score desc, metadata_modified desc" if words else "name asc"))
-    matched = _sorted(scored, sort)
-    limit = _int(data, "facet.limit", 50)
-    facets = {
-        f: dict(
-            Counter(v for p in matched for v in dict.fromkeys(_field_values(p, f))).most_common(
-                limit or None
-            )
-        )
-        for f in _facet_fields(data)
-    }
+    matched = sort_packages(scored, sort)
+    facets = facet_counts(matched, _facet_fields(data), limit)
     return {
         "count": len(matched),
         "sort": sort,
@@ -226,22 +132,53 @@ def resource_show(data: dict[str, Any]) -> dict[str, Any]:
 
 def package_list(data: dict[str, Any]) -> list[str]:
     names = [e.name for e, _ in _packages()]
-    offset = _int(data, "offset", 0)
-    limit = _int(data, "limit", len(names)) if "limit" in data else len(names)
+    offset = count(data, "offset", 0)
+    limit = count(data, "limit", len(names))
     return names[offset : offset + limit]
 
 
-def organization_list(data: dict[str, Any]) -> list[Any]:
+def _owners(kind: str) -> dict[str, dict[str, Any]]:
+    """The organizations or groups (`kind`) of all packages by name, with their package
+    counts."""
     counts: Counter[str] = Counter()
-    orgs: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for _, pkg in _packages():
-        org = pkg["organization"]
-        counts[org["name"]] += 1
-        orgs.setdefault(org["name"], org)
+        for owner in [pkg["organization"]] if kind == "organization" else pkg["groups"]:
+            counts[owner["name"]] += 1
+            found.setdefault(owner["name"], owner)
+    return {n: found[n] | {"package_count": counts[n]} for n in sorted(found)}
+
+
+def _listing(data: dict[str, Any], kind: str) -> list[Any]:
+    owners = _owners(kind)
     all_fields = str(data.get("all_fields", "false")).lower() in ("true", "1", "yes")
-    if not all_fields:
-        return sorted(orgs)
-    return [orgs[n] | {"package_count": counts[n]} for n in sorted(orgs)]
+    return list(owners.values()) if all_fields else list(owners)
+
+
+def _show(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    wanted = _required(data, "id")
+    for owner in _owners(kind).values():
+        if wanted in (owner["name"], owner["id"]):
+            return owner
+    raise CkanError(404, "Not Found Error", f"Not found: {kind.title()} was not found.")
+
+
+def organization_list(data: dict[str, Any]) -> list[Any]:
+    return _listing(data, "organization")
+
+
+def organization_show(data: dict[str, Any]) -> dict[str, Any]:
+    """An organization by name or id (ckanext-harvest asks for it with `remote_orgs`)."""
+    return _show(data, "organization")
+
+
+def group_list(data: dict[str, Any]) -> list[Any]:
+    return _listing(data, "group")
+
+
+def group_show(data: dict[str, Any]) -> dict[str, Any]:
+    """A group (a DCAT theme) by name or id (ckanext-harvest asks with `remote_groups`)."""
+    return _show(data, "group")
 
 
 def status_show(data: dict[str, Any]) -> dict[str, Any]:
@@ -262,6 +199,9 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "package_search": package_search,
     "resource_show": resource_show,
     "organization_list": organization_list,
+    "organization_show": organization_show,
+    "group_list": group_list,
+    "group_show": group_show,
     "status_show": status_show,
 }
 
@@ -312,6 +252,41 @@ def _ckan_error(err: CkanError) -> Response:
     return _envelope(str(action)[:60], {"success": False, "error": error}, status=err.status)
 
 
+def _query_params() -> list[dict[str, Any]]:
+    """The arguments the actions read (each action ignores the others), as query parameters."""
+
+    def arg(name: str, description: str, **schema: Any) -> dict[str, Any]:
+        schema = schema or {"type": "string"}
+        return {"name": name, "in": "query", "description": description, "schema": schema}
+
+    counts = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
+    return [
+        arg("id", "package_show, resource_show, organization_show, group_show: name or id."),
+        arg("q", "package_search: words, and `field:value` filters."),
+        arg(
+            "fq",
+            "package_search: Solr filter (`tags:x`, `-organization:y`, `a OR b`, "
+            "`metadata_modified:[2026-01-01T00:00:00Z TO *]`).",
+        ),  # fmt: skip
+        arg("sort", "package_search: e.g. `id asc`, `metadata_modified desc`."),
+        arg("rows", f"package_search: page size (above {MAX_ROWS} is reduced).", **counts),
+        arg("start", "package_search: results to skip.", **counts),
+        arg("facet.field", "package_search: JSON list of fields to count values of."),
+        arg(
+            "facet.limit",
+            "package_search: values per facet; -1 for all.",
+            **(counts | {"minimum": -1, "default": DEFAULT_FACET_LIMIT}),
+        ),  # fmt: skip
+        arg("limit", "package_list: names to return.", **counts),
+        arg("offset", "package_list: names to skip.", **counts),
+        arg(
+            "all_fields",
+            "organization_list, group_list: whole dicts instead of names.",
+            type="boolean",
+        ),  # fmt: skip
+    ]
+
+
 def openapi_paths(settings: object) -> dict:
     """OpenAPI 3.0 path items this blueprint serves."""
     envelope = {
@@ -343,7 +318,7 @@ def openapi_paths(settings: object) -> dict:
             "tags": ["CKAN"],
             "summary": "CKAN Action API (read subset): " + ", ".join(sorted(ACTIONS)),
             "operationId": f"ckan{method.title()}{suffix}",
-            "parameters": [param],
+            "parameters": [param, *_query_params()] if method == "get" else [param],
             "responses": responses,
         }
         for method, suffix in (("get", ""), ("post", ""))

@@ -21,6 +21,7 @@ LICENSES = {
     "PDDL-1.0": "Open Data Commons Public Domain Dedication and License (PDDL)",
 }
 ORG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:civic-platform:organization")
+GROUP_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:civic-platform:group")
 
 
 def _stamp(value: str) -> str:
@@ -47,6 +48,23 @@ def organization(publisher: dict[str, str], created: str = "") -> dict[str, Any]
         "state": "active",
         "approval_status": "approved",
         "created": _stamp(created),
+    }
+
+
+def group(theme: str) -> dict[str, Any]:
+    """A CKAN group dict for a DCAT theme code (e.g. `TRAN`)."""
+    name = theme.lower()
+    return {
+        "id": str(uuid.uuid5(GROUP_NAMESPACE, name)),
+        "name": name,
+        "title": theme,
+        "display_name": theme,
+        "description": "",
+        "image_url": "",
+        "type": "group",
+        "is_organization": False,
+        "state": "active",
+        "approval_status": "approved",
     }
 
 
@@ -134,7 +152,7 @@ def package(base: str, item: Entry) -> dict[str, Any]:
         "owner_org": organization(item.publisher)["id"],
         "tags": tags,
         "num_tags": len(tags),
-        "groups": [{"name": t.lower(), "title": t, "display_name": t} for t in item.themes],
+        "groups": [group(t) for t in item.themes],
         "resources": res,
         "num_resources": len(res),
         "extras": [{"key": k, "value": v} for k, v in extras.items() if v],

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from api.http import ApiError, json_response
+from api.http import MAX_COUNT, ApiError, json_response, whole_number
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata.search import (
     FACETS,
@@ -34,13 +34,11 @@ def _settings() -> Settings:
     return current_app.config["CIVIC_SETTINGS"]
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, high: int = MAX_COUNT) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ApiError(400, f"'{name}' must be a whole number >= 0, got {raw[:40]!r}")
-    return int(raw)
+    return whole_number(raw, name, low=0, high=high)
 
 
 def parse_query() -> SearchQuery:
@@ -59,7 +57,7 @@ def parse_query() -> SearchQuery:
             q=request.args.get("q", "")[:500],
             filters={k: v for k, v in filters.items() if v},
             sort=request.args.get("sort", ""),
-            limit=_int("limit", DEFAULT_LIMIT),
+            limit=_int("limit", DEFAULT_LIMIT, MAX_LIMIT),
             offset=_int("offset", 0),
         )
     except ValueError as err:
@@ -233,7 +231,7 @@ def _query_params() -> list[dict[str, Any]]:
         {
             "name": "offset",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 0, "default": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT, "default": 0},
         },
     ]
     for facet in FACETS:

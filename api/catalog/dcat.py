@@ -9,7 +9,15 @@ from functools import partial
 from flask import Blueprint, Response, current_app, request
 from rdflib import Graph
 
-from api.http import ApiError, cacheable, etag_for, negotiate, not_modified
+from api.http import (
+    MAX_COUNT,
+    ApiError,
+    cacheable,
+    etag_for,
+    negotiate,
+    not_modified,
+    whole_number,
+)
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata import dcat
 from opendata.metadata.search import Entry, entries
@@ -43,13 +51,11 @@ def _ext(ext: str | None) -> str:
     return ext
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, high: int = MAX_COUNT) -> int:
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit():
-        raise ApiError(400, f"'{name}' must be a positive whole number, got {raw[:40]!r}")
-    return int(raw)
+    return whole_number(raw, name, low=1, high=high)
 
 
 def _page(total: int) -> dcat.Page:
@@ -57,7 +63,7 @@ def _page(total: int) -> dcat.Page:
     if unknown:
         raise ApiError(400, f"unknown parameter '{unknown[0][:40]}'; allowed: page, page_size")
     try:
-        page = dcat.Page(_int("page", 1), _int("page_size", dcat.PAGE_SIZE))
+        page = dcat.Page(_int("page", 1), _int("page_size", dcat.PAGE_SIZE, dcat.MAX_PAGE_SIZE))
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     if page.number > page.last(total):
@@ -129,8 +135,14 @@ def dataset(name: str, ext: str | None) -> Response:
 def openapi_paths(settings: object) -> dict:
     """OpenAPI 3.0 path items this blueprint serves."""
     rdf = {media: {"schema": {"type": "string"}} for media in NEGOTIATED}
+    rdf["application/ld+json"] = {"schema": {}}  # a JSON-LD array or object
+    problem = {"application/problem+json": {"schema": {"type": "object"}}}
     paging = [
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
+        },
         {
             "name": "page_size",
             "in": "query",
@@ -156,7 +168,8 @@ def openapi_paths(settings: object) -> dict:
     }
     ok = {
         "200": {"description": "DCAT-AP 3 / DCAT-AP-SE RDF", "content": rdf},
-        "404": {"description": "No such page or dataset"},
+        "400": {"description": "Unknown or malformed parameter", "content": problem},
+        "404": {"description": "No such page or dataset", "content": problem},
     }
     return {
         "/dcat/catalog": {

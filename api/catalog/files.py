@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, redirect, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from api.http import ApiError, problem
+from api.http import MAX_COUNT, ApiError, problem, whole_number
 from opendata.ingest.spec_model import NAME_RE
 from opendata.settings import Settings
 from opendata.store import exports
@@ -51,6 +51,7 @@ def download(name: str, version: int, filename: str) -> Response:
     if stem != name:
         raise ApiError(404, f"files of this version are named {name}.<format>", title="Not Found")
     _check_ext(ext)
+    whole_number(version, "version", low=1)  # the catalog's integer column holds no more
     release = _version(name, version)
     path = exports.export_file(_settings(), release, ext)
     attachment = exports.download_name(name, version, ext)
@@ -126,7 +127,7 @@ def openapi_paths(settings: object) -> dict:
                         "name": "version",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
                     },
                     {
                         "name": "filename",

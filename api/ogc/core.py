@@ -103,6 +103,12 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": ["json", "html"]},
     }
 
+    problem = {"application/problem+json": {"schema": {"type": "object"}}}
+    errors = {
+        "400": {"description": "Unknown parameter or format (problem+json)", "content": problem},
+        "503": {"description": "The catalog is unreachable (problem+json)", "content": problem},
+    }
+
     def get(op: str, summary: str, kind: str, params: list | None = None) -> dict[str, Any]:
         content = {
             kind: {"schema": {"type": "object"}},
@@ -114,7 +120,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "operationId": op,
                 "summary": summary,
                 "parameters": params if params is not None else [f],
-                "responses": {"200": {"description": summary, "content": content}},
+                "responses": {"200": {"description": summary, "content": content}, **errors},
             }
         }
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.http import MAX_COUNT
 from api.ogc.query import CRS_LIST, ITEMS_PARAMS
 from opendata.settings import Settings
+from opendata.store.catalog import Catalog, Dataset, Version
 
 
 def _param(
@@ -27,20 +29,20 @@ def _param(
     }
 
 
-def _parameters(settings: Settings) -> dict[str, dict[str, Any]]:
+def _parameters(settings: Settings, names: list[str]) -> dict[str, dict[str, Any]]:
     crs = {"type": "string", "format": "uri", "enum": list(CRS_LIST)}
     return {
         "collectionId": _param(
             "collectionId",
-            "Collection (dataset) name.",
-            {"type": "string"},
+            "Collection (dataset) name: one of the current collections.",
+            {"type": "string", "enum": names} if names else {"type": "string"},
             where="path",
             required=True,
         ),
         "featureId": _param(
             "featureId",
             "Feature id (`fid`, 1..N).",
-            {"type": "integer", "minimum": 1},
+            {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
             where="path",
             required=True,
         ),
@@ -62,7 +64,7 @@ def _parameters(settings: Settings) -> dict[str, dict[str, Any]]:
         "offset": _param(
             "offset",
             "Number of matching features to skip.",
-            {"type": "integer", "minimum": 0, "default": 0},
+            {"type": "integer", "minimum": 0, "maximum": MAX_COUNT, "default": 0},
         ),
         "bbox": _param(
             "bbox",
@@ -116,7 +118,8 @@ def _responses(media: dict[str, str], description: str) -> dict[str, Any]:
 
 def openapi_paths(settings: Settings) -> dict[str, Any]:
     """OpenAPI 3.0 path items this blueprint serves."""
-    p = _parameters(settings)
+    current = Catalog(settings.catalog_url).current()
+    p = _parameters(settings, [dataset.name for dataset, _ in current])
     docs = {"json": "application/json", "html": "text/html"}
     geo = {"json": "application/geo+json", "html": "text/html"}
     items_params = [
@@ -186,23 +189,23 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
             }
         },
     }
-    paths.update(_per_collection(settings, items_params[1:]))
+    paths.update(_per_collection(current, items_params[1:]))
     return paths
 
 
-def _per_collection(settings: Settings, common: list[dict[str, Any]]) -> dict[str, Any]:
+def _per_collection(
+    current: list[tuple[Dataset, Version]], common: list[dict[str, Any]]
+) -> dict[str, Any]:
     """An items path per collection that lists its queryables as `name=value` parameters, so
     clients such as GDAL can push attribute filters to the server."""
-    from opendata.store.catalog import Catalog
-
     paths = {}
-    for dataset, version in Catalog(settings.catalog_url).current():
+    for dataset, version in current:
         columns = [c for c in version.columns if c["name"] not in ITEMS_PARAMS]
         props = [
             _param(
                 c["name"],
                 f"Features whose '{c['name']}' equals this value.",
-                {"type": _TYPES.get(c.get("type", ""), "string")},
+                _SCHEMAS.get(c.get("type", ""), {"type": "string"}),
             )
             for c in columns
         ]
@@ -221,4 +224,8 @@ def _per_collection(settings: Settings, common: list[dict[str, Any]]) -> dict[st
     return paths
 
 
-_TYPES = {"integer": "integer", "float": "number", "boolean": "boolean"}
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    "float": {"type": "number"},
+    "boolean": {"type": "boolean"},
+}

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 from cachetools import TTLCache
 
-from api.http import ApiError
+from api.http import MAX_COUNT, ApiError, whole_number
 from api.ogc import cql2
 from opendata.query.tables import CRS84, FeatureQuery, Source, source
 from opendata.store.catalog import Catalog, Dataset, Version
@@ -100,17 +100,14 @@ def parse_crs(params: Mapping[str, str], name: str, allowed: list[str]) -> str:
     return uri
 
 
-def parse_int(params: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def parse_int(
+    params: Mapping[str, str], name: str, default: int, minimum: int, maximum: int = MAX_COUNT
+) -> int:
+    """A whole-number parameter from `minimum` to `maximum` (400 naming it and the range)."""
     value = params.get(name)
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, f"{name}: expected an integer, got '{value[:40]}'") from None
-    if number < minimum:
-        raise ApiError(400, f"{name}: must be at least {minimum}, got {number}")
-    return number
+    return whole_number(value, name, low=minimum, high=maximum)
 
 
 def parse_bbox(value: str, crs: str) -> tuple[float, float, float, float]:
@@ -134,14 +131,18 @@ def parse_bbox(value: str, crs: str) -> tuple[float, float, float, float]:
             "bbox: lower corner must not exceed the upper corner "
             "(boxes across the antimeridian are not supported)",
         )
-    lat = (miny, maxy) if crs == CRS84 else (minx, maxx) if crs == EPSG + "4326" else None
-    if lat is not None and not all(-90 <= v <= 90 for v in lat):
-        raise ApiError(400, "bbox: latitude outside -90..90")
+    axes = {CRS84: ((minx, maxx), (miny, maxy)), EPSG + "4326": ((miny, maxy), (minx, maxx))}
+    if crs in axes:
+        lon, lat = axes[crs]
+        if not all(-90 <= v <= 90 for v in lat):
+            raise ApiError(400, "bbox: latitude outside -90..90")
+        if not all(-180 <= v <= 180 for v in lon):
+            raise ApiError(400, "bbox: longitude outside -180..180")
     return minx, miny, maxx, maxy
 
 
-def _instant(text: str, end: bool) -> datetime | None:
-    """One end of an interval; a date alone covers the whole day."""
+def _instant(text: str, end: bool, name: str = "datetime") -> datetime | None:
+    """One end of an interval; a date alone covers the whole day (400 naming `name`)."""
     if text in ("..", ""):
         return None
     try:
@@ -149,11 +150,11 @@ def _instant(text: str, end: bool) -> datetime | None:
             day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
             return day + timedelta(days=1, microseconds=-1) if end else day
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except ValueError:
-        raise ApiError(
-            400, f"datetime: '{text[:40]}' is not an RFC 3339 date or date-time"
-        ) from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise ApiError(400, f"{name}: '{text[:40]}' is not an RFC 3339 date or date-time") from None
+    except OverflowError:  # a time zone that moves the instant outside years 1..9999
+        raise ApiError(400, f"{name}: '{text[:40]}' is outside the years 1 to 9999") from None
 
 
 def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
@@ -194,9 +195,9 @@ def json_schema(kind: pa.DataType) -> dict[str, Any]:
 def property_value(name: str, value: str, schema: Mapping[str, Any]) -> Any:
     """A `property=value` parameter converted to the property's type."""
     kind = schema.get("format") or schema.get("type")
+    if kind == "integer":  # what a 64-bit column can hold, never an overflow in the query
+        return whole_number(value, name, low=-(2**63), high=2**63 - 1)
     try:
-        if kind == "integer":
-            return int(value)
         if kind == "number":
             number = float(value)
             if not math.isfinite(number):
@@ -209,7 +210,7 @@ def property_value(name: str, value: str, schema: Mapping[str, Any]) -> Any:
             raise ApiError(400, f"{name}: expected true or false, got '{value[:40]}'")
         return value.lower() == "true"
     if kind in ("date-time", "date"):
-        _instant(value, False)
+        _instant(value, False, name)
         return {"timestamp" if kind == "date-time" else "date": value}
     return value
 

@@ -15,6 +15,7 @@ from opendata.metadata.search import Entry, SearchQuery, facet_counts, search
 PAGE_FACETS = ("theme", "kind", "publisher", "license", "format")
 PAGE_SORTS = ("relevance", "date", "name")
 PER_PAGE = 10
+MAX_PAGE = 10_000  #: 100,000 results: more than any catalog we serve
 HOME_LIST = 5
 
 
@@ -213,8 +214,8 @@ def parse_catalog(args: Sequence[tuple[str, str]]) -> CatalogRequest:
                 raise ValueError(f"sort must be one of {', '.join(PAGE_SORTS)}")
             sort = value
         elif key == "page" and value:
-            if not value.isdigit() or not 1 <= int(value) <= 10_000:
-                raise ValueError("page must be a whole number from 1")
+            if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
+                raise ValueError(f"page: must be a whole number from 1 to {MAX_PAGE}")
             page = int(value)
         elif key in PAGE_FACETS and value and (key, value) not in filters:
             filters.append((key, value[:200]))

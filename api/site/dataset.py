@@ -184,14 +184,14 @@ def api_links(item: Entry, site: Site) -> list[Link]:
         Link(t("api.catalog"), f"/api/datasets/{name}", "application/json"),
         Link(t("api.dcat"), f"/dcat/datasets/{name}.ttl", "text/turtle"),
         Link(t("api.ckan"), f"/api/3/action/package_show?id={name}", "application/json"),
-        Link(t("api.sql"), "/sql", "application/json"),
+        Link(t("api.sql"), "/sql", "text/html"),  # the SQL page (its form calls /api/sql)
     ]
     if exports.is_spatial(item.version):
         links[:0] = [
             Link(t("api.ogc"), f"/collections/{name}/items?f=html", "text/html"),
             Link(
                 t("api.geojson_items"),
-                f"/collections/{name}/items?limit=10",
+                f"/collections/{name}/items?limit=10&f=json",
                 "application/geo+json",
             ),
         ]
@@ -199,7 +199,8 @@ def api_links(item: Entry, site: Site) -> list[Link]:
 
 
 def snippets(item: Entry, base: str) -> list[Snippet]:
-    """Copy-paste recipes for the current version (curl, GeoPandas, PyArrow, DuckDB)."""
+    """Copy-paste recipes for the current version (curl, GeoPandas, PyArrow, DuckDB); none needs
+    more than the downloaded file, so they work offline (DuckDB's httpfs is only an option)."""
     name, v = item.name, item.version.version
     pinned = base + exports.download_path(name, v, "parquet")
     latest = base + exports.latest_path(name, "parquet")
@@ -219,15 +220,23 @@ def snippets(item: Entry, base: str) -> list[Snippet]:
             f"import pyarrow.parquet as pq\n\ntable = pq.read_table('{name}.parquet')\n"
             "print(table.schema)",
         ),
-        Snippet(
-            "DuckDB",
-            "sql",
-            f"INSTALL httpfs; LOAD httpfs;\nSELECT * EXCLUDE (geometry, bbox)\n"
-            f"FROM read_parquet('{pinned}')\nLIMIT 10;"
-            if exports.is_spatial(item.version)
-            else f"INSTALL httpfs; LOAD httpfs;\nSELECT * FROM read_parquet('{pinned}') LIMIT 10;",
-        ),
+        Snippet("DuckDB", "sql", duckdb_snippet(item, pinned)),
     ]
+
+
+def duckdb_snippet(item: Entry, pinned: str) -> str:
+    """SQL over the downloaded version file (DuckDB reads local Parquet with no extension);
+    reading the URL directly needs httpfs, which DuckDB downloads, so it is only mentioned."""
+    local = f"{item.name}-v{item.version.version}.parquet"
+    columns = "* EXCLUDE (geometry, bbox)" if exports.is_spatial(item.version) else "*"
+    return (
+        f"-- Download this version once (then no network is needed):\n"
+        f"--   curl -L -o {local} '{pinned}'\n"
+        f"SELECT {columns}\nFROM read_parquet('{local}')\nLIMIT 10;\n"
+        f"-- Or read it over HTTP instead (DuckDB downloads its httpfs extension once):\n"
+        f"--   INSTALL httpfs; LOAD httpfs;\n"
+        f"--   SELECT {columns} FROM read_parquet('{pinned}') LIMIT 10;"
+    )
 
 
 def _display(value: Any) -> str:

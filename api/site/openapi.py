@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.site.catalog import MAX_PAGE
 from api.site.i18n import LANGUAGES
 from opendata.ingest.spec_model import NAME_RE
 
@@ -97,7 +98,7 @@ def openapi_paths(settings: object) -> dict[str, Any]:
                 _query("q", "string", "Words to find (any language)."),
                 *facets,
                 _query("sort", "string", "Order of results.", enum=["relevance", "date", "name"]),
-                _query("page", "integer", "Result page, from 1.", minimum=1),
+                _query("page", "integer", "Result page, from 1.", minimum=1, maximum=MAX_PAGE),
             ],
         ),
         "/datasets/{name}": _page(
@@ -138,8 +139,12 @@ def openapi_paths(settings: object) -> dict[str, Any]:
             [
                 _path("name", "Scenario name"),
                 _query("address", "string", "Street and house number to look near."),
-                _query("lat", "number", "Latitude of a point to look near."),
-                _query("lon", "number", "Longitude of a point to look near."),
+                _query(
+                    "lat", "number", "Latitude of a point to look near.", minimum=-90, maximum=90
+                ),
+                _query(
+                    "lon", "number", "Longitude of a point to look near.", minimum=-180, maximum=180
+                ),
             ],
         ),
         "/sql": _sql_page(),

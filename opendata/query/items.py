@@ -50,20 +50,30 @@ def transformer(source_crs: str, target_crs: str) -> Transformer:
     return _TRANSFORMERS[key]
 
 
-def to_crs84(geom: shapely.Geometry, crs: str) -> shapely.Geometry:
-    """`geom` (in `crs` axis order) in CRS84, densified first so straight edges stay faithful."""
+def to_crs84(geom: shapely.Geometry, crs: str, *, what: str = "geometry") -> shapely.Geometry:
+    """`geom` (in `crs` axis order) in CRS84, densified first so straight edges stay faithful;
+    a `QueryError` naming `what` when `crs` cannot express its coordinates (they map to
+    infinity or nowhere)."""
     if crs == CRS84:
         return geom
-    xmin, ymin, xmax, ymax = shapely.bounds(geom)
-    step = max(xmax - xmin, ymax - ymin) / 32 or 1.0
-    dense = shapely.segmentize(geom, step) if shapely.get_type_id(geom) not in (0, 4) else geom
-    trans = transformer(crs, CRS84)
-    return shapely.transform(dense, lambda xy: np.column_stack(trans.transform(xy[:, 0], xy[:, 1])))
+    try:
+        xmin, ymin, xmax, ymax = shapely.bounds(geom)
+        step = max(xmax - xmin, ymax - ymin) / 32 or 1.0
+        dense = shapely.segmentize(geom, step) if shapely.get_type_id(geom) not in (0, 4) else geom
+        trans = transformer(crs, CRS84)
+        out = shapely.transform(
+            dense, lambda xy: np.column_stack(trans.transform(xy[:, 0], xy[:, 1]))
+        )
+    except shapely.errors.GEOSException:
+        out = None
+    if out is None or not np.isfinite(shapely.get_coordinates(out)).all():
+        raise QueryError(f"{what}: coordinates outside the area that {crs} can express")
+    return out
 
 
 def bbox_polygon(bbox: tuple[float, float, float, float], crs: str) -> shapely.Geometry:
     """The bbox as a CRS84 polygon (densified in its own CRS when that is not CRS84)."""
-    return to_crs84(shapely.box(*bbox), crs)
+    return to_crs84(shapely.box(*bbox), crs, what="bbox")
 
 
 # -- filters to SQL ----------------------------------------------------------------------------
@@ -281,7 +291,7 @@ def where_clause(src: Source, query: FeatureQuery) -> _Sql | None:
 
 def _filter_to_crs84(node: Any, crs: str) -> Any:
     if isinstance(node, shapely.Geometry):
-        return to_crs84(node, crs)
+        return to_crs84(node, crs, what="filter")
     if isinstance(node, Mapping) and "args" in node:
         return {**node, "args": [_filter_to_crs84(a, crs) for a in node["args"]]}
     if isinstance(node, list):

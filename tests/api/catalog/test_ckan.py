@@ -9,7 +9,7 @@ import ckanapi
 import pytest
 
 from api.app import create_app
-from api.catalog.ckan import parse_fq
+from api.catalog.ckan_search import Term, parse_fq
 from opendata.metadata.search import dataset_uuid
 from opendata.store.catalog import Catalog
 from tests.api.conftest_data import SCRIPT_TITLE, Store, live_server, published_store, table_store
@@ -212,8 +212,8 @@ def test_non_object_json_body_is_400(client) -> None:
 
 def test_parse_fq_handles_quotes_and_negation() -> None:
     assert parse_fq('tags:"two words" -organization:x') == [
-        (True, "tags", "two words"),
-        (False, "organization", "x"),
+        [Term(True, "tags", "two words")],
+        [Term(False, "organization", "x")],
     ]
 
 
