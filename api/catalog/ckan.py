@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from api.catalog import ckan_openapi
 from api.catalog.ckan_packages import package
 from api.catalog.ckan_search import (
     DEFAULT_FACET_LIMIT,
@@ -29,7 +30,6 @@ from api.catalog.ckan_search import (
     query_error,
     sort_packages,
 )
-from api.http import MAX_COUNT
 from opendata.metadata.search import Entry, entries, score, terms
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
@@ -114,6 +114,7 @@ def _required(data: dict[str, Any], key: str) -> str:
 
 
 def package_show(data: dict[str, Any]) -> dict[str, Any]:
+    """One dataset (a package) with its resources, by name or id."""
     wanted = _required(data, "id")
     for entry, pkg in _packages():
         if wanted in (entry.name, entry.id):
@@ -122,6 +123,7 @@ def package_show(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def resource_show(data: dict[str, Any]) -> dict[str, Any]:
+    """One resource (a download or the OGC API) by its id."""
     wanted = _required(data, "id")
     for _, pkg in _packages():
         for res in pkg["resources"]:
@@ -131,6 +133,7 @@ def resource_show(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def package_list(data: dict[str, Any]) -> list[str]:
+    """The names of every dataset, paged with `limit` and `offset`."""
     names = [e.name for e, _ in _packages()]
     offset = count(data, "offset", 0)
     limit = count(data, "limit", len(names))
@@ -164,6 +167,7 @@ def _show(data: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def organization_list(data: dict[str, Any]) -> list[Any]:
+    """The publishers' organizations (names, or whole dicts with `all_fields`)."""
     return _listing(data, "organization")
 
 
@@ -173,6 +177,7 @@ def organization_show(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def group_list(data: dict[str, Any]) -> list[Any]:
+    """The groups (DCAT themes; names, or whole dicts with `all_fields`)."""
     return _listing(data, "group")
 
 
@@ -182,6 +187,7 @@ def group_show(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_show(data: dict[str, Any]) -> dict[str, Any]:
+    """What this portal is: title, URL, the CKAN API version it speaks."""
     return {
         "site_title": "Civic open data",
         "site_url": _base(),
@@ -191,6 +197,14 @@ def status_show(data: dict[str, Any]) -> dict[str, Any]:
         "locale_default": "en",
         "extensions": ["civic-platform (read-only CKAN Action API subset)"],
     }
+
+
+def help_show(data: dict[str, Any]) -> str:
+    """The documentation of an action, as CKAN gives it (the `help` link of every answer)."""
+    name = _required(data, "name")
+    if name not in ACTIONS:
+        raise CkanError(404, "Not Found Error", f"Not found: no action named {name[:60]!r}")
+    return (ACTIONS[name].__doc__ or name).strip()
 
 
 ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -203,6 +217,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "group_list": group_list,
     "group_show": group_show,
     "status_show": status_show,
+    "help_show": help_show,
 }
 
 
@@ -252,78 +267,17 @@ def _ckan_error(err: CkanError) -> Response:
     return _envelope(str(action)[:60], {"success": False, "error": error}, status=err.status)
 
 
-def _query_params() -> list[dict[str, Any]]:
-    """The arguments the actions read (each action ignores the others), as query parameters."""
-
-    def arg(name: str, description: str, **schema: Any) -> dict[str, Any]:
-        schema = schema or {"type": "string"}
-        return {"name": name, "in": "query", "description": description, "schema": schema}
-
-    counts = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
-    return [
-        arg("id", "package_show, resource_show, organization_show, group_show: name or id."),
-        arg("q", "package_search: words, and `field:value` filters."),
-        arg(
-            "fq",
-            "package_search: Solr filter (`tags:x`, `-organization:y`, `a OR b`, "
-            "`metadata_modified:[2026-01-01T00:00:00Z TO *]`).",
-        ),  # fmt: skip
-        arg("sort", "package_search: e.g. `id asc`, `metadata_modified desc`."),
-        arg("rows", f"package_search: page size (above {MAX_ROWS} is reduced).", **counts),
-        arg("start", "package_search: results to skip.", **counts),
-        arg("facet.field", "package_search: JSON list of fields to count values of."),
-        arg(
-            "facet.limit",
-            "package_search: values per facet; -1 for all.",
-            **(counts | {"minimum": -1, "default": DEFAULT_FACET_LIMIT}),
-        ),  # fmt: skip
-        arg("limit", "package_list: names to return.", **counts),
-        arg("offset", "package_list: names to skip.", **counts),
-        arg(
-            "all_fields",
-            "organization_list, group_list: whole dicts instead of names.",
-            type="boolean",
-        ),  # fmt: skip
-    ]
-
-
 def openapi_paths(settings: object) -> dict:
-    """OpenAPI 3.0 path items this blueprint serves."""
-    envelope = {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "help": {"type": "string"},
-                    "success": {"type": "boolean"},
-                    "result": {},
-                },
-            }
-        }
-    }
-    param = {
-        "name": "action",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": sorted(ACTIONS)},
-    }
-    responses = {
-        "200": {"description": "CKAN envelope with `result`", "content": envelope},
-        "400": {"description": "Unknown action (CKAN error shape)"},
-        "404": {"description": "Not Found Error (CKAN error shape)"},
-        "409": {"description": "Validation or Search Query Error (CKAN error shape)"},
-    }
-    item = {
-        method: {
-            "tags": ["CKAN"],
-            "summary": "CKAN Action API (read subset): " + ", ".join(sorted(ACTIONS)),
-            "operationId": f"ckan{method.title()}{suffix}",
-            "parameters": [param, *_query_params()] if method == "get" else [param],
-            "responses": responses,
-        }
-        for method, suffix in (("get", ""), ("post", ""))
-    }
-    unversioned = {
-        m: op | {"operationId": op["operationId"] + "Unversioned"} for m, op in item.items()
-    }
-    return {"/api/3/action/{action}": item, "/api/action/{action}": unversioned}
+    """OpenAPI 3.0 path items this blueprint serves: one per action, with real examples."""
+    packages = _packages()
+    examples = {"help_show": "package_show"}
+    if packages:
+        pkg = packages[0][1]
+        examples["package_show"] = pkg["name"]
+        examples["organization_show"] = pkg["organization"]["name"]
+        if pkg["resources"]:
+            examples["resource_show"] = pkg["resources"][0]["id"]
+        if pkg["groups"]:
+            examples["group_show"] = pkg["groups"][0]["name"]
+    docs = {name: " ".join((action.__doc__ or "").split()) for name, action in ACTIONS.items()}
+    return ckan_openapi.paths(docs, examples)

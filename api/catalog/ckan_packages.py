@@ -86,7 +86,7 @@ def resources(base: str, item: Entry) -> list[dict[str, Any]]:
     if exports.is_spatial(version):
         out.append(
             {
-                "url": f"{base}/collections/{item.name}",
+                "url": f"{base}/collections/{item.name}/items",
                 "format": "OGC API Features",
                 "mimetype": "application/geo+json",
                 "name": f"{item.label()} (OGC API - Features)",

@@ -109,11 +109,12 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "503": {"description": "The catalog is unreachable (problem+json)", "content": problem},
     }
 
-    def get(op: str, summary: str, kind: str, params: list | None = None) -> dict[str, Any]:
-        content = {
-            kind: {"schema": {"type": "object"}},
-            "text/html": {"schema": {"type": "string"}},
-        }
+    def get(
+        op: str, summary: str, kind: str, params: list | None = None, html: bool = True
+    ) -> dict[str, Any]:
+        content = {kind: {"schema": {"type": "object"}}}
+        if html:
+            content["text/html"] = {"schema": {"type": "string"}}
         return {
             "get": {
                 "tags": ["Capabilities"],
@@ -128,7 +129,9 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "/": get("getLandingPage", "Landing page", "application/json"),
         "/conformance": get("getConformance", "Conformance classes", "application/json"),
         "/openapi": get("getOpenAPI", "This API definition", OPENAPI),
-        "/healthz": get("getHealth", "Health check (catalog reachable)", "application/json", []),
+        "/healthz": get(
+            "getHealth", "Health check (catalog reachable)", "application/json", [], html=False
+        ),
     }
 
 
@@ -160,7 +163,8 @@ def openapi() -> Response:
     doc = openapi_document(_settings())
     if mimetype == "text/html":
         json_url = url(_settings().base_url, "/openapi", {"f": "json"})
-        return Response(render_template("core/openapi.html", doc=doc, json_url=json_url))
+        page = render_template("core/openapi.html", doc=doc, json_url=json_url, json_type=OPENAPI)
+        return Response(page)
     return json_response(doc, mimetype=OPENAPI)
 
 

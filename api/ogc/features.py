@@ -142,6 +142,7 @@ def queryables(collectionId: str) -> Response:  # noqa: N803
                 doc=doc,
                 collection_id=coll.id,
                 json_url=fr.url(s.base_url, f"/collections/{coll.id}/queryables", {"f": "json"}),
+                json_type="application/schema+json",
             )
         )
     return json_response(

@@ -51,6 +51,11 @@ def _parameters(settings: Settings, names: list[str]) -> dict[str, dict[str, Any
             "Response format (overrides the Accept header).",
             {"type": "string", "enum": ["json", "geojson", "html"]},
         ),
+        "f-doc": _param(
+            "f",
+            "Response format (overrides the Accept header).",
+            {"type": "string", "enum": ["json", "html"]},
+        ),
         "limit": _param(
             "limit",
             f"Page size; larger values are reduced to {settings.items_max_limit}.",
@@ -145,7 +150,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "tags": ["Features"],
                 "summary": "The feature collections (published datasets)",
                 "operationId": "getCollections",
-                "parameters": [p["f"]],
+                "parameters": [p["f-doc"]],
                 "responses": _responses(docs, "The collections with extents and CRSs."),
             }
         },
@@ -154,7 +159,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "tags": ["Features"],
                 "summary": "One feature collection",
                 "operationId": "describeCollection",
-                "parameters": [p["collectionId"], p["f"]],
+                "parameters": [p["collectionId"], p["f-doc"]],
                 "responses": _responses(docs, "The collection's metadata."),
             }
         },
@@ -163,7 +168,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "tags": ["Features"],
                 "summary": "Properties usable in filters (JSON Schema 2020-12)",
                 "operationId": "getQueryables",
-                "parameters": [p["collectionId"], p["f"]],
+                "parameters": [p["collectionId"], p["f-doc"]],
                 "responses": _responses(
                     {"json": "application/schema+json", "html": "text/html"}, "The queryables."
                 ),

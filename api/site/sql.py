@@ -257,15 +257,16 @@ def sql_page(settings: Settings, items: Sequence[Entry], sql: str, site: Site) -
     found = tables(items, described, site)
     text = sql.strip()
     result, error = run_query(text, settings) if text else (None, None)
-    downloads = [Download(f, sql_href(text, "/api/sql", f)) for f in ("csv", "json")]
     starter = found[0].examples[0].sql if found else "SHOW TABLES"
+    # The download links always run the query in the editor (shown once it has a result).
+    downloads = [Download(f, sql_href(text or starter, "/api/sql", f)) for f in ("csv", "json")]
     return SqlPage(
         sql=sql if text else starter,
         limits=PageLimits(settings.sql_timeout_s, settings.sql_max_rows, settings.sql_memory_mb),
         tables=found,
         result=result,
         error=error,
-        downloads=downloads if result else [],
+        downloads=downloads,
         api_href="/api/sql",
         shown_rows=SHOWN_ROWS,
     )

@@ -196,7 +196,8 @@ def _add_api_distribution(graph: Graph, iris: Iris, item: Entry) -> URIRef:
     node = iris.part(item.name, "ogcapi")
     graph.add((node, RDF.type, DCAT.Distribution))
     graph.add((node, DCTERMS.title, Literal(f"{item.label('en')} (OGC API - Features)", lang="en")))
-    graph.add((node, DCAT.accessURL, iris.url(f"/collections/{item.name}")))
+    # The items endpoint itself: what it answers is what `dcat:mediaType` says (GeoJSON).
+    graph.add((node, DCAT.accessURL, iris.url(f"/collections/{item.name}/items")))
     graph.add((node, DCAT.accessService, iris.service))
     graph.add(
         (

@@ -71,7 +71,8 @@ QUERY: dict[str, st.SearchStrategy[str]] = {
     "sortby": st.one_of(st.sampled_from(["name", "-floors", "+built,-name", ",", "+"]), junk),
     "f": enum("json", "html", "geojson", "xml"), "lang": enum("fi", "sv", "en", "da"),
     "q": junk, "fq": fqs, "sort": enum("name asc", "id desc", "relevance", "date", "x; DROP"),
-    "id": enum("buildings", "streets", "nope"), "facet.field": enum('["tags"]', "[", '["x"]'),
+    "id": enum("buildings", "streets", "nope"), "name": enum("package_show", "nope"),
+    "facet.field": enum('["tags"]', "[", '["x"]'),
     "all_fields": enum("true", "false", "1"), "theme": junk, "kind": junk, "publisher": junk,
     "license": junk, "licence": junk, "format": enum("json", "csv", "parquet"), "keyword": junk,
     "layers": enum("buildings,streets", "nope", ",,,"), "address": junk,
@@ -115,15 +116,16 @@ def strategy(path: str, param: dict[str, Any]) -> st.SearchStrategy[str] | None:
 
 
 #: Every GET operation of the document, by operationId; `getFeatures_*` stands for the
-#: per-collection items paths (one per published dataset, with its queryables).
+#: per-collection items paths (one per published dataset, with its queryables), `ckan_*` for the
+#: CKAN actions (one path per action).
 OPERATIONS = (
-    "ckanGet", "ckanGetUnversioned", "dcatCatalog", "dcatCatalogAs", "dcatDataset",
+    "ckan_*", "dcatCatalog", "dcatCatalogAs", "dcatDataset",
     "dcatDatasetAs", "describeCollection", "downloadLatest", "downloadVersion",
     "getBundledScenario", "getCollections", "getConformance", "getDataset", "getFeature",
     "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getOpenAPI",
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
     "listScenarios", "searchDatasets", "siteCatalog", "siteDataset", "siteDatasetPreview",
-    "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "sqlGet",
+    "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql", "sqlGet",
 )  # fmt: skip
 
 
@@ -134,7 +136,7 @@ def operations(doc: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]
     for path, item in doc["paths"].items():
         if "get" in item:
             op_id = item["get"]["operationId"]
-            key = "getFeatures_*" if op_id.startswith("getFeatures_") else op_id
+            key = re.sub(r"^(getFeatures_|ckan_).*", r"\1*", op_id)
             out.setdefault(key, []).append((path, item["get"]))
     return out
 
