@@ -131,7 +131,13 @@ def openapi_paths(settings: object) -> dict:
                 "summary": summary,
                 "operationId": "sqlGet",
                 "parameters": [
-                    {"name": "sql", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "sql",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "example": "SHOW TABLES",
+                    },
                     fmt,
                 ],
                 "responses": responses,
