@@ -1,0 +1,203 @@
+"""The mesoscopic kernel: vehicles move through link queues in time steps (compiled with numba).
+
+A link holds at most `storage` vehicles (length x lanes x jam density) in a FIFO ring. A vehicle
+may leave a link once its free-flow traversal time has passed, if the link's outflow capacity
+allows (a credit of capacity x dt per step, never banked beyond one step's worth) and the next
+link on its route has room; otherwise it waits and the link fills up, so queues spill back to
+upstream links. A vehicle blocked longer than `stuck_s` jumps ahead to the next link of its route
+with room (SUMO's "teleport", counted). Vehicles waiting to enter the network queue at the first
+link of their route. Nothing is stored per vehicle but a few numbers in arrays; no Python object
+is touched in the loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Indices into the counters array returned with the measurements.
+ARRIVED, TELEPORTED, ENTERED = 0, 1, 2
+SAMPLE_S = 5.0  #: queues and vehicle-seconds are sampled this often
+
+
+@njit(cache=True)
+def _push(v, link, ring, offset, head, count, storage):
+    ring[offset[link] + (head[link] + count[link]) % storage[link]] = v
+    count[link] += 1
+
+
+@njit(cache=True)
+def _pop(link, ring, offset, head, count, storage):
+    v = ring[offset[link] + head[link]]
+    head[link] = (head[link] + 1) % storage[link]
+    count[link] -= 1
+    return v
+
+
+@njit(cache=True)
+def _queued(link, ring, offset, head, count, storage, ready, now):
+    """Vehicles on the link past their free-flow exit time (FIFO: they are at the front)."""
+    n = 0
+    for k in range(count[link]):
+        v = ring[offset[link] + (head[link] + k) % storage[link]]
+        if ready[v] > now:
+            break
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _enter(v, b, now, links, veh, meas):
+    """Vehicle `v` enters link `b` now."""
+    ring, offset, head, count, storage, ff = links[:6]
+    ready, entered = veh[2], veh[3]
+    _push(v, b, ring, offset, head, count, storage)
+    ready[v] = now + ff[b]
+    entered[v] = now
+
+
+@njit(cache=True)
+def _leave(v, a, now, period, veh, ff, meas):
+    """Record the traversal of link `a` by vehicle `v` ending now."""
+    exits, tt_sum = meas[0], meas[1]
+    exits[period, a] += 1.0
+    tt_sum[period, a] += now - veh[3][v]
+
+
+@njit(cache=True)
+def _teleport(v, a, now, period, routes, links, veh, meas, counters):
+    """Move a stuck vehicle to the next link of its route with room (or out of the network)."""
+    ring, offset, head, count, storage, ff = links[:6]
+    start, length, pos = veh[0], veh[1], veh[4]
+    _pop(a, ring, offset, head, count, storage)
+    _leave(v, a, now, period, veh, ff, meas)
+    counters[TELEPORTED] += 1
+    skipped = 0.0
+    for k in range(pos[v] + 1, length[v]):
+        b = routes[start[v] + k]
+        if count[b] < storage[b]:
+            pos[v] = k
+            _enter(v, b, now + skipped, links, veh, meas)
+            return
+        skipped += ff[b]
+    counters[ARRIVED] += 1
+
+
+@njit(cache=True)
+def _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters):
+    """Let vehicles leave link `a` while time, capacity and room downstream allow; a head
+    vehicle blocked by a full next link for more than `stuck_s` jumps ahead."""
+    ring, offset, head, count, storage, ff, credit = links[:7]
+    blocked = links[8]
+    start, length, ready, pos = veh[0], veh[1], veh[2], veh[4]
+    while count[a] > 0 and credit[a] >= 1.0 - 1e-9:
+        v = ring[offset[a] + head[a]]
+        if ready[v] > now:
+            return
+        if pos[v] + 1 == length[v]:
+            _pop(a, ring, offset, head, count, storage)
+            _leave(v, a, now, period, veh, ff, meas)
+            counters[ARRIVED] += 1
+        else:
+            b = routes[start[v] + pos[v] + 1]
+            if count[b] >= storage[b]:
+                if blocked[a] < 0:
+                    blocked[a] = now
+                elif now - blocked[a] > stuck_s:
+                    blocked[a] = -1.0
+                    _teleport(v, a, now, period, routes, links, veh, meas, counters)
+                return
+            blocked[a] = -1.0
+            _pop(a, ring, offset, head, count, storage)
+            _leave(v, a, now, period, veh, ff, meas)
+            pos[v] += 1
+            _enter(v, b, now, links, veh, meas)
+        credit[a] -= 1.0
+
+
+@njit(cache=True)
+def _admit(first, now, waiting, links, veh, meas, counters):
+    """Vehicles waiting at the start of their first link enter while it has room."""
+    ring, offset, head, count, storage = links[:5]
+    w_head, w_next = waiting[0], waiting[2]
+    for a in range(first.size):
+        if first[a] == 0:
+            continue
+        while w_head[a] >= 0 and count[a] < storage[a]:
+            v = w_head[a]
+            w_head[a] = w_next[v]
+            if w_head[a] < 0:
+                waiting[1][a] = -1
+            first[a] -= 1
+            _enter(v, a, now, links, veh, meas)
+            counters[ENTERED] += 1
+
+
+@njit(cache=True)
+def _depart(v, routes, veh, waiting, first):
+    """Vehicle `v` joins the queue at the first link of its route."""
+    a = routes[veh[0][v]]
+    w_head, w_tail, w_next = waiting
+    w_next[v] = -1
+    if w_tail[a] < 0:
+        w_head[a] = v
+    else:
+        w_next[w_tail[a]] = v
+    w_tail[a] = v
+    first[a] += 1
+
+
+@njit(cache=True)
+def _sample(now, period, links, veh, meas, first, dt):
+    """Queues and vehicle-seconds of this step."""
+    ring, offset, head, count, storage = links[:5]
+    queue_sum, on_links, delay = meas[2], meas[3], meas[4]
+    waiting_total = 0
+    for a in range(count.size):
+        waiting_total += first[a]
+        if count[a] > 0:
+            q = _queued(a, ring, offset, head, count, storage, veh[2], now)
+            queue_sum[period, a] += q * dt
+            on_links[period] += count[a] * dt
+            delay[period] += q * dt
+    on_links[period] += waiting_total * dt
+    delay[period] += waiting_total * dt
+
+
+@njit(cache=True)
+def simulate(t_from, t_to, dt, period_s, stuck_s, seed, routes, links, veh, waiting, meas, state):
+    """Advance the simulation from `t_from` to `t_to` seconds (vehicles departing in that window
+    must have routes); `state` = (next vehicle to depart, first-link waiting counts, counters).
+    Queues are sampled every SAMPLE_S seconds."""
+    np.random.seed(seed + int(t_from))
+    depart = veh[5]
+    first, counters = state[1], state[2]
+    credit, cap_step, count = links[6], links[7], links[3]
+    n_links = credit.size
+    n_periods = meas[0].shape[0]
+    every = max(1, int(round(SAMPLE_S / dt)))
+    step = int(round(t_from / dt))
+    now = t_from
+    while now < t_to - 1e-9:
+        period = min(int(now // period_s), n_periods - 1)
+        while state[0][0] < depart.size and depart[state[0][0]] <= now:
+            v = state[0][0]
+            if veh[1][v] == 0:
+                counters[ARRIVED] += 1  # between zones on the same road node: no road to use
+            else:
+                _depart(v, routes, veh, waiting, first)
+            state[0][0] += 1
+        shift = np.random.randint(0, n_links)  # no link is always served first
+        for k in range(n_links):
+            a = (k + shift) % n_links
+            if count[a] > 0:
+                credit[a] = min(credit[a] + cap_step[a], max(1.0, cap_step[a]))
+                _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters)
+            else:
+                credit[a] = max(1.0, cap_step[a])  # an empty link can release at once
+        _admit(first, now, waiting, links, veh, meas, counters)
+        if step % every == 0:
+            _sample(now, period, links, veh, meas, first, dt * every)
+        step += 1
+        now += dt
+    return now
