@@ -21,6 +21,8 @@ from twin.traffic.meso import ARRIVED, TELEPORTED, simulate
 from twin.traffic.network import Network
 from twin.traffic.paths import dijkstra_tree, tree_buffers
 
+BATCHES = 4  #: incremental loading steps of each routing window
+
 
 @dataclass(frozen=True)
 class DynamicConfig:
@@ -59,8 +61,9 @@ class DynamicResult:
     flow: np.ndarray  #: vehicles per hour leaving the link
     speed: np.ndarray  #: km/h of the vehicles that left the link (nan: none left)
     queue: np.ndarray  #: mean vehicles standing in the link's queue
-    vehicle_hours: np.ndarray  #: (periods,) on links or waiting to enter
-    delay_hours: np.ndarray  #: (periods,) of that, standing in queues
+    vehicle_hours: np.ndarray  #: (periods,) on links
+    delay_hours: np.ndarray  #: (periods,) of that, standing in queues on links
+    entry_hours: np.ndarray  #: (periods,) waiting to enter the network (first link full)
     departures: np.ndarray  #: (periods,) vehicles departing
     vehicles: int
     arrived: int  #: by the end of the cooldown
@@ -95,18 +98,23 @@ def vehicles_from_od(
 
 
 @njit(cache=True)
-def _route_window(graph, cost, first_thru, zones, virtual, origin, dest, lo, hi, n_nodes):
-    """Routes (links to simulate) of vehicles lo..hi-1, one tree per origin and one path per
-    destination; returns flat links, per-vehicle start (into them) and length (0: only zone
-    connectors, the trip needs no road; -1: no path)."""
-    order = np.argsort(origin[lo:hi] * zones + dest[lo:hi]) + lo
+def _route_window(graph, sizes, cost, virtual, trips, which, load):
+    """Routes (links to simulate) of the vehicles `which`, one tree per origin and one path per
+    destination; adds each route's vehicles to `load` (per link) and returns flat links and
+    per-vehicle start (into them) and length (0: only zone connectors, no road; -1: no path).
+    `sizes` is (first thru node index, zones, nodes), `trips` (origin, destination)."""
+    first_thru, zones, n_nodes = sizes
+    origin, dest = trips
+    order = which[np.argsort(origin[which] * zones + dest[which])]
     bufs = tree_buffers(n_nodes, graph[2].size)
     dist, pred, wanted = bufs[0], bufs[1], bufs[4]
     tail = graph[1]
-    out = np.empty(max(1, 64 * (hi - lo)), np.int32)
+    out = np.empty(max(1, 64 * order.size), np.int32)
     used = 0
-    start = np.zeros(hi - lo, np.int64)
-    length = np.zeros(hi - lo, np.int64)
+    start = np.zeros(order.size, np.int64)
+    length = np.zeros(order.size, np.int64)
+    slot = np.empty(origin.size, np.int64)  # vehicle -> its row in start/length
+    slot[which] = np.arange(which.size)
     i = 0
     while i < order.size:
         o = origin[order[i]]
@@ -119,10 +127,14 @@ def _route_window(graph, cost, first_thru, zones, virtual, origin, dest, lo, hi,
         while k < j:
             d = dest[order[k]]
             wanted[d] = False
+            n_same = 0
+            while k + n_same < j and dest[order[k + n_same]] == d:
+                n_same += 1
             begin = used
             node = d
             while node != o and pred[node] >= 0 and dist[d] < np.inf:
                 link = pred[node]
+                load[link] += n_same
                 if not virtual[link]:
                     if used == out.size:
                         out = np.concatenate((out, np.empty(out.size, np.int32)))
@@ -130,9 +142,10 @@ def _route_window(graph, cost, first_thru, zones, virtual, origin, dest, lo, hi,
                     used += 1
                 node = tail[link]
             out[begin:used] = out[begin:used][::-1].copy()
-            while k < j and dest[order[k]] == d:
-                start[order[k] - lo] = begin
-                length[order[k] - lo] = used - begin if dist[d] < np.inf else -1
+            for _ in range(n_same):
+                row = slot[order[k]]
+                start[row] = begin
+                length[row] = used - begin if dist[d] < np.inf else -1
                 k += 1
         i = j
     return out[:used], start, length
@@ -175,6 +188,9 @@ class _Sim:
             np.zeros(net.n_links),
             cap_step,
             np.full(net.n_links, -1.0),  # since when the head has been blocked (-1: it is not)
+            np.zeros(net.n_links, np.int64),  # the links a step visits ...
+            np.zeros(net.n_links, np.bool_),  # ... as flags
+            np.zeros(1, np.int64),  # ... and how many there are
         )
         self.veh = tuple(np.zeros(n, t) for t in (np.int64, np.int64, float, float, np.int64))
         self.waiting = (np.full(net.n_links, -1), np.full(net.n_links, -1), np.full(n, -1))
@@ -184,6 +200,7 @@ class _Sim:
             np.zeros(shape),
             np.zeros(shape),
             np.zeros(shape),
+            np.zeros(config.periods + 1),
             np.zeros(config.periods + 1),
             np.zeros(config.periods + 1),
         )
@@ -212,7 +229,6 @@ def simulate_peak(
 
 def _run(net, virtual, config, sim, origin, dest, depart) -> np.ndarray:
     """Route each window's departures, then simulate it; continue through the cooldown."""
-    graph = (net.indptr, net.tail, net.head)
     period_s = config.period_min * 60
     window = config.reroute_min * 60
     end = config.periods * period_s
@@ -224,28 +240,44 @@ def _run(net, virtual, config, sim, origin, dest, depart) -> np.ndarray:
         t_next = min(t + window, end) if t < end else end + config.cooldown_min * 60
         lo, hi = np.searchsorted(depart, [t, t_next])
         if hi > lo:
-            minutes = _link_minutes(sim.links, ready, t, net.capacity) + net.fixed_cost()
-            flat, first, count = _route_window(
-                graph, minutes, net.first_thru_index, net.zones, virtual, origin, dest,
-                lo, hi, net.n_nodes,
-            )  # fmt: skip
-            if (count < 0).any():
-                raise DemandError(f"{int((count < 0).sum())} vehicles have no path")
-            start[lo:hi] = first + routes.size
-            length[lo:hi] = count
-            routes = np.concatenate((routes, flat))
-        simulate(
-            t, t_next, config.dt_s, period_s, config.stuck_s, config.seed, routes,
-            sim.links, veh, sim.waiting, sim.meas, sim.state,
-        )  # fmt: skip
+            routes = _route(net, virtual, sim, routes, (origin, dest), (lo, hi, t, t_next - t))
+        params = (config.dt_s, period_s, config.stuck_s, config.seed)
+        simulate((t, t_next), params, routes, sim.links, veh, sim.waiting, sim.meas, sim.state)
         t = t_next
         if t >= end and sim.state[2][ARRIVED] == origin.size:
             break  # everyone has arrived: the rest of the cooldown would be empty
     return routes
 
 
+def _route(net, virtual, sim, routes, trips, span) -> np.ndarray:
+    """Fastest routes for the vehicles departing in `span` = (lo, hi, now, window seconds),
+    loaded incrementally: in BATCHES
+    interleaved slices, each routed at the current queue times plus the BPR delay of the flow
+    the earlier slices put on each link, so one window's drivers do not all pile onto one path."""
+    graph = (net.indptr, net.tail, net.head)
+    sizes = (net.first_thru_index, net.zones, net.n_nodes)
+    lo, hi, now, window_s = span
+    start, length, ready = sim.veh[0], sim.veh[1], sim.veh[2]
+    queue_min = _link_minutes(sim.links, ready, now, net.capacity) + net.fixed_cost()
+    load = np.zeros(net.n_links)
+    for b in range(BATCHES):
+        which = np.arange(lo + b, hi, BATCHES)
+        if not which.size:
+            continue
+        ratio = np.divide(load * 3600 / window_s, net.capacity, where=net.capacity > 0,
+                          out=np.zeros(net.n_links))  # fmt: skip
+        minutes = queue_min + net.free_flow_time * net.b * ratio**net.power
+        flat, first, count = _route_window(graph, sizes, minutes, virtual, trips, which, load)
+        if (count < 0).any():
+            raise DemandError(f"{int((count < 0).sum())} vehicles have no path")
+        start[which] = first + routes.size
+        length[which] = count
+        routes = np.concatenate((routes, flat))
+    return routes
+
+
 def _result(net, config, sim, n, routes, seconds) -> DynamicResult:
-    exits, tt_sum, queue_sum, on_links, delay = (m[: config.periods] for m in sim.meas)
+    exits, tt_sum, queue_sum, on_links, delay, entry = (m[: config.periods] for m in sim.meas)
     period_s = config.period_min * 60
     with np.errstate(invalid="ignore", divide="ignore"):
         speed = np.where(exits > 0, net.length[None, :] / (tt_sum / exits) * 3.6, np.nan)
@@ -259,10 +291,10 @@ def _result(net, config, sim, n, routes, seconds) -> DynamicResult:
         queue=queue_sum / period_s,
         vehicle_hours=on_links / 3600,
         delay_hours=delay / 3600,
+        entry_hours=entry / 3600,
         departures=departures,
         vehicles=n,
         arrived=int(counters[ARRIVED]),
         teleported=int(counters[TELEPORTED]),
         seconds=seconds,
     )
-

@@ -47,10 +47,22 @@ def _queued(link, ring, offset, head, count, storage, ready, now):
 
 
 @njit(cache=True)
+def _activate(a, links):
+    """Put link `a` on the list of links the step visits (with a full outflow credit)."""
+    active, is_active, n_active = links[9], links[10], links[11]
+    if not is_active[a]:
+        is_active[a] = True
+        active[n_active[0]] = a
+        n_active[0] += 1
+        links[6][a] = max(1.0, links[7][a])
+
+
+@njit(cache=True)
 def _enter(v, b, now, links, veh, meas):
     """Vehicle `v` enters link `b` now."""
     ring, offset, head, count, storage, ff = links[:6]
     ready, entered = veh[2], veh[3]
+    _activate(b, links)
     _push(v, b, ring, offset, head, count, storage)
     ready[v] = now + ff[b]
     entered[v] = now
@@ -65,8 +77,9 @@ def _leave(v, a, now, period, veh, ff, meas):
 
 
 @njit(cache=True)
-def _teleport(v, a, now, period, routes, links, veh, meas, counters):
+def _teleport(v, a, clock, routes, links, veh, meas, counters):
     """Move a stuck vehicle to the next link of its route with room (or out of the network)."""
+    now, period = clock[0], clock[1]
     ring, offset, head, count, storage, ff = links[:6]
     start, length, pos = veh[0], veh[1], veh[4]
     _pop(a, ring, offset, head, count, storage)
@@ -84,9 +97,11 @@ def _teleport(v, a, now, period, routes, links, veh, meas, counters):
 
 
 @njit(cache=True)
-def _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters):
+def _move_link(a, clock, routes, links, veh, meas, counters):
     """Let vehicles leave link `a` while time, capacity and room downstream allow; a head
-    vehicle blocked by a full next link for more than `stuck_s` jumps ahead."""
+    vehicle blocked by a full next link for more than `stuck_s` jumps ahead. `clock` is
+    (now, period, stuck_s)."""
+    now, period, stuck_s = clock
     ring, offset, head, count, storage, ff, credit = links[:7]
     blocked = links[8]
     start, length, ready, pos = veh[0], veh[1], veh[2], veh[4]
@@ -105,7 +120,7 @@ def _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters):
                     blocked[a] = now
                 elif now - blocked[a] > stuck_s:
                     blocked[a] = -1.0
-                    _teleport(v, a, now, period, routes, links, veh, meas, counters)
+                    _teleport(v, a, clock, routes, links, veh, meas, counters)
                 return
             blocked[a] = -1.0
             _pop(a, ring, offset, head, count, storage)
@@ -116,13 +131,11 @@ def _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters):
 
 
 @njit(cache=True)
-def _admit(first, now, waiting, links, veh, meas, counters):
-    """Vehicles waiting at the start of their first link enter while it has room."""
+def _admit(a, first, now, waiting, links, veh, meas, counters):
+    """Vehicles waiting at the start of link `a` enter while it has room."""
     ring, offset, head, count, storage = links[:5]
     w_head, w_next = waiting[0], waiting[2]
-    for a in range(first.size):
-        if first[a] == 0:
-            continue
+    if first[a] > 0:
         while w_head[a] >= 0 and count[a] < storage[a]:
             v = w_head[a]
             w_head[a] = w_next[v]
@@ -134,9 +147,10 @@ def _admit(first, now, waiting, links, veh, meas, counters):
 
 
 @njit(cache=True)
-def _depart(v, routes, veh, waiting, first):
+def _depart(v, routes, veh, waiting, first, links):
     """Vehicle `v` joins the queue at the first link of its route."""
     a = routes[veh[0][v]]
+    _activate(a, links)
     w_head, w_tail, w_next = waiting
     w_next[v] = -1
     if w_tail[a] < 0:
@@ -149,31 +163,33 @@ def _depart(v, routes, veh, waiting, first):
 
 @njit(cache=True)
 def _sample(now, period, links, veh, meas, first, dt):
-    """Queues and vehicle-seconds of this step."""
+    """Queues and vehicle-seconds of this step (over the active links)."""
     ring, offset, head, count, storage = links[:5]
-    queue_sum, on_links, delay = meas[2], meas[3], meas[4]
+    queue_sum, on_links, delay, entry = meas[2], meas[3], meas[4], meas[5]
+    active, n_active = links[9], links[11][0]
     waiting_total = 0
-    for a in range(count.size):
+    for i in range(n_active):
+        a = active[i]
         waiting_total += first[a]
         if count[a] > 0:
             q = _queued(a, ring, offset, head, count, storage, veh[2], now)
             queue_sum[period, a] += q * dt
             on_links[period] += count[a] * dt
             delay[period] += q * dt
-    on_links[period] += waiting_total * dt
-    delay[period] += waiting_total * dt
+    entry[period] += waiting_total * dt
 
 
 @njit(cache=True)
-def simulate(t_from, t_to, dt, period_s, stuck_s, seed, routes, links, veh, waiting, meas, state):
-    """Advance the simulation from `t_from` to `t_to` seconds (vehicles departing in that window
-    must have routes); `state` = (next vehicle to depart, first-link waiting counts, counters).
-    Queues are sampled every SAMPLE_S seconds."""
+def simulate(window, params, routes, links, veh, waiting, meas, state):
+    """Advance the simulation through `window` = (from, to) seconds (vehicles departing in it
+    must have routes); `params` = (dt, period seconds, stuck seconds, seed); `state` = (next
+    vehicle to depart, first-link waiting counts, counters). Queues are sampled every SAMPLE_S
+    seconds."""
+    t_from, t_to = window
+    dt, period_s, stuck_s, seed = params
     np.random.seed(seed + int(t_from))
     depart = veh[5]
     first, counters = state[1], state[2]
-    credit, cap_step, count = links[6], links[7], links[3]
-    n_links = credit.size
     n_periods = meas[0].shape[0]
     every = max(1, int(round(SAMPLE_S / dt)))
     step = int(round(t_from / dt))
@@ -185,19 +201,49 @@ def simulate(t_from, t_to, dt, period_s, stuck_s, seed, routes, links, veh, wait
             if veh[1][v] == 0:
                 counters[ARRIVED] += 1  # between zones on the same road node: no road to use
             else:
-                _depart(v, routes, veh, waiting, first)
+                _depart(v, routes, veh, waiting, first, links)
             state[0][0] += 1
-        shift = np.random.randint(0, n_links)  # no link is always served first
-        for k in range(n_links):
-            a = (k + shift) % n_links
-            if count[a] > 0:
-                credit[a] = min(credit[a] + cap_step[a], max(1.0, cap_step[a]))
-                _move_link(a, now, period, stuck_s, routes, links, veh, meas, counters)
-            else:
-                credit[a] = max(1.0, cap_step[a])  # an empty link can release at once
-        _admit(first, now, waiting, links, veh, meas, counters)
+        _step((now, period, stuck_s), routes, links, veh, waiting, meas, state)
         if step % every == 0:
             _sample(now, period, links, veh, meas, first, dt * every)
+        _retire(links, first)
         step += 1
         now += dt
     return now
+
+
+@njit(cache=True)
+def _step(clock, routes, links, veh, waiting, meas, state):
+    """One time step over the links that hold or await vehicles, from a random start so no
+    link is always served first; links activated during the step wait for the next one."""
+    now = clock[0]
+    first, counters = state[1], state[2]
+    credit, cap_step, count = links[6], links[7], links[3]
+    active, n = links[9], links[11][0]
+    if n == 0:
+        return
+    shift = np.random.randint(0, n)
+    visit = np.empty(n, np.int64)
+    for k in range(n):
+        visit[k] = active[(k + shift) % n]
+    for a in visit:
+        if count[a] > 0:
+            credit[a] = min(credit[a] + cap_step[a], max(1.0, cap_step[a]))
+            _move_link(a, clock, routes, links, veh, meas, counters)
+    for a in visit:
+        _admit(a, first, now, waiting, links, veh, meas, counters)
+
+
+@njit(cache=True)
+def _retire(links, first):
+    """Drop links that neither hold nor await a vehicle from the active list."""
+    active, is_active, n_active, count = links[9], links[10], links[11], links[3]
+    kept = 0
+    for i in range(n_active[0]):
+        a = active[i]
+        if count[a] > 0 or first[a] > 0:
+            active[kept] = a
+            kept += 1
+        else:
+            is_active[a] = False
+    n_active[0] = kept
