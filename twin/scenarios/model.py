@@ -14,6 +14,7 @@ import shapely
 
 from twin.city.model import DemandAssumptions
 from twin.city.travel import ChoiceAssumptions
+from twin.scenarios.timeofday import TimeOfDay
 from twin.traffic.assignment import DEFAULT_TARGET_GAP
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -136,6 +137,7 @@ class ScenarioSpec:
     assignment: AssignmentSpec = field(default_factory=AssignmentSpec)
     impacts: Impacts = field(default_factory=Impacts)
     demand: ChoiceAssumptions = field(default_factory=ChoiceAssumptions)
+    time_of_day: TimeOfDay = field(default_factory=TimeOfDay)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -149,6 +151,12 @@ class ScenarioSpec:
         scenario's demand responds), assignment and impact settings, as parsed (so a default
         written out and one left out give the same key)."""
         demand = {k: v for k, v in asdict(self.demand).items() if k != "model"}
-        parts = [asdict(self.baseline), demand, asdict(self.assignment), asdict(self.impacts)]
+        parts = [
+            asdict(self.baseline),
+            demand,
+            asdict(self.assignment),
+            asdict(self.impacts),
+            asdict(self.time_of_day),
+        ]
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()

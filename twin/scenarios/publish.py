@@ -67,6 +67,8 @@ def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]
         "zones": result.zones,
         "totals": gpd.GeoDataFrame(result.totals, geometry=[box] * len(result.totals), crs=4326),
     }
+    if result.periods is not None:
+        frames["periods"] = result.periods
     versions = {}
     for part, frame in frames.items():
         info = described[part]

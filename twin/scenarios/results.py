@@ -19,11 +19,17 @@ from twin.impacts.noise import BANDS, exposure
 from twin.scenarios.demand import DemandSolution, demand_totals
 from twin.scenarios.edits import Variant
 from twin.scenarios.model import ScenarioSpec
+from twin.scenarios.timeofday import (
+    morning_summary,
+    morning_totals,
+    periods_frame,
+)
+from twin.traffic.dynamic import DynamicResult
 from twin.traffic.network import Network
 from twin.traffic.results import AssignmentResult
 
 CONNECTOR = 9  # link_type of zone connectors in the city model
-PARTS = ("links", "buildings", "zones", "totals")
+PARTS = ("links", "buildings", "zones", "totals", "periods")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +45,7 @@ class Solved:
     lden: np.ndarray  # per home, dB(A)
     access: Access
     demand: DemandSolution  # trips by mode and destination behind `result`
+    morning: DynamicResult | None  # the simulated morning peak (None: not simulated)
 
 
 def _pick(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
@@ -77,30 +84,41 @@ def _edit_labels(base: Network, scen: Network, b: np.ndarray, s: np.ndarray) -> 
     return label
 
 
-def _links(base: Solved, scen: Solved) -> gpd.GeoDataFrame:
-    """One row per road link of the baseline or the scenario, with before/after values."""
+def link_rows(base: Solved, scen: Solved) -> dict[str, np.ndarray]:
+    """The road links of the baseline and the scenario's added ones: their index in each
+    network (`b`, `s`; -1 where absent), published road fid, class and metric geometry."""
     bv, sv = base.variant, scen.variant
     s_of_b = np.full(bv.network.n_links, -1)
     s_of_b[sv.base_link[sv.base_link >= 0]] = np.flatnonzero(sv.base_link >= 0)
     b_rows = np.flatnonzero(bv.network.link_type != CONNECTOR)
     added = np.flatnonzero((sv.base_link < 0) & (sv.network.link_type != CONNECTOR))
-    b = np.r_[b_rows, np.full(added.size, -1)]
-    s = np.r_[s_of_b[b_rows], added]
+    return {
+        "b": np.r_[b_rows, np.full(added.size, -1)],
+        "s": np.r_[s_of_b[b_rows], added],
+        "road_fid": np.r_[bv.road_fid[b_rows], sv.road_fid[added]].astype(np.int64),
+        "highway": np.r_[bv.highway[b_rows], sv.highway[added]].astype(str),
+        "length_m": np.r_[bv.network.length[b_rows], sv.network.length[added]].round(1),
+        "geometry": np.r_[bv.geometry[b_rows], sv.geometry[added]],
+    }
+
+
+def _links(base: Solved, scen: Solved, rows: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """One row per road link of the baseline or the scenario, with before/after values."""
+    b, s = rows["b"], rows["s"]
     before, after = _link_values(base, b), _link_values(scen, s)
     frame = {
         "link": b,
-        "road_fid": np.r_[bv.road_fid[b_rows], sv.road_fid[added]].astype(np.int64),
-        "highway": np.r_[bv.highway[b_rows], sv.highway[added]].astype(str),
-        "edit": _edit_labels(bv.network, sv.network, b, s).astype(str),
-        "length_m": np.r_[bv.network.length[b_rows], sv.network.length[added]].round(1),
+        "road_fid": rows["road_fid"],
+        "highway": rows["highway"],
+        "edit": _edit_labels(base.variant.network, scen.variant.network, b, s).astype(str),
+        "length_m": rows["length_m"],
     }
     for key in ("flow", "speed", "voc", "co2", "nox"):
         digits = 4 if key in ("voc", "nox") else 2
         frame[f"{key}_base"] = before[key].round(digits)
         frame[f"{key}_scen"] = after[key].round(digits)
         frame[f"d_{key}"] = (after[key] - before[key]).round(digits)
-    geometry = np.r_[bv.geometry[b_rows], sv.geometry[added]]
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=METRIC_CRS).to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=rows["geometry"], crs=METRIC_CRS).to_crs("EPSG:4326")
 
 
 def _band(levels: np.ndarray) -> np.ndarray:
@@ -218,6 +236,7 @@ def _totals(spec: ScenarioSpec, base: Solved, scen: Solved) -> pd.DataFrame:
     s = {**_network_totals(scen), **_impact_totals(scen)}
     pairs = {m: (unit, v, s[m][1]) for m, (unit, v) in b.items()}
     pairs.update(demand_totals(base.demand, scen.demand, spec.demand))
+    pairs.update(morning_totals(base.morning, scen.morning))
     rows = []
     for metric, (unit, value, after) in pairs.items():
         pct = (after - value) / abs(value) * 100 if value else np.nan
@@ -256,6 +275,8 @@ class ScenarioResult:
     od: dict[str, float]
     edits: tuple[dict, ...]
     bbox: tuple[float, float, float, float]
+    periods: gpd.GeoDataFrame | None = None  #: per link and 15 minutes (None: not simulated)
+    morning: dict[str, Any] | None = None  #: the morning through time (`morning_summary`)
 
     def total(self, metric: str, column: str = "scen") -> float:
         """One value of the totals table, e.g. `total("vehicle_hours", "change")`."""
@@ -299,10 +320,15 @@ class ScenarioResult:
                 for m, r in totals.iterrows()
             },
             "demand": self.demand_summary(),
+            "time_of_day": self.morning or {"simulated": False},
             "od": self.od,
             "links": self.links["edit"].value_counts().drop("", errors="ignore").to_dict(),
             "bbox": list(self.bbox),
-            "datasets": {part: f"scenario_{self.spec.name}_{part}" for part in PARTS},
+            "datasets": {
+                part: f"scenario_{self.spec.name}_{part}"
+                for part in PARTS
+                if part != "periods" or self.periods is not None
+            },
         }
 
 
@@ -336,10 +362,15 @@ def compare_solved(spec, city, base: Solved, scen: Solved, provenance) -> Scenar
     """Build the comparison frames and summary of a solved baseline and scenario."""
     zones = _zones(city, base, scen)
     bounds = city.roads.to_crs("EPSG:4326").total_bounds
+    rows = link_rows(base, scen)
+    periods = None
+    if base.morning is not None and scen.morning is not None:
+        nets = (base.variant.network, scen.variant.network)
+        periods = periods_frame(base.morning, scen.morning, rows, nets)
     return ScenarioResult(
         spec=spec,
         provenance=provenance,
-        links=_links(base, scen),
+        links=_links(base, scen, rows),
         buildings=_buildings(base, scen).to_crs("EPSG:4326"),
         zones=zones,
         totals=_totals(spec, base, scen),
@@ -347,4 +378,6 @@ def compare_solved(spec, city, base: Solved, scen: Solved, provenance) -> Scenar
         od=_od(base, scen),
         edits=scen.variant.notes,
         bbox=tuple(round(float(v), 6) for v in bounds),
+        periods=periods,
+        morning=morning_summary(base.morning, scen.morning),
     )

@@ -29,6 +29,7 @@ from twin.scenarios.edits import Variant, apply_edits, baseline_variant, load_ci
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.publish import compare_results, load_result, publish_result
 from twin.scenarios.results import CONNECTOR, PARTS, ScenarioResult, Solved, compare_solved
+from twin.scenarios.timeofday import simulate as simulate_morning
 from twin.traffic.assignment import AssignmentConfig
 from twin.traffic.results import Progress
 
@@ -103,6 +104,8 @@ def solve(
     imp, net = spec.impacts, variant.network
     demand = _demand(city, variant, spec, label, progress, base)
     result = demand.result
+    _stage(progress, f"{label}: morning peak")
+    morning = simulate_morning(net, result.demand, spec.time_of_day)
     _stage(progress, f"{label}: impacts")
     flow = np.where(net.link_type != CONNECTOR, result.flow, 0.0)
     speed = np.divide(net.length * 0.06, result.time, out=net.speed.copy(), where=result.time > 0)
@@ -128,7 +131,7 @@ def solve(
     skim = result.skim()["time"]
     access = accessibility(walk, homes, city.services, zone_xy, variant.residents, skim, imp)
     emissions = link_emissions(flow, net.length, speed, medium + heavy)
-    return Solved(variant, result, skim, speed, emissions, homes, lden, access, demand)
+    return Solved(variant, result, skim, speed, emissions, homes, lden, access, demand, morning)
 
 
 def demand_parameters(c: ChoiceAssumptions) -> dict[str, Any]:
@@ -183,5 +186,10 @@ def run_scenario(
             "max_iterations": spec.assignment.max_iterations,
         },
         "demand": demand_parameters(spec.demand),
+        "time_of_day": {
+            "simulated": spec.time_of_day.enabled,
+            "profile": list(spec.time_of_day.profile),
+            **asdict(spec.time_of_day.config),
+        },
     }
     return compare_solved(spec, city, baseline.solved, scenario, provenance)

@@ -38,6 +38,7 @@ from twin.scenarios.model import (
     ScenarioSpec,
     Selection,
 )
+from twin.scenarios.timeofday import parse_time_of_day
 from twin.traffic.assignment import DEFAULT_TARGET_GAP, TARGETS
 
 
@@ -261,6 +262,7 @@ TOP_KEYS = {
     "assignment",
     "impacts",
     "demand",
+    "time_of_day",
 }
 
 
@@ -284,6 +286,7 @@ def parse_scenario(data: dict[str, Any]) -> ScenarioSpec:
         assignment=_assignment(data.get("assignment", {})),
         impacts=_impacts(data.get("impacts", {})),
         demand=parse_demand(data.get("demand", {})),
+        time_of_day=parse_time_of_day(data.get("time_of_day", {})),
         raw=data,
     )
 
