@@ -145,5 +145,4 @@ def morning_summary(base: DynamicResult | None, scen: DynamicResult | None) -> d
         "entry_wait_hours": series(lambda r: [round(float(v), 2) for v in r.entry_hours]),
         "vehicles": series(lambda r: r.vehicles),
         "teleported": series(lambda r: r.teleported),
-        "run_seconds": series(lambda r: round(r.seconds, 3)),
     }

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from twin.traffic.errors import ConfigError, DemandError
-from twin.traffic.meso import ARRIVED, TELEPORTED, simulate
+from twin.traffic.meso import ARRIVED, FORCED, SLACK, TELEPORTED, simulate
 from twin.traffic.network import Network
 from twin.traffic.paths import dijkstra_tree, tree_buffers
 
@@ -33,7 +33,7 @@ class DynamicConfig:
     period_min: float = 15.0
     dt_s: float = 1.0
     jam_density: float = 140.0  #: vehicles per km and lane in a standing queue (7.1 m each)
-    stuck_s: float = 300.0  #: blocked longer than this, a vehicle jumps ahead (SUMO's default)
+    stuck_s: float = 10.0  #: a head blocked longer squeezes in or jumps ahead (MATSim: 10 s)
     reroute_min: float = 5.0  #: route choice interval
     seed: int = 1
     cooldown_min: float = 60.0  #: simulated after the last period so late vehicles can arrive
@@ -67,7 +67,8 @@ class DynamicResult:
     departures: np.ndarray  #: (periods,) vehicles departing
     vehicles: int
     arrived: int  #: by the end of the cooldown
-    teleported: int
+    teleported: int  #: jumped ahead along their route (SUMO's teleport)
+    forced: int  #: squeezed into a full link after `stuck_s` (MATSim's stuck rule)
     seconds: float  #: wall-clock run time (routing + simulation)
 
 
@@ -176,14 +177,15 @@ class _Sim:
         storage = np.where(
             road, np.maximum(1, np.floor(net.length / 1000 * net.lanes * config.jam_density)), 1
         ).astype(np.int64)
-        offset = np.r_[0, np.cumsum(storage)[:-1]].astype(np.int64)
+        ring = storage + SLACK
+        offset = np.r_[0, np.cumsum(ring)[:-1]].astype(np.int64)
         cap_step = np.where(road, net.capacity * config.dt_s / 3600.0, 1e9)
         self.links = (
-            np.zeros(int(storage.sum()), np.int32),
+            np.zeros(int(ring.sum()), np.int32),
             offset,
             np.zeros(net.n_links, np.int64),
             np.zeros(net.n_links, np.int64),
-            storage,
+            ring,
             ff,
             np.zeros(net.n_links),
             cap_step,
@@ -191,10 +193,11 @@ class _Sim:
             np.zeros(net.n_links, np.int64),  # the links a step visits ...
             np.zeros(net.n_links, np.bool_),  # ... as flags
             np.zeros(1, np.int64),  # ... and how many there are
+            storage,
         )
         self.veh = tuple(np.zeros(n, t) for t in (np.int64, np.int64, float, float, np.int64))
         self.waiting = (np.full(net.n_links, -1), np.full(net.n_links, -1), np.full(n, -1))
-        self.state = (np.zeros(1, np.int64), np.zeros(net.n_links, np.int64), np.zeros(3, np.int64))
+        self.state = (np.zeros(1, np.int64), np.zeros(net.n_links, np.int64), np.zeros(4, np.int64))
         shape = (config.periods + 1, net.n_links)
         self.meas = (
             np.zeros(shape),
@@ -296,5 +299,6 @@ def _result(net, config, sim, n, routes, seconds) -> DynamicResult:
         vehicles=n,
         arrived=int(counters[ARRIVED]),
         teleported=int(counters[TELEPORTED]),
+        forced=int(counters[FORCED]),
         seconds=seconds,
     )

@@ -1,11 +1,15 @@
 """The mesoscopic kernel: vehicles move through link queues in time steps (compiled with numba).
 
-A link holds at most `storage` vehicles (length x lanes x jam density) in a FIFO ring. A vehicle
+A link holds at most `storage` vehicles (length x lanes x jam density) in a FIFO ring (the
+array called `storage` in the kernel is the ring size, `links[12]` the storage). A vehicle
 may leave a link once its free-flow traversal time has passed, if the link's outflow capacity
 allows (a credit of capacity x dt per step, never banked beyond one step's worth) and the next
 link on its route has room; otherwise it waits and the link fills up, so queues spill back to
-upstream links. A vehicle blocked longer than `stuck_s` jumps ahead to the next link of its route
-with room (SUMO's "teleport", counted). Vehicles waiting to enter the network queue at the first
+upstream links; vehicles heading to another exit pass a blocked head (one queue per exit, as
+SUMO meso's multi-queue does). A head blocked longer than `stuck_s` squeezes into its next link,
+up to SLACK places over its storage (MATSim's stuck rule, which keeps loops of full links from
+locking forever), or, when even those are taken, to the next link of its route with room
+(SUMO's "teleport"); both are counted. Vehicles waiting to enter the network queue at the first
 link of their route. Nothing is stored per vehicle but a few numbers in arrays; no Python object
 is touched in the loop.
 """
@@ -16,8 +20,10 @@ import numpy as np
 from numba import njit
 
 # Indices into the counters array returned with the measurements.
-ARRIVED, TELEPORTED, ENTERED = 0, 1, 2
+ARRIVED, TELEPORTED, ENTERED, FORCED = 0, 1, 2, 3
+SLACK = 2  #: extra ring places per link: a vehicle stuck `stuck_s` may squeeze into a full link
 SAMPLE_S = 5.0  #: queues and vehicle-seconds are sampled this often
+LOOKAHEAD = 8  #: how far behind a blocked head a vehicle heading elsewhere may pass
 
 
 @njit(cache=True)
@@ -88,7 +94,7 @@ def _teleport(v, a, clock, routes, links, veh, meas, counters):
     skipped = 0.0
     for k in range(pos[v] + 1, length[v]):
         b = routes[start[v] + k]
-        if count[b] < storage[b]:
+        if count[b] < links[12][b]:
             pos[v] = k
             _enter(v, b, now + skipped, links, veh, meas)
             return
@@ -115,13 +121,23 @@ def _move_link(a, clock, routes, links, veh, meas, counters):
             counters[ARRIVED] += 1
         else:
             b = routes[start[v] + pos[v] + 1]
-            if count[b] >= storage[b]:
+            if count[b] >= links[12][b]:
                 if blocked[a] < 0:
                     blocked[a] = now
                 elif now - blocked[a] > stuck_s:
                     blocked[a] = -1.0
-                    _teleport(v, a, clock, routes, links, veh, meas, counters)
-                return
+                    if count[b] < storage[b]:  # squeeze in (the ring has SLACK spare places)
+                        counters[FORCED] += 1
+                        _pop(a, ring, offset, head, count, storage)
+                        _leave(v, a, now, period, veh, ff, meas)
+                        pos[v] += 1
+                        _enter(v, b, now, links, veh, meas)
+                    else:
+                        _teleport(v, a, clock, routes, links, veh, meas, counters)
+                    continue
+                if not _let_pass(a, b, now, routes, links, veh):
+                    return
+                continue  # a vehicle heading elsewhere is now at the front
             blocked[a] = -1.0
             _pop(a, ring, offset, head, count, storage)
             _leave(v, a, now, period, veh, ff, meas)
@@ -131,12 +147,35 @@ def _move_link(a, clock, routes, links, veh, meas, counters):
 
 
 @njit(cache=True)
+def _let_pass(a, blocked_to, now, routes, links, veh):
+    """One queue per exit (as SUMO meso's multi-queue): the first ready vehicle among the next
+    LOOKAHEAD that heads elsewhere than the blocked head, to a link with room (or out), moves
+    to the front. Returns whether one did."""
+    ring, offset, head, count, storage = links[:5]
+    start, length, ready, pos = veh[0], veh[1], veh[2], veh[4]
+    for k in range(1, min(count[a], LOOKAHEAD)):
+        slot = offset[a] + (head[a] + k) % storage[a]
+        w = ring[slot]
+        if ready[w] > now:
+            return False
+        if pos[w] + 1 == length[w]:
+            c = -1
+        else:
+            c = routes[start[w] + pos[w] + 1]
+        if c != blocked_to and (c < 0 or count[c] < links[12][c]):
+            front = offset[a] + head[a]
+            ring[slot], ring[front] = ring[front], w
+            return True
+    return False
+
+
+@njit(cache=True)
 def _admit(a, first, now, waiting, links, veh, meas, counters):
     """Vehicles waiting at the start of link `a` enter while it has room."""
     ring, offset, head, count, storage = links[:5]
     w_head, w_next = waiting[0], waiting[2]
     if first[a] > 0:
-        while w_head[a] >= 0 and count[a] < storage[a]:
+        while w_head[a] >= 0 and count[a] < links[12][a]:
             v = w_head[a]
             w_head[a] = w_next[v]
             if w_head[a] < 0:
