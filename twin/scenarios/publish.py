@@ -55,6 +55,14 @@ def _zone_fields(frame: pd.DataFrame, declared: list[dict]) -> list[dict]:
     return declared + extra
 
 
+def _provenance(result: ScenarioResult, part: str) -> dict[str, Any]:
+    """A part's provenance; the periods part also carries the morning's network totals."""
+    out = {**result.provenance, "part": part}
+    if part == "periods" and result.morning:
+        out["morning"] = result.morning
+    return out
+
+
 def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]:
     """Publish links, buildings, zones and totals as `scenario_<name>_<part>` (kind=scenario);
     rerunning with identical output adds no new version. Returns the version of each part."""
@@ -79,7 +87,7 @@ def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]
             metadata=_metadata(result.spec, info, common),
             fields=fields,
             frame=frame,
-            provenance={**result.provenance, "part": part},
+            provenance=_provenance(result, part),
             kind="scenario",
         )
         versions[part] = outcome.version.version

@@ -51,9 +51,9 @@ def published(store: Settings, result: ScenarioResult) -> dict[str, int]:
     return publish_result(store, result)
 
 
-def test_results_are_published_as_four_scenario_datasets(store, published):
+def test_results_are_published_as_five_scenario_datasets(store, published):
     names = {d.name for d in Catalog(store.catalog_url).datasets(kind="scenario")}
-    parts = ("links", "buildings", "zones", "totals")
+    parts = ("links", "buildings", "zones", "totals", "periods")
     assert {f"scenario_close_mannerheimintie_{p}" for p in parts} <= names
     assert published == dict.fromkeys(parts, 1)
 
