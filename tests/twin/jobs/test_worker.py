@@ -108,7 +108,7 @@ def test_worker_runs_a_job_to_done_with_real_totals(finished):
 
 def test_done_job_records_the_published_versions(store, finished):
     catalog = Catalog(store.catalog_url)
-    assert set(finished.versions) == {"links", "buildings", "zones", "totals"}
+    assert set(finished.versions) == {"links", "buildings", "zones", "totals", "periods"}
     for part, version in finished.versions.items():
         ds = catalog.dataset(f"scenario_close_mannerheimintie_{part}")
         assert (ds.kind, ds.current_version) == ("scenario", version)
