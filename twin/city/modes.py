@@ -105,8 +105,8 @@ def _services(stops: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     table = load_table("transit_services").set_index("kind")
     kind = stops.get("kind", pd.Series("default", index=stops.index)).astype(object)
     kind = kind.where(kind.isin(table.index), "default")
-    headway = table["headway_min"].reindex(kind).to_numpy(dtype=float)
-    speed = table["speed_kmh"].reindex(kind).to_numpy(dtype=float)
+    headway = table["headway_min"].reindex(kind).to_numpy(dtype=float, copy=True)
+    speed = table["speed_kmh"].reindex(kind).to_numpy(dtype=float, copy=True)
     for column, values in (("headway_min", headway), ("speed_kmh", speed)):
         if column in stops:
             own = pd.to_numeric(stops[column], errors="coerce").to_numpy(dtype=float)
