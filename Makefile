@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all run scenarios ingest serve sysdeps test test-fast e2e lint fix bench bench-ingest bench-api bench-twin \
-	bench-scenarios bench-batch bench-site clean help
+	bench-scenarios bench-batch bench-site bench-dynamic clean help
 
 all: lint test
 
@@ -71,7 +71,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-dynamic ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -90,6 +90,9 @@ bench-batch: $(STAMP)
 
 bench-site: $(STAMP)
 	$(BIN)/python bench/bench_site.py
+
+bench-dynamic: $(STAMP) $(BENCH)/.installed ## the morning peak: our mesoscopic simulation against SUMO's meso
+	$(BIN)/python bench/bench_dynamic.py
 
 clean: ## remove published data and caches (not the virtualenvs)
 	rm -rf data .pytest_cache .ruff_cache
