@@ -10,6 +10,7 @@ hours spent and lost in queues. Memory is O(links x periods + vehicles x route l
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -70,6 +71,10 @@ class DynamicResult:
     teleported: int  #: jumped ahead along their route (SUMO's teleport)
     forced: int  #: squeezed into a full link after `stuck_s` (MATSim's stuck rule)
     seconds: float  #: wall-clock run time (routing + simulation)
+    total_vehicle_hours: float = 0.0  #: on links, the cooldown included
+    #: With `keep_routes`: the vehicles (origin, destination, departure s) and their routes
+    #: (flat link indices, start and length per vehicle), e.g. to run the same trips elsewhere.
+    trips: tuple[np.ndarray, ...] | None = None
 
 
 def vehicles_from_od(
@@ -216,6 +221,7 @@ def simulate_peak(
     config: DynamicConfig | None = None,
     *,
     virtual: np.ndarray | None = None,
+    keep_routes: bool = False,
 ) -> DynamicResult:
     """Simulate the morning: `od` is the peak-hour vehicle matrix (zones x zones), `profile` the
     departure rate of each period relative to it; `virtual` links (zone connectors) are passed
@@ -227,7 +233,11 @@ def simulate_peak(
     sim = _Sim(net, virtual, config, origin.size)
     sim.depart = depart
     routes = _run(net, virtual, config, sim, origin, dest, depart)
-    return _result(net, config, sim, origin.size, routes, time.perf_counter() - t0)
+    result = _result(net, config, sim, origin.size, routes, time.perf_counter() - t0)
+    if not keep_routes:
+        return result
+    trips = (origin, dest, depart, routes, sim.veh[0].copy(), sim.veh[1].copy())
+    return dataclasses.replace(result, trips=trips)
 
 
 def _run(net, virtual, config, sim, origin, dest, depart) -> np.ndarray:
@@ -300,5 +310,6 @@ def _result(net, config, sim, n, routes, seconds) -> DynamicResult:
         arrived=int(counters[ARRIVED]),
         teleported=int(counters[TELEPORTED]),
         forced=int(counters[FORCED]),
+        total_vehicle_hours=float(sim.meas[3].sum() / 3600),
         seconds=seconds,
     )
