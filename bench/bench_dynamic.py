@@ -9,7 +9,10 @@ exit, as ours) and the very same vehicles, in two runs:
 
 - `routes`: each vehicle on the route our simulation chose for it (compares the queue models);
 - `od`: each vehicle from its first to its last road link, routed by SUMO itself at insertion and
-  every 300 s by its rerouting device (compares the whole simulation, route choice included).
+  every 300 s by its rerouting device (compares the whole simulation, route choice included);
+
+each with SUMO's default time-to-teleport (300 s) and with 10 s, the time after which our blocked
+vehicles squeeze into the next link (MATSim's default stuck time).
 
 Printed: run time (ours: routing + simulation in process, numba warm; SUMO: its own simulation
 time and the wall time of the process), total vehicle-hours, vehicles jumped ahead (teleports),
@@ -100,14 +103,22 @@ def _write_network(folder: Path, net, city) -> Path:
             speed=f"{net.length[a] / max(net.free_flow_time[a] * 60, 1e-3):.3f}",
             length=f"{max(net.length[a], 0.1):.2f}", shape=shape,
         )  # fmt: skip
-    for name, root in (("nod", nod), ("edg", edg), ("typ", typ), ("meso.add", add)):
+    con = ET.Element("connections")  # every movement our network allows, U-turns included
+    incoming = {}
+    for a in road:
+        incoming.setdefault(net.head[a], []).append(a)
+    for b in road:
+        for a in incoming.get(net.tail[b], []):
+            ET.SubElement(con, "connection", attrib={"from": f"e{a}", "to": f"e{b}"})
+    for name, root in (("nod", nod), ("edg", edg), ("typ", typ), ("con", con), ("meso.add", add)):
         ET.ElementTree(root).write(folder / f"city.{name}.xml")
     out = folder / "city.net.xml"
     subprocess.run(
         [_sumo_bin("netconvert"), "-n", "city.nod.xml", "-e", "city.edg.xml", "-t", "city.typ.xml",
-         "-o", out.name, "--no-internal-links", "true", "--junctions.join", "false",
-         "--tls.guess", "false", "--geometry.remove", "false", "--offset.disable-normalization",
-         "true", "--no-warnings", "true", "--edges.join", "false"],
+         "-x", "city.con.xml", "-o", out.name, "--no-internal-links", "true",
+         "--junctions.join", "false", "--tls.guess", "false", "--geometry.remove", "false",
+         "--offset.disable-normalization", "true", "--no-warnings", "true",
+         "--edges.join", "false"],
         cwd=folder, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return out
@@ -121,7 +132,7 @@ def _write_vehicles(folder: Path, trips, mode: str) -> Path:
     for v in np.flatnonzero(length > 0):
         links = flat[start[v] : start[v] + length[v]]
         attrs = {"id": f"v{v}", "type": "car", "depart": f"{depart[v]:.2f}"}
-        if mode == "routes":
+        if mode == "routes" or links.size == 1:  # one link: no route to choose
             ET.SubElement(ET.SubElement(root, "vehicle", attrs), "route",
                           edges=" ".join(f"e{a}" for a in links))  # fmt: skip
         else:
@@ -133,18 +144,20 @@ def _write_vehicles(folder: Path, trips, mode: str) -> Path:
     return path
 
 
-def _run_sumo(folder: Path, routes: Path, mode: str, end_s: float) -> dict:
-    stats, edges = folder / f"{mode}.stats.xml", folder / f"{mode}.edges.xml"
+def _run_sumo(folder: Path, routes: Path, mode: str, end_s: float, teleport_s: int) -> dict:
+    """One SUMO meso run; `mode` is routes or od, `teleport_s` SUMO's time-to-teleport."""
+    tag = f"{mode}{teleport_s}"
+    stats, edges = folder / f"{tag}.stats.xml", folder / f"{tag}.edges.xml"
     add = ET.Element("additional")
     ET.SubElement(add, "edgeData", id="h", period="3600", file=edges.name, excludeEmpty="true")
-    ET.ElementTree(add).write(folder / f"{mode}.out.add.xml")
+    ET.ElementTree(add).write(folder / f"{tag}.out.add.xml")
     cmd = [
         _sumo_bin("sumo"), "-n", "city.net.xml", "-r", routes.name,
-        "-a", f"city.meso.add.xml,{mode}.out.add.xml", "--mesosim", "true",
+        "-a", f"city.meso.add.xml,{tag}.out.add.xml", "--mesosim", "true",
         "--meso-junction-control", "false", "--meso-multi-queue", "true", "--begin", "0",
-        "--end", f"{end_s:.0f}", "--step-length", "1", "--time-to-teleport", "300",
-        "--statistic-output", stats.name, "--no-step-log", "true", "--no-warnings", "true",
-        "--seed", "1",
+        "--end", f"{end_s:.0f}", "--step-length", "1", "--time-to-teleport", str(teleport_s),
+        "--statistic-output", stats.name, "--duration-log.statistics", "true",
+        "--no-step-log", "true", "--no-warnings", "true", "--seed", "1",
     ]  # fmt: skip
     if mode == "od":
         cmd += ["--device.rerouting.probability", "1", "--device.rerouting.period", "300"]
@@ -155,16 +168,18 @@ def _run_sumo(folder: Path, routes: Path, mode: str, end_s: float) -> dict:
 
 
 def _stats(path: Path) -> dict:
+    """SUMO's own clock time, trips finished and their vehicle-hours, teleports, backlog."""
     root = ET.parse(path).getroot()
-    perf = root.find("performance")
-    trips = root.find("vehicleTripStatistics")
-    tele = root.find("teleports")
-    count = float(trips.get("count"))
+    perf, vehicles = root.find("performance"), root.find("vehicles")
+    trips, tele = root.find("vehicleTripStatistics"), root.find("teleports")
+    count = float(trips.get("count")) if trips is not None else 0.0
     return {
-        "seconds": float(perf.get("duration")) / 1000.0,
-        "vehicle_hours": count * float(trips.get("duration")) / 3600.0,
+        "seconds": float(perf.get("clockDuration")),
+        "vehicle_hours": count * float(trips.get("duration", 0)) / 3600.0 if count else 0.0,
         "teleported": int(tele.get("total")) if tele is not None else 0,
         "arrived": int(count),
+        "not_inserted": int(vehicles.get("waiting", 0)) if vehicles is not None else 0,
+        "running": int(vehicles.get("running", 0)) if vehicles is not None else 0,
     }
 
 
@@ -212,18 +227,22 @@ def main() -> None:
         end = (ours.config.periods * ours.config.period_min + ours.config.cooldown_min) * 60
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {road.size} road links,"
               f" {ours.vehicles} vehicles 06:00-10:00 (seed {args.seed})")  # fmt: skip
-        print(f"{'run':<12} {'seconds':>8} {'wall s':>8} {'veh-h':>9} {'teleports':>9} "
+        print(f"{'run':<16} {'seconds':>8} {'wall s':>8} {'veh-h':>9} {'teleports':>9} "
               f"{'GEH<5':>7}  per hour")  # fmt: skip
-        print(f"{'ours':<12} {ours.seconds:8.2f} {ours.seconds:8.2f} "
+        print(f"{'ours':<16} {ours.seconds:8.2f} {ours.seconds:8.2f} "
               f"{ours.total_vehicle_hours:9.1f} {ours.teleported:9d} {'':>7}  "
               f"(+{ours.forced} squeezed in)")  # fmt: skip
-        for mode in ("routes", "od"):
-            sumo = _run_sumo(folder, _write_vehicles(folder, ours.trips, mode), mode, end)
+        for mode, teleport in (("routes", 300), ("routes", 10), ("od", 300), ("od", 10)):
+            routes = _write_vehicles(folder, ours.trips, mode)
+            sumo = _run_sumo(folder, routes, mode, end, teleport)
             agree = compare(ours, sumo, road)
             hours = " ".join(f"{h} {s:.0%}" for h, s in agree["per_hour"].items())
-            print(f"{'sumo ' + mode:<12} {sumo['seconds']:8.2f} {sumo['wall']:8.2f} "
+            print(f"{f'sumo {mode} {teleport}s':<16} {sumo['seconds']:8.2f} {sumo['wall']:8.2f} "
                   f"{sumo['vehicle_hours']:9.1f} {sumo['teleported']:9d} {agree['all']:7.1%}  "
-                  f"{hours}; ours/SUMO time {ours.seconds / sumo['seconds']:.2f}")  # fmt: skip
+                  f"{hours}; ours/SUMO time {ours.seconds / sumo['seconds']:.2f}; SUMO at the end: "
+                  f"{sumo['arrived']} arrived, {sumo['running']} running, "
+                  f"{sumo['not_inserted']} never inserted")  # fmt: skip
+        print(f"ours at the end: {ours.arrived} of {ours.vehicles} arrived")
     finally:
         if args.keep:
             shutil.copytree(folder, args.keep, dirs_exist_ok=True)
