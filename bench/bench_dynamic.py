@@ -136,9 +136,7 @@ def _write_vehicles(folder: Path, trips, mode: str) -> Path:
             ET.SubElement(ET.SubElement(root, "vehicle", attrs), "route",
                           edges=" ".join(f"e{a}" for a in links))  # fmt: skip
         else:
-            ET.SubElement(
-                root, "trip", attrs, attrib={"from": f"e{links[0]}", "to": f"e{links[-1]}"}
-            )
+            ET.SubElement(root, "trip", {**attrs, "from": f"e{links[0]}", "to": f"e{links[-1]}"})
     path = folder / f"{mode}.rou.xml"
     ET.ElementTree(root).write(path)
     return path

@@ -126,8 +126,9 @@ def demand_totals(
     base: DemandSolution, scen: DemandSolution, c: ChoiceAssumptions
 ) -> dict[str, tuple[str, float, float]]:
     """Totals of the demand side, before and after: trips by mode, car share, generalised cost
-    of all trips and the users' cost (for elastic demand the logsum measure, whose change is
-    minus the change in consumer surplus), and the demand/supply gap."""
+    of all trips and the users' cost (for elastic demand with the same people and places, the
+    logsum measure, whose change is minus the change in consumer surplus; otherwise the
+    generalised cost of all trips), and the demand/supply gap."""
     out: dict[str, tuple[str, float, float]] = {}
     b_mode, s_mode = base.trips.sum(axis=(1, 2)), scen.trips.sum(axis=(1, 2))
     out["person_trips"] = ("persons/h", float(b_mode.sum()), float(s_mode.sum()))
@@ -143,7 +144,9 @@ def demand_totals(
     b_cost, s_cost = _person_hours(base), _person_hours(scen)
     out["generalised_cost"] = ("person*h/h", b_cost, s_cost)
     b_user, s_user = base.user_cost(c), scen.user_cost(c)
-    after = s_cost if b_user is None or s_user is None else b_cost + (s_user - b_user) / 60
+    comparable = _same_people(base.travel, scen.travel)  # new homes or jobs: no logsum change
+    logsum = b_user is not None and s_user is not None and comparable
+    after = b_cost + (s_user - b_user) / 60 if logsum else s_cost
     out["user_cost"] = ("person*h/h", b_cost, float(after))
     out["demand_gap"] = ("", base.gap, scen.gap)
     return out
