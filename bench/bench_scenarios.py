@@ -125,9 +125,7 @@ def _summary(runs: list[dict]) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = (
-        "| case | links | zones | traffic s | impacts s | total s | iterations b/s | peak MB |"
-    )
+    head = "| case | links | zones | traffic s | impacts s | total s | iterations b/s | peak MB |"
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
@@ -140,7 +138,9 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--grid", type=int, default=56, help="grid side (56: ~10x the city)")
+    parser.add_argument(
+        "--grid", type=int, default=56, help="grid side (56: ~10x the city; 0: city only)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grid-gap", type=float, default=1e-4)
     parser.add_argument("--run", nargs="+", help=argparse.SUPPRESS)
@@ -163,8 +163,9 @@ def main() -> None:
                 for _ in range(args.reps)
             ]
             rows.append(_summary(runs))
-    grid = ["--run", "grid", str(args.grid), str(args.threads), str(args.grid_gap)]
-    rows.append(_summary([_subprocess(grid) for _ in range(args.reps)]))
+    if args.grid:
+        grid = ["--run", "grid", str(args.grid), str(args.threads), str(args.grid_gap)]
+        rows.append(_summary([_subprocess(grid) for _ in range(args.reps)]))
     print(table(rows))
 
 
