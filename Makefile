@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all run scenarios ingest serve sysdeps test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
-	bench-scenarios bench-batch bench-site bench-load clean help
+	bench-scenarios bench-batch bench-site bench-load bench-dynamic clean help
 
 all: lint test
 
@@ -76,7 +76,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-dynamic ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -98,6 +98,9 @@ bench-site: $(STAMP)
 
 bench-load: $(STAMP) ## the default install (as `make run` serves it) under 64 clients for 60 s
 	$(BIN)/python bench/bench_load.py
+
+bench-dynamic: $(STAMP) $(BENCH)/.installed ## the morning peak: our mesoscopic simulation against SUMO's meso
+	$(BIN)/python bench/bench_dynamic.py
 
 clean: ## remove published data and caches (not the virtualenvs)
 	rm -rf data .pytest_cache .ruff_cache

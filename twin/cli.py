@@ -12,7 +12,7 @@ from typing import TextIO
 import click
 
 from twin.errors import USER_ERRORS
-from twin.traffic.assignment import ALGORITHMS, AssignmentConfig, assign
+from twin.traffic.assignment import ALGORITHMS, DEFAULT_TARGET_GAP, AssignmentConfig, assign
 from twin.traffic.errors import TrafficError
 from twin.traffic.results import Progress, write_results
 from twin.traffic.tntp import read_folder
@@ -97,9 +97,9 @@ def _city(ctx: click.Context):
     "--gap",
     "target_gap",
     type=float,
-    default=1e-5,
+    default=DEFAULT_TARGET_GAP,
     show_default=True,
-    help="Stop at this relative gap.",
+    help="Stop at this relative gap (the default of every run, scenarios included).",
 )
 @click.option(
     "--max-iter",

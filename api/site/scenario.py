@@ -17,6 +17,7 @@ import shapely
 from api.site import scenario_data as sd
 from api.site.catalog import scenario_description, scenario_groups, scenario_title
 from api.site.common import Site
+from api.site.scenario_charts import DemandPanel, MorningPanel, demand_panel, morning_panel
 from opendata.errors import NotFound
 from opendata.metadata.search import Entry
 from opendata.settings import Settings
@@ -52,6 +53,7 @@ class Indicator:
     pct_change: float | None
     verdict: str  #: "better", "worse" or "same"
     summary: str
+    demand: str = ""  #: the demand assumption behind the number: elastic, fixed or ''
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,10 @@ class ScenarioPage:
     addresses: list[str]
     nearby: Nearby | None
     gap_note: str
+    demand: DemandPanel  #: the demand assumption and person trips by mode (`demand.modes`)
+    morning: MorningPanel | None  #: delay through the morning and the per-period link layer
+    noise_note: str  #: changes below this share are convergence noise
+    limits: str  #: what the model does not do
 
 
 def _fmt(value: float | None, digits: int | None = None) -> str:
@@ -157,7 +163,8 @@ def indicators(
     columns = ["unit", "base", "scen", "change", "pct_change"]
     rows = pd.DataFrame(columns=columns)
     if totals is not None and "metric" in totals:
-        rows = totals.set_index("metric").reindex(columns=columns)
+        rows = totals.set_index("metric").reindex(columns=[*columns, "demand"])
+    model = str(rows["demand"].iloc[0]) if "demand" in rows and len(rows) else ""
     trip = sd.weighted_trip_minutes(zones)
     if trip is not None:
         before, after = trip
@@ -175,7 +182,7 @@ def indicators(
         summary = t(f"verdict.{verdict}", **values, pct=_fmt(abs(pct or 0), 1))
         out.append(
             Indicator(key, theme, t(f"ind.{key}.label"), t(f"ind.{key}.explain"), values["unit"],
-                      before, after, change, pct, verdict, summary)
+                      before, after, change, pct, verdict, summary, model)
         )  # fmt: skip
     return out
 
@@ -313,9 +320,9 @@ def scenario_page(
     addresses = []
     if data.buildings is not None and "address" in data.buildings:
         addresses = sorted({a for a in data.buildings["address"] if a})
-    relative_gap = None
-    if data.totals is not None and "relative_gap" in set(data.totals["metric"]):
-        relative_gap = float(data.totals.set_index("metric").loc["relative_gap", "scen"])
+    relative_gap = _total(data.totals, "relative_gap")
+    provenance = first.version.provenance or {}
+    timed = parts.get("periods")
     return ScenarioPage(
         name=name,
         title=title or name,
@@ -333,4 +340,23 @@ def scenario_page(
         addresses=addresses,
         nearby=nearby(data, args, site),
         gap_note=site.t("scenario.gap", gap=f"{relative_gap:.0e}") if relative_gap else "",
+        demand=demand_panel(data.totals, provenance, site),
+        morning=morning_panel(data.periods, timed.version.provenance if timed else {}, site),
+        noise_note=_noise_note(data.totals, site),
+        limits=site.t("scenario.limits"),
     )
+
+
+def _total(totals: pd.DataFrame | None, metric: str, column: str = "scen") -> float | None:
+    if totals is None or "metric" not in totals or metric not in set(totals["metric"]):
+        return None
+    return _number(totals.set_index("metric").loc[metric, column])
+
+
+def _noise_note(totals: pd.DataFrame | None, site: Site) -> str:
+    """The share below which a change is convergence noise (largest gap of both runs)."""
+    gaps = [_total(totals, m, c) for m in ("relative_gap", "demand_gap") for c in ("base", "scen")]
+    known = [g for g in gaps if g is not None]
+    if not known:
+        return ""
+    return site.t("scenario.noise", pct=f"{100 * max(known):.2g}")

@@ -22,7 +22,7 @@ from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from opendata.store.publish import version_path
 
-PARTS = ("links", "buildings", "zones", "totals")
+PARTS = ("links", "buildings", "zones", "totals", "periods")
 #: Smallest flow change (vehicles per hour) worth showing a citizen.
 MIN_FLOW_CHANGE = 5.0
 #: Smallest noise change (dB) a person can notice is about 1 dB; 0.5 rounds to it.
@@ -39,6 +39,7 @@ class ScenarioData:
     zones: pd.DataFrame | None
     totals: pd.DataFrame | None
     metric_crs: str
+    periods: gpd.GeoDataFrame | None = None  #: per link and 15 minutes (None: not simulated)
 
 
 def _read(settings: Settings, entry: Entry | None, columns: list[str] | None = None):
@@ -101,7 +102,8 @@ def _load(settings: Settings, key: tuple, parts: Mapping[str, Entry]) -> Scenari
             settings, "buildings", used.get("buildings"), ["fid", "street", "housenumber"]
         )
         buildings = buildings.assign(address=_addresses(buildings, base))
-    data = ScenarioData(links, buildings, zones, totals, crs)
+    periods = _read(settings, parts.get("periods"))
+    data = ScenarioData(links, buildings, zones, totals, crs, periods)
     with _CACHE_LOCK:
         _CACHE[cache_key] = data
     return data

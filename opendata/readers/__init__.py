@@ -41,6 +41,7 @@ READERS: dict[str, str] = {
     "xlsx": "opendata.readers.excel:read_xlsx",
     "parquet": "opendata.readers.parquet:read_parquet",
     "osm_pbf": "opendata.readers.osm:read_osm",
+    "gtfs": "opendata.readers.gtfs:read_gtfs",
 }
 #: How a data officer names each format in a message.
 LABELS = {

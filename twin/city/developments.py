@@ -1,5 +1,5 @@
 """Developments in a scenario: where their residents and jobs go (shares of the zones they
-overlap), the extra trips (the baseline's gravity model re-run) and their pseudo-buildings."""
+overlap) and their pseudo-buildings; the demand model turns them into trips."""
 
 from __future__ import annotations
 
@@ -9,43 +9,22 @@ import shapely
 
 from twin.city.model import CityModel
 from twin.city.roads import METRIC_CRS
-from twin.traffic.demand import gravity
-from twin.traffic.paths import skim
 
 
-def development_demand(
-    model: CityModel, demand: np.ndarray, residents: np.ndarray, developments: list[dict]
+def development_people(
+    model: CityModel, residents: np.ndarray, jobs: np.ndarray, developments: list[dict]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Demand and residents per zone with the developments' trip ends added to the baseline's
-    (`demand`, `residents`); the gravity model is re-run with the calibrated beta of the
-    baseline and the difference added to its matrix."""
+    """Residents and jobs per zone with the developments' added to the given ones, spread over
+    the grid zones each development overlaps (the demand model then sends their trips)."""
     if not developments:
-        return demand, residents
-    base_demand, base_residents = demand, residents
-    a = model.assumptions
-    grid = (model.zones["kind"] == "grid").to_numpy()
-    n = int(grid.sum())
-    residents = base_residents.copy()
-    jobs = model.zones["jobs"].to_numpy(dtype=float).copy()
+        return residents, jobs
+    n = int((model.zones["kind"] == "grid").sum())
+    residents, jobs = residents.copy(), jobs.copy()
     for dev in developments:
         share = zone_shares(model, dev["geometry"], n)
         residents[:n] += share * dev["residents"]
         jobs[:n] += share * dev["jobs"]
-    net = model.network
-    times = skim(net, net.free_flow_time, {"t": net.free_flow_time})["t"][:n, :n]
-    cost = np.where(np.isfinite(times), times, times[np.isfinite(times)].max() * 2) + 0.5
-
-    def trips(res: np.ndarray, job: np.ndarray, **beta: float):
-        prod = res[:n] * a.car_trips_per_resident * a.peak_hour_share
-        attr = job[:n] * a.car_trips_per_job * a.peak_hour_share + 1e-9
-        return gravity(prod, attr, cost, deterrence="exponential", **beta)
-
-    base_jobs = model.zones["jobs"].to_numpy(dtype=float)
-    before = trips(base_residents, base_jobs, target_mean=a.target_mean_minutes)
-    after = trips(residents, jobs, beta=before.beta)
-    demand = base_demand.copy()
-    demand[:n, :n] = np.maximum(demand[:n, :n] + after.matrix - before.matrix, 0.0)
-    return demand, residents
+    return residents, jobs
 
 
 def zone_shares(model: CityModel, geom: shapely.Geometry, n: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from opendata.errors import NotFound
 from opendata.settings import Settings
 from opendata.store.published import read_published
 from twin.city.model import CityModel, DemandAssumptions, build_city_model
@@ -25,6 +26,7 @@ class City:
     roads: gpd.GeoDataFrame  # all published roads incl. footways, EPSG:3067
     buildings: gpd.GeoDataFrame  # EPSG:3067
     services: gpd.GeoDataFrame  # EPSG:3067
+    stops: gpd.GeoDataFrame  # public transport stops, EPSG:3067 (empty if none are published)
     versions: dict[str, int]
 
     @property
@@ -51,4 +53,11 @@ def load_city(
     for name in ("roads", "buildings", "services"):
         frame, version = read_published(settings, name, used.get(name, versions.get(name)))
         frames[name], used[name] = frame.to_crs(METRIC_CRS), version.version
-    return City(model, frames["roads"], frames["buildings"], frames["services"], used)
+    stops = gpd.GeoDataFrame({"kind": []}, geometry=[], crs=METRIC_CRS)
+    try:  # no published stops: public transport is not available (the mode choice says so)
+        frame, version = read_published(settings, "stops", versions.get("stops"))
+        stops, used["stops"] = frame.to_crs(METRIC_CRS), version.version
+    except NotFound:
+        if "stops" in versions:
+            raise
+    return City(model, frames["roads"], frames["buildings"], frames["services"], stops, used)

@@ -54,9 +54,12 @@ class DemandAssumptions:
     cell_size_m: float = 250.0
     #: A published dataset of zone polygons to use instead of the regular grid ("" = grid).
     zones_dataset: str = ""
-    car_trips_per_resident: float = 0.6  # daily car trips produced per resident (centre, low)
+    car_trips_per_resident: float = 0.6  # daily car trips per resident (car-only screening matrix)
     floor_area_per_job_m2: float = 30.0
-    car_trips_per_job: float = 0.5  # daily car trips attracted per job
+    car_trips_per_job: float = 0.5  # daily car trips attracted per job (screening matrix)
+    trips_per_resident: float = 2.6  # daily person trips by all modes per resident (assumed)
+    service_jobs: float = 10.0  # attraction of one published service, in jobs (assumed)
+    gateway_car_share: float = 0.4  # car share of people entering at a gateway (assumed)
     peak_hour_share: float = 0.10
     gateway_trips_per_hour: float = 600.0  # peak-hour vehicles entering at each main-road gateway
     through_share: float = 0.6  # share of gateway traffic that only passes through
@@ -72,8 +75,10 @@ class CityModel:
     """Everything the twin needs to assign traffic on the city, and what it was built from."""
 
     network: Network
-    demand: np.ndarray
+    demand: np.ndarray  #: car-only gravity screening matrix (`civic twin assign --city`)
     zones: gpd.GeoDataFrame  # zone id, kind (grid|gateway), residents, jobs, geometry (4326)
+    #: Car trips at the gateways no choice model touches: through traffic and outbound commuters.
+    gateway_vehicles: np.ndarray
     segments: Segments
     link_geometry: np.ndarray  # per network link, METRIC_CRS; connectors are straight lines
     versions: dict[str, int]
@@ -190,7 +195,7 @@ def build_city_model(
     centres, residents, jobs, cells = _zones(buildings, a, polygons)
     gates = _gateways(seg, a)
     model = _assemble(seg, centres, gates, a)
-    demand = _demand(model, residents, jobs, len(gates), a)
+    demand, fixed = _demand(model, residents, jobs, len(gates), a)
     net, report = largest_strong_component(model)
     kept = report.kept_nodes[: net.zones]
     zones = _zone_frame(centres, _gate_xy(seg, gates), residents, jobs)
@@ -204,6 +209,7 @@ def build_city_model(
         net,
         demand[np.ix_(kept, kept)],
         zones.iloc[kept].reset_index(drop=True),
+        fixed[np.ix_(kept, kept)],
         seg,
         _geometry(net, seg, centres, gates),
         versions,
@@ -249,8 +255,9 @@ def _assemble(
 
 def _demand(
     net: Network, residents: np.ndarray, jobs: np.ndarray, n_gate: int, a: DemandAssumptions
-) -> np.ndarray:
-    """Peak-hour OD matrix: a gravity model for city trips plus gateway traffic."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Peak-hour car OD matrices: the car-only gravity screening matrix (`civic twin assign
+    --city`) and the gateway traffic no choice model touches (through and outbound)."""
     n_grid = residents.size
     if residents.sum() <= 0:
         raise DemandError("the buildings dataset estimates no residents; cannot build demand")
@@ -264,16 +271,16 @@ def _demand(
     ).matrix
     demand = np.zeros((net.zones, net.zones))
     demand[:n_grid, :n_grid] = city
+    fixed = np.zeros((net.zones, net.zones))
     if n_gate:
         gate = slice(n_grid, n_grid + n_gate)
-        through = a.gateway_trips_per_hour * a.through_share / max(n_gate - 1, 1)
-        demand[gate, gate] = through
-        np.fill_diagonal(demand[gate, gate], 0.0)
+        fixed[gate, gate] = a.gateway_trips_per_hour * a.through_share / max(n_gate - 1, 1)
+        np.fill_diagonal(fixed[gate, gate], 0.0)
         inbound = a.gateway_trips_per_hour * (1 - a.through_share)
         weights = (jobs + 1e-9) / (jobs + 1e-9).sum()
         demand[gate, :n_grid] = inbound * weights
-        demand[:n_grid, gate] = np.outer(inbound * weights, np.ones(n_gate))
-    return demand
+        fixed[:n_grid, gate] = np.outer(inbound * weights, np.ones(n_gate))
+    return demand + fixed, fixed
 
 
 def _zone_frame(

@@ -11,6 +11,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from opendata.errors import NotFound
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from twin.city.load import City
@@ -41,9 +42,19 @@ def city_key(settings: Settings, spec: ScenarioSpec) -> tuple:
     """What a loaded city depends on: store, demand overrides and the dataset versions used."""
     catalog = Catalog(settings.catalog_url)
     pins = spec.baseline.versions
-    versions = tuple((n, pins.get(n) or catalog.version(n).version) for n in DATASETS)
+    versions = tuple((n, pins.get(n) or _current(catalog, n)) for n in DATASETS)
     demand = json.dumps(spec.baseline.demand, sort_keys=True)
     return (settings.catalog_url, str(settings.data_dir), demand, versions)
+
+
+def _current(catalog: Catalog, name: str) -> int | None:
+    """The current version of a dataset; None for the optional stops when none are published."""
+    try:
+        return catalog.version(name).version
+    except NotFound:
+        if name != "stops":
+            raise
+        return None
 
 
 _CITIES = Memo(2)

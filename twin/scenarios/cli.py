@@ -29,6 +29,11 @@ from twin.traffic.results import Progress
 
 HEADLINE = (
     "trips",
+    "trips_car",
+    "trips_pt",
+    "trips_bike",
+    "trips_walk",
+    "user_cost",
     "vehicle_km",
     "vehicle_hours",
     "mean_speed",
@@ -37,7 +42,9 @@ HEADLINE = (
     "nox",
     "residents_lden_55_plus",
     "walk_grocery_10min",
+    "morning_delay_hours",
     "relative_gap",
+    "demand_gap",
 )
 
 
@@ -68,9 +75,9 @@ def progress_line(stream: TextIO, start: float) -> Callable[[str, Progress | Non
 
     def report(stage: str, p: Progress | None) -> None:
         elapsed = time.perf_counter() - start
-        line = f"{stage:<22} {elapsed:7.2f}s"
+        line = f"{stage:<28} {elapsed:7.2f}s"
         if p is not None:
-            line = f"{stage:<22} iteration {p.iteration:4d}  gap {p.gap:.2e}  {elapsed:7.2f}s"
+            line = f"{stage:<28} iteration {p.iteration:4d}  gap {p.gap:.2e}  {elapsed:7.2f}s"
         if live:
             stream.write("\r\033[K" + line)
         elif p is None or p.iteration % 25 == 0:
@@ -142,6 +149,13 @@ def run_command(ctx: click.Context, scenario: Path, publish: bool, out: Path | N
         f"{spec.name}: solved in {time.perf_counter() - start:.1f}s; relative gap baseline "
         f"{gaps['baseline']['gap']:.1e}, scenario {gaps['scenario']['gap']:.1e} "
         f"(target {gaps['target_gap']:.0e})"
+    )
+    demand = summary["convergence"]["demand"]
+    click.echo(
+        f"demand: {summary['demand']['assumption']}; demand/supply gap baseline "
+        f"{demand['baseline']['gap']:.1e}, scenario {demand['scenario']['gap']:.1e} "
+        f"(target {demand['target_gap']:.0e}); changes below "
+        f"{gaps['noise_pct']:.2g} % are convergence noise"
     )
     click.echo(headline_table(summary))
     if publish:

@@ -14,7 +14,7 @@ import shapely
 
 from opendata.errors import SpecError
 from opendata.settings import Settings
-from twin.city.developments import development_demand, new_buildings
+from twin.city.developments import development_people, new_buildings
 from twin.city.load import City
 from twin.city.load import load_city as city_at_versions
 from twin.city.roads import METRIC_CRS
@@ -38,15 +38,15 @@ ADDED_LINK_TYPE = 2  # link_type of links added by a scenario (roads are 1, conn
 
 @dataclass(frozen=True, eq=False)
 class Variant:
-    """A network, its demand and per-link context; the baseline is the variant with no edits."""
+    """A network, the people per zone and per-link context; the baseline has no edits."""
 
     network: Network
-    demand: np.ndarray
     base_link: np.ndarray  # per link: index of the same link in the baseline (-1: added)
     geometry: np.ndarray  # per link, EPSG:3067
     road_fid: np.ndarray  # per link: published road fid (-1: connector or added)
     highway: np.ndarray  # per link: OSM class ("" for connectors)
     residents: np.ndarray  # per zone
+    jobs: np.ndarray  # per zone
     new_buildings: gpd.GeoDataFrame  # developments as pseudo-buildings (residents_est), metric
     closed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # baseline links
     notes: tuple[dict, ...] = ()
@@ -65,12 +65,12 @@ def baseline_variant(city: City) -> Variant:
     empty = gpd.GeoDataFrame({"residents_est": []}, geometry=[], crs=METRIC_CRS)
     return Variant(
         m.network,
-        m.demand,
         np.arange(m.network.n_links),
         m.link_geometry,
         m.road_fid,
         highway.astype(object),
         m.zones["residents"].to_numpy(dtype=float),
+        m.zones["jobs"].to_numpy(dtype=float),
         empty,
     )
 
@@ -249,17 +249,17 @@ def apply_edits(city: City, spec: ScenarioSpec, base: Variant) -> Variant:
         **{k: arrays[k] for k in LINK_FIELDS},
     )
     developments = [n for n in notes if n["type"] == "development"]
-    demand, residents = development_demand(city.model, base.demand, base.residents, developments)
-    _check_reachable(net, demand, spec, notes)
+    residents, jobs = development_people(city.model, base.residents, base.jobs, developments)
+    _check_reachable(net, _car_pairs(city), spec, notes)
     closed = np.array([b for n in notes for b in n.get("closed_base_links", [])], dtype=np.int64)
     return Variant(
         net,
-        demand,
         arrays["base_link"],
         arrays["geometry"],
         arrays["road_fid"],
         arrays["highway"],
         residents,
+        jobs,
         new_buildings(developments),
         closed,
         tuple(_public(n) for n in notes),
@@ -272,12 +272,22 @@ def _tail_rank(net: Network, arrays: dict) -> np.ndarray:
     return pos.loc[arrays["from_id"]].to_numpy()
 
 
+def _car_pairs(city: City) -> np.ndarray:
+    """Zone pairs that may carry car trips: every zone to every grid zone, and the fixed
+    gateway traffic."""
+    m = city.model
+    pairs = m.gateway_vehicles > 0
+    pairs[:, : int((m.zones["kind"] == "grid").sum())] = True
+    np.fill_diagonal(pairs, False)
+    return pairs.astype(float)
+
+
 def _public(note: dict) -> dict:
     return {k: v for k, v in note.items() if k not in ("closed_base_links", "geometry")}
 
 
 def _check_reachable(net: Network, demand: np.ndarray, spec: ScenarioSpec, notes: list) -> None:
-    """Refuse edits that leave an OD pair with demand without any path."""
+    """Refuse edits that leave a zone pair that may carry car trips without any path."""
     times = skim(net, net.free_flow_time, {"t": net.free_flow_time})["t"]
     lost = (demand > 0) & ~np.isfinite(times)
     if not lost.any():

@@ -7,15 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import shapely
 
 from twin.city.model import DemandAssumptions
+from twin.city.travel import ChoiceAssumptions
+from twin.scenarios.timeofday import TimeOfDay
+from twin.traffic.assignment import DEFAULT_TARGET_GAP
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-DATASETS = ("roads", "buildings", "services")
+DATASETS = ("roads", "buildings", "services", "stops")
 CURRENCIES = ("EUR", "SEK")
 CATEGORIES = ("school", "kindergarten", "health", "library", "grocery", "pharmacy")
 SELECT_KEYS = {"road_fid", "osm_key", "name", "polygon"}
@@ -106,7 +109,7 @@ class AssignmentSpec:
     """Assignment settings, the same for the baseline and the scenario."""
 
     algorithm: str = "bfw"
-    target_gap: float = 1e-4
+    target_gap: float = DEFAULT_TARGET_GAP
     max_iterations: int = 500
 
 
@@ -133,6 +136,8 @@ class ScenarioSpec:
     baseline: Baseline = field(default_factory=Baseline)
     assignment: AssignmentSpec = field(default_factory=AssignmentSpec)
     impacts: Impacts = field(default_factory=Impacts)
+    demand: ChoiceAssumptions = field(default_factory=ChoiceAssumptions)
+    time_of_day: TimeOfDay = field(default_factory=TimeOfDay)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -142,6 +147,16 @@ class ScenarioSpec:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def baseline_key(self) -> str:
-        """What a reusable baseline depends on: versions, demand, assignment and impact settings."""
-        parts = {k: self.raw.get(k) for k in ("baseline", "assignment", "impacts")}
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+        """What a reusable baseline depends on: versions, demand assumptions (not whether the
+        scenario's demand responds), assignment and impact settings, as parsed (so a default
+        written out and one left out give the same key)."""
+        demand = {k: v for k, v in asdict(self.demand).items() if k != "model"}
+        parts = [
+            asdict(self.baseline),
+            demand,
+            asdict(self.assignment),
+            asdict(self.impacts),
+            asdict(self.time_of_day),
+        ]
+        blob = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()

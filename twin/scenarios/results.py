@@ -1,35 +1,35 @@
 """Scenario results: baseline and scenario compared per link, building, zone and network, as
-frames ready to publish (EPSG:4326), a JSON summary, and the publishing and comparison of them."""
+frames ready to publish (EPSG:4326) and a JSON summary that says which demand assumption produced
+the numbers (`twin.scenarios.publish` publishes them)."""
 
 from __future__ import annotations
 
-import json
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from opendata.errors import CivicError, NotFound, SpecError
-from opendata.ingest.computed import publish_frame
-from opendata.settings import Settings
-from opendata.store.published import read_published
 from twin.city.load import City
 from twin.city.roads import METRIC_CRS
-from twin.data import HERE
+from twin.city.travel import MODES
 from twin.impacts.accessibility import Access
 from twin.impacts.noise import BANDS, exposure
+from twin.scenarios.demand import DemandSolution, demand_totals
 from twin.scenarios.edits import Variant
 from twin.scenarios.model import ScenarioSpec
+from twin.scenarios.timeofday import (
+    morning_summary,
+    morning_totals,
+    periods_frame,
+)
+from twin.traffic.dynamic import DynamicResult
 from twin.traffic.network import Network
 from twin.traffic.results import AssignmentResult
 
 CONNECTOR = 9  # link_type of zone connectors in the city model
-PARTS = ("links", "buildings", "zones", "totals")
+PARTS = ("links", "buildings", "zones", "totals", "periods")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +44,8 @@ class Solved:
     homes: gpd.GeoDataFrame  # buildings + developments (fid < 0), metric, residents_est
     lden: np.ndarray  # per home, dB(A)
     access: Access
+    demand: DemandSolution  # trips by mode and destination behind `result`
+    morning: DynamicResult | None  # the simulated morning peak (None: not simulated)
 
 
 def _pick(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
@@ -82,30 +84,41 @@ def _edit_labels(base: Network, scen: Network, b: np.ndarray, s: np.ndarray) -> 
     return label
 
 
-def _links(base: Solved, scen: Solved) -> gpd.GeoDataFrame:
-    """One row per road link of the baseline or the scenario, with before/after values."""
+def link_rows(base: Solved, scen: Solved) -> dict[str, np.ndarray]:
+    """The road links of the baseline and the scenario's added ones: their index in each
+    network (`b`, `s`; -1 where absent), published road fid, class and metric geometry."""
     bv, sv = base.variant, scen.variant
     s_of_b = np.full(bv.network.n_links, -1)
     s_of_b[sv.base_link[sv.base_link >= 0]] = np.flatnonzero(sv.base_link >= 0)
     b_rows = np.flatnonzero(bv.network.link_type != CONNECTOR)
     added = np.flatnonzero((sv.base_link < 0) & (sv.network.link_type != CONNECTOR))
-    b = np.r_[b_rows, np.full(added.size, -1)]
-    s = np.r_[s_of_b[b_rows], added]
+    return {
+        "b": np.r_[b_rows, np.full(added.size, -1)],
+        "s": np.r_[s_of_b[b_rows], added],
+        "road_fid": np.r_[bv.road_fid[b_rows], sv.road_fid[added]].astype(np.int64),
+        "highway": np.r_[bv.highway[b_rows], sv.highway[added]].astype(str),
+        "length_m": np.r_[bv.network.length[b_rows], sv.network.length[added]].round(1),
+        "geometry": np.r_[bv.geometry[b_rows], sv.geometry[added]],
+    }
+
+
+def _links(base: Solved, scen: Solved, rows: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """One row per road link of the baseline or the scenario, with before/after values."""
+    b, s = rows["b"], rows["s"]
     before, after = _link_values(base, b), _link_values(scen, s)
     frame = {
         "link": b,
-        "road_fid": np.r_[bv.road_fid[b_rows], sv.road_fid[added]].astype(np.int64),
-        "highway": np.r_[bv.highway[b_rows], sv.highway[added]].astype(str),
-        "edit": _edit_labels(bv.network, sv.network, b, s).astype(str),
-        "length_m": np.r_[bv.network.length[b_rows], sv.network.length[added]].round(1),
+        "road_fid": rows["road_fid"],
+        "highway": rows["highway"],
+        "edit": _edit_labels(base.variant.network, scen.variant.network, b, s).astype(str),
+        "length_m": rows["length_m"],
     }
     for key in ("flow", "speed", "voc", "co2", "nox"):
         digits = 4 if key in ("voc", "nox") else 2
         frame[f"{key}_base"] = before[key].round(digits)
         frame[f"{key}_scen"] = after[key].round(digits)
         frame[f"d_{key}"] = (after[key] - before[key]).round(digits)
-    geometry = np.r_[bv.geometry[b_rows], sv.geometry[added]]
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=METRIC_CRS).to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=rows["geometry"], crs=METRIC_CRS).to_crs("EPSG:4326")
 
 
 def _band(levels: np.ndarray) -> np.ndarray:
@@ -137,10 +150,28 @@ def _buildings(base: Solved, scen: Solved) -> gpd.GeoDataFrame:
 
 
 def _time_from(solved: Solved) -> tuple[np.ndarray, np.ndarray]:
-    demand = solved.variant.demand
+    demand = solved.result.demand
     trips = demand.sum(axis=1)
     minutes = (demand * np.where(demand > 0, solved.time_skim, 0.0)).sum(axis=1)
     return trips, np.divide(minutes, trips, out=np.full(trips.size, np.nan), where=trips > 0)
+
+
+def _car_share(solved: Solved) -> np.ndarray:
+    """Share (%) of the person trips from each zone made by car."""
+    trips = solved.demand.trips.sum(axis=2)  # (modes, origins)
+    total = trips.sum(axis=0)
+    car = np.divide(
+        trips[MODES.index("car")], total, out=np.full(total.size, np.nan), where=total > 0
+    )
+    return (100 * car).round(2)
+
+
+def _arriving(solved: Solved, n_zones: int) -> np.ndarray:
+    """Person trips arriving in each zone by mode: (modes, zones); gateways receive none."""
+    market = solved.demand.travel.market
+    out = np.zeros((len(MODES), n_zones))
+    out[:, market.dest_zone] = solved.demand.trips.sum(axis=1)
+    return out
 
 
 def _zones(city: City, base: Solved, scen: Solved) -> gpd.GeoDataFrame:
@@ -154,6 +185,11 @@ def _zones(city: City, base: Solved, scen: Solved) -> gpd.GeoDataFrame:
     frame.update(
         time_from_base=mb.round(3), time_from_scen=ms.round(3), d_time_from=(ms - mb).round(3)
     )
+    frame.update(car_share_base=_car_share(base), car_share_scen=_car_share(scen))
+    for tag, solved in (("base", base), ("scen", scen)):
+        arriving = _arriving(solved, len(zones))
+        frame[f"trips_to_{tag}"] = arriving.sum(axis=0).round(2)
+        frame[f"car_trips_to_{tag}"] = arriving[MODES.index("car")].round(2)
     for column in base.access.zones.columns:
         for tag, solved in (("base", base), ("scen", scen)):
             values = solved.access.zones[column].to_numpy()
@@ -170,7 +206,7 @@ def _network_totals(solved: Solved) -> dict[str, tuple[str, float]]:
     vh = float((r.flow * r.time)[road].sum() / 60)
     delay = float((r.flow * (r.time - net.free_flow_time))[road].sum() / 60)
     return {
-        "trips": ("veh/h", float(solved.variant.demand.sum())),
+        "trips": ("veh/h", float(solved.result.demand.sum())),
         "vehicle_km": ("veh*km/h", vkm),
         "vehicle_hours": ("veh*h/h", vh),
         "mean_speed": ("km/h", vkm / vh if vh > 0 else 0.0),
@@ -194,23 +230,27 @@ def _impact_totals(solved: Solved) -> dict[str, tuple[str, float]]:
     return out
 
 
-def _totals(base: Solved, scen: Solved) -> pd.DataFrame:
+def _totals(spec: ScenarioSpec, base: Solved, scen: Solved) -> pd.DataFrame:
+    """One row per metric; the `demand` column says which demand assumption produced it."""
     b = {**_network_totals(base), **_impact_totals(base)}
     s = {**_network_totals(scen), **_impact_totals(scen)}
+    pairs = {m: (unit, v, s[m][1]) for m, (unit, v) in b.items()}
+    pairs.update(demand_totals(base.demand, scen.demand, spec.demand))
+    pairs.update(morning_totals(base.morning, scen.morning))
     rows = []
-    for metric, (unit, value) in b.items():
-        after = s[metric][1]
+    for metric, (unit, value, after) in pairs.items():
         pct = (after - value) / abs(value) * 100 if value else np.nan
-        rows.append((metric, unit, value, after, after - value, pct))
-    frame = pd.DataFrame(rows, columns=["metric", "unit", "base", "scen", "change", "pct_change"])
+        rows.append((metric, unit, value, after, after - value, pct, spec.demand.model))
+    columns = ["metric", "unit", "base", "scen", "change", "pct_change", "demand"]
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.round({"base": 6, "scen": 6, "change": 6, "pct_change": 3})
 
 
 def _od(base: Solved, scen: Solved) -> dict[str, float]:
     """Zone-to-zone congested time changes over the pairs with demand in the scenario."""
-    pairs = (scen.variant.demand > 0) & np.isfinite(base.time_skim)
+    pairs = (scen.result.demand > 0) & np.isfinite(base.time_skim)
     change = (scen.time_skim - base.time_skim)[pairs]
-    weights = scen.variant.demand[pairs]
+    weights = scen.result.demand[pairs]
     return {
         "pairs": int(pairs.sum()),
         "mean_change_min": round(float(np.average(change, weights=weights)), 4),
@@ -235,10 +275,29 @@ class ScenarioResult:
     od: dict[str, float]
     edits: tuple[dict, ...]
     bbox: tuple[float, float, float, float]
+    periods: gpd.GeoDataFrame | None = None  #: per link and 15 minutes (None: not simulated)
+    morning: dict[str, Any] | None = None  #: the morning through time (`morning_summary`)
 
     def total(self, metric: str, column: str = "scen") -> float:
         """One value of the totals table, e.g. `total("vehicle_hours", "change")`."""
         return float(self.totals.set_index("metric").loc[metric, column])
+
+    def demand_summary(self) -> dict[str, Any]:
+        """The demand assumption behind every number, and person trips by mode before/after."""
+        c = self.spec.demand
+        rows = self.totals.set_index("metric")
+        modes = {}
+        for mode in MODES:
+            r = rows.loc[f"trips_{mode}"]
+            modes[mode] = {k: float(r[k]) for k in ("base", "scen", "change")}
+            modes[mode]["pct_change"] = None if pd.isna(r["pct_change"]) else float(r["pct_change"])
+        return {
+            "model": c.model,
+            "assumption": c.describe(),
+            "unit": "persons/h",
+            "modes": modes,
+            "parameters": self.provenance.get("demand", {}),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary for the API and the website."""
@@ -260,10 +319,16 @@ class ScenarioResult:
                 }
                 for m, r in totals.iterrows()
             },
+            "demand": self.demand_summary(),
+            "time_of_day": self.morning or {"simulated": False},
             "od": self.od,
             "links": self.links["edit"].value_counts().drop("", errors="ignore").to_dict(),
             "bbox": list(self.bbox),
-            "datasets": {part: f"scenario_{self.spec.name}_{part}" for part in PARTS},
+            "datasets": {
+                part: f"scenario_{self.spec.name}_{part}"
+                for part in PARTS
+                if part != "periods" or self.periods is not None
+            },
         }
 
 
@@ -273,118 +338,46 @@ def _convergence(spec: ScenarioSpec, base: Solved, scen: Solved) -> dict[str, An
         "target_gap": spec.assignment.target_gap,
         "baseline": state(base.result),
         "scenario": state(scen.result),
-        "note": "changes in total travel time smaller than about the relative gap are noise",
+        "demand": {
+            "model": spec.demand.model,
+            "measure": "TAG unit M2 %GAP as a fraction: sum C|D(C) - T| / sum C T",
+            "target_gap": spec.demand.target_gap,
+            "baseline": state(base.demand),
+            "scenario": state(scen.demand),
+        },
+        "noise_pct": round(100 * noise_fraction(base, scen), 4),
+        "note": (
+            "changes smaller than noise_pct percent of a total (the larger of the assignment "
+            "and demand gaps) are convergence noise, not effects"
+        ),
     }
+
+
+def noise_fraction(base: Solved, scen: Solved) -> float:
+    """Relative size below which a change means nothing: the largest final gap of either run."""
+    return max(base.result.gap, scen.result.gap, base.demand.gap, scen.demand.gap)
 
 
 def compare_solved(spec, city, base: Solved, scen: Solved, provenance) -> ScenarioResult:
     """Build the comparison frames and summary of a solved baseline and scenario."""
     zones = _zones(city, base, scen)
     bounds = city.roads.to_crs("EPSG:4326").total_bounds
+    rows = link_rows(base, scen)
+    periods = None
+    if base.morning is not None and scen.morning is not None:
+        nets = (base.variant.network, scen.variant.network)
+        periods = periods_frame(base.morning, scen.morning, rows, nets)
     return ScenarioResult(
         spec=spec,
         provenance=provenance,
-        links=_links(base, scen),
+        links=_links(base, scen, rows),
         buildings=_buildings(base, scen).to_crs("EPSG:4326"),
         zones=zones,
-        totals=_totals(base, scen),
+        totals=_totals(spec, base, scen),
         convergence=_convergence(spec, base, scen),
         od=_od(base, scen),
         edits=scen.variant.notes,
         bbox=tuple(round(float(v), 6) for v in bounds),
+        periods=periods,
+        morning=morning_summary(base.morning, scen.morning),
     )
-
-
-def _metadata(spec: ScenarioSpec, info: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
-    """Full dataset metadata for one published part of a scenario result."""
-    title = {k: f"{spec.title.get(k, spec.title['en'])}: {v}" for k, v in info["title"].items()}
-    about = spec.description.get("en", spec.title["en"])
-    notes = f"Scenario spec SHA-256 {spec.sha256}; screening-level model estimates, see docs."
-    return {
-        **common,
-        "title": title,
-        "description": {"en": f"Scenario '{spec.name}': {about} {info['description']}"},
-        "notes": {"en": notes},
-    }
-
-
-def _zone_fields(frame: pd.DataFrame, declared: list[dict]) -> list[dict]:
-    """Declared zone fields plus one per accessibility column (walk/drive minutes per category)."""
-    known = {f["name"] for f in declared}
-    extra = [
-        {
-            "name": c,
-            "type": "float",
-            "unit": "min",
-            "estimate": True,
-            "description": {
-                "en": f"{c.split('_')[0].title()} minutes to the nearest "
-                f"{c.split('_')[1]} ({c.rsplit('_', 1)[1]}); zone mean over residents"
-            },
-        }
-        for c in frame.columns
-        if c not in known and c != "geometry"
-    ]
-    return declared + extra
-
-
-def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]:
-    """Publish links, buildings, zones and totals as `scenario_<name>_<part>` (kind=scenario);
-    rerunning with identical output adds no new version. Returns the version of each part."""
-    described = tomllib.loads((HERE / "scenario_datasets.toml").read_text(encoding="utf-8"))
-    common = described.pop("metadata")
-    box = shapely.box(*result.bbox)
-    frames = {
-        "links": result.links,
-        "buildings": result.buildings,
-        "zones": result.zones,
-        "totals": gpd.GeoDataFrame(result.totals, geometry=[box] * len(result.totals), crs=4326),
-    }
-    versions = {}
-    for part, frame in frames.items():
-        info = described[part]
-        fields = info["fields"] if part != "zones" else _zone_fields(frame, info["fields"])
-        outcome = publish_frame(
-            settings,
-            name=f"scenario_{result.spec.name}_{part}",
-            metadata=_metadata(result.spec, info, common),
-            fields=fields,
-            frame=frame,
-            provenance={**result.provenance, "part": part},
-            kind="scenario",
-        )
-        versions[part] = outcome.version.version
-    return versions
-
-
-def load_result(settings: Settings, ref: str) -> dict[str, Any]:
-    """A result summary from a JSON file, or the published `scenario_<ref>_totals` dataset."""
-    path = Path(ref)
-    if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise SpecError(f"{ref}: no such result file")
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise SpecError(f"{ref}: not a JSON result ({err})") from None
-    try:
-        frame, version = read_published(settings, f"scenario_{ref}_totals")
-    except CivicError as err:
-        raise NotFound(f"no published scenario named {ref!r} ({err})") from None
-    totals = {
-        r.metric: {"unit": r.unit, "base": r.base, "scen": r.scen, "change": r.change}
-        for r in frame.itertuples()
-    }
-    return {"scenario": {"name": ref}, "totals": totals, "provenance": version.provenance}
-
-
-def compare_results(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:
-    """Scenario values of two results side by side for every metric they share, with B - A."""
-    ta, tb = a["totals"], b["totals"]
-    rows = [
-        (m, ta[m]["unit"], ta[m]["scen"], tb[m]["scen"])
-        for m in ta
-        if m in tb and ta[m]["scen"] is not None and tb[m]["scen"] is not None
-    ]
-    frame = pd.DataFrame(rows, columns=["metric", "unit", "a", "b"])
-    return frame.assign(b_minus_a=frame["b"] - frame["a"])

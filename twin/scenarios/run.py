@@ -8,7 +8,8 @@ link, zone, building and network indicators compared, recorded with provenance a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,23 +19,18 @@ from opendata.ingest.pipeline import code_version
 from opendata.settings import Settings
 from twin.city.load import City
 from twin.city.roads import METRIC_CRS
+from twin.city.travel import ChoiceAssumptions, build_travel
 from twin.data import vehicle_mix
 from twin.impacts.accessibility import WalkGraph, accessibility, walk_graph
 from twin.impacts.emissions import link_emissions
 from twin.impacts.noise import building_lden
+from twin.scenarios.demand import DemandSolution, baseline_demand, scenario_demand
 from twin.scenarios.edits import Variant, apply_edits, baseline_variant, load_city
 from twin.scenarios.model import ScenarioSpec
-from twin.scenarios.results import (
-    CONNECTOR,
-    PARTS,
-    ScenarioResult,
-    Solved,
-    compare_results,
-    compare_solved,
-    load_result,
-    publish_result,
-)
-from twin.traffic.assignment import AssignmentConfig, assign
+from twin.scenarios.publish import compare_results, load_result, publish_result
+from twin.scenarios.results import CONNECTOR, PARTS, ScenarioResult, Solved, compare_solved
+from twin.scenarios.timeofday import simulate as simulate_morning
+from twin.traffic.assignment import AssignmentConfig
 from twin.traffic.results import Progress
 
 __all__ = [
@@ -78,11 +74,38 @@ def _mix(variant: Variant, spec: ScenarioSpec) -> tuple[np.ndarray, np.ndarray]:
     return medium.to_numpy(), heavy.to_numpy()
 
 
-def solve(city: City, walk: WalkGraph, variant: Variant, spec: ScenarioSpec, label: str, progress):
-    """Assign the variant's demand, then its emissions, facade noise and accessibility."""
-    a, imp, net = spec.assignment, spec.impacts, variant.network
+def _demand(city: City, variant: Variant, spec: ScenarioSpec, label: str, progress, base):
+    """Trips and car flows of the variant: the baseline's equilibrium (`base` None) or the
+    scenario's under its demand assumption, reusing the baseline's mode costs and constants."""
+    a = spec.assignment
     config = AssignmentConfig(a.algorithm, a.target_gap, a.max_iterations)
-    result = assign(net, variant.demand, config, _stage(progress, f"{label}: assignment"))
+    frames = {"roads": city.roads, "stops": city.stops, "services": city.services}
+    modes = base.travel.modes if base is not None else None
+    travel = build_travel(
+        city.model, frames, variant.residents, variant.jobs, spec.demand, modes=modes
+    )
+    stage = _stage(progress, f"{label}: demand+assignment")
+    if base is None:
+        return baseline_demand(variant.network, travel, spec.demand, config, stage)
+    return scenario_demand(variant.network, travel, base, spec.demand, config, stage)
+
+
+def solve(
+    city: City,
+    walk: WalkGraph,
+    variant: Variant,
+    spec: ScenarioSpec,
+    label: str,
+    progress: ProgressFn | None,
+    base: DemandSolution | None = None,
+) -> Solved:
+    """Trips and car equilibrium of the variant, then its emissions, facade noise and
+    accessibility."""
+    imp, net = spec.impacts, variant.network
+    demand = _demand(city, variant, spec, label, progress, base)
+    result = demand.result
+    _stage(progress, f"{label}: morning peak")
+    morning = simulate_morning(net, result.demand, spec.time_of_day)
     _stage(progress, f"{label}: impacts")
     flow = np.where(net.link_type != CONNECTOR, result.flow, 0.0)
     speed = np.divide(net.length * 0.06, result.time, out=net.speed.copy(), where=result.time > 0)
@@ -108,7 +131,12 @@ def solve(city: City, walk: WalkGraph, variant: Variant, spec: ScenarioSpec, lab
     skim = result.skim()["time"]
     access = accessibility(walk, homes, city.services, zone_xy, variant.residents, skim, imp)
     emissions = link_emissions(flow, net.length, speed, medium + heavy)
-    return Solved(variant, result, skim, speed, emissions, homes, lden, access)
+    return Solved(variant, result, skim, speed, emissions, homes, lden, access, demand, morning)
+
+
+def demand_parameters(c: ChoiceAssumptions) -> dict[str, Any]:
+    """The demand assumption and every parameter behind it, for provenance and the summary."""
+    return {"assumption": c.describe(), **asdict(c), "mode_shares": dict(c.mode_shares)}
 
 
 def prepare_baseline(
@@ -144,7 +172,9 @@ def run_scenario(
     _stage(progress, "edits")
     variant = apply_edits(city, spec, baseline_variant(city))
     baseline = baseline or _baseline(city, spec, progress)
-    scenario = solve(city, baseline.walk, variant, spec, "scenario", progress)
+    scenario = solve(
+        city, baseline.walk, variant, spec, "scenario", progress, baseline.solved.demand
+    )
     provenance = {
         "scenario": spec.name,
         "spec_sha256": spec.sha256,
@@ -154,6 +184,12 @@ def run_scenario(
             "algorithm": spec.assignment.algorithm,
             "target_gap": spec.assignment.target_gap,
             "max_iterations": spec.assignment.max_iterations,
+        },
+        "demand": demand_parameters(spec.demand),
+        "time_of_day": {
+            "simulated": spec.time_of_day.enabled,
+            "profile": list(spec.time_of_day.profile),
+            **asdict(spec.time_of_day.config),
         },
     }
     return compare_solved(spec, city, baseline.solved, scenario, provenance)

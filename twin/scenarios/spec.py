@@ -19,6 +19,7 @@ from shapely.geometry import shape
 from opendata.errors import SpecError
 from opendata.ingest.speccheck import check_keys, fail, number, text
 from twin.city.model import DemandAssumptions
+from twin.scenarios.demand_spec import parse_demand
 from twin.scenarios.model import (
     CATEGORIES,
     CURRENCIES,
@@ -37,7 +38,8 @@ from twin.scenarios.model import (
     ScenarioSpec,
     Selection,
 )
-from twin.traffic.assignment import TARGETS
+from twin.scenarios.timeofday import parse_time_of_day
+from twin.traffic.assignment import DEFAULT_TARGET_GAP, TARGETS
 
 
 def _number(data: Mapping[str, Any], key: str, path: str, *, positive: bool = False) -> float:
@@ -208,7 +210,7 @@ def _assignment(data: object) -> AssignmentSpec:
     algorithm = data.get("algorithm", "bfw")
     if algorithm not in TARGETS:
         raise fail("assignment.algorithm", f"one of {', '.join(sorted(TARGETS))}", algorithm)
-    gap = number(data.get("target_gap", 1e-4), "assignment.target_gap")
+    gap = number(data.get("target_gap", DEFAULT_TARGET_GAP), "assignment.target_gap")
     if not 0 < gap < 1:
         raise fail("assignment.target_gap", "a number in (0, 1)", gap)
     iters = data.get("max_iterations", 500)
@@ -251,7 +253,17 @@ def _impacts(data: object) -> Impacts:
     )
 
 
-TOP_KEYS = {"name", "title", "description", "baseline", "edits", "assignment", "impacts"}
+TOP_KEYS = {
+    "name",
+    "title",
+    "description",
+    "baseline",
+    "edits",
+    "assignment",
+    "impacts",
+    "demand",
+    "time_of_day",
+}
 
 
 def parse_scenario(data: dict[str, Any]) -> ScenarioSpec:
@@ -273,6 +285,8 @@ def parse_scenario(data: dict[str, Any]) -> ScenarioSpec:
         baseline=_baseline(data.get("baseline", {})),
         assignment=_assignment(data.get("assignment", {})),
         impacts=_impacts(data.get("impacts", {})),
+        demand=parse_demand(data.get("demand", {})),
+        time_of_day=parse_time_of_day(data.get("time_of_day", {})),
         raw=data,
     )
 

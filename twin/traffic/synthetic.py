@@ -8,16 +8,24 @@ from twin.traffic.demand import gravity
 from twin.traffic.network import Network, build_network
 
 
-def grid_network(rows: int, cols: int, *, seed: int = 0) -> Network:
-    """A rows x cols street grid with one zone centroid per intersection.
+def _zoned(rows: int, cols: int, zone_step: int) -> np.ndarray:
+    """Indices (row-major) of the intersections that get a zone: every zone_step-th one."""
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    return np.flatnonzero((r % zone_step == 0) & (c % zone_step == 0))
+
+
+def grid_network(rows: int, cols: int, *, seed: int = 0, zone_step: int = 1) -> Network:
+    """A rows x cols street grid with a zone centroid at every `zone_step`-th intersection
+    (in both directions; 1: every intersection).
 
     Zones 1..Z come first and are joined to their intersection by two free-flowing connectors
     (b = 0); zones may not be passed through (first thru node = Z + 1), as in TNTP networks.
     Every fourth street is an arterial with two lanes and a higher speed.
     """
     rng = np.random.default_rng(seed)
-    zones = rows * cols
-    node = np.arange(zones).reshape(rows, cols) + zones + 1
+    at = _zoned(rows, cols, zone_step)
+    zones = at.size
+    node = np.arange(rows * cols).reshape(rows, cols) + zones + 1
     pairs = [(node[:, :-1], node[:, 1:], 0), (node[:-1, :], node[1:, :], 1)]
     tails, heads, arterial = [], [], []
     for a, b, axis in pairs:
@@ -34,9 +42,9 @@ def grid_network(rows: int, cols: int, *, seed: int = 0) -> Network:
     centroid = np.arange(1, zones + 1)
     n_conn = 2 * zones
     return build_network(
-        np.arange(1, 2 * zones + 1),
-        np.concatenate([tail, centroid, node.ravel()]),
-        np.concatenate([head, node.ravel(), centroid]),
+        np.arange(1, zones + rows * cols + 1),
+        np.concatenate([tail, centroid, node.ravel()[at]]),
+        np.concatenate([head, node.ravel()[at], centroid]),
         zones=zones,
         first_thru_index=zones,
         length=np.concatenate([length, np.full(n_conn, 0.1)]),
@@ -51,12 +59,15 @@ def grid_network(rows: int, cols: int, *, seed: int = 0) -> Network:
     )
 
 
-def grid_demand(rows: int, cols: int, *, trips_per_zone: float = 60.0, seed: int = 0) -> np.ndarray:
+def grid_demand(
+    rows: int, cols: int, *, trips_per_zone: float = 60.0, seed: int = 0, zone_step: int = 1
+) -> np.ndarray:
     """Gravity demand between the grid's zones; Manhattan distance, exponential deterrence."""
     rng = np.random.default_rng(seed + 1)
-    zones = rows * cols
-    r, c = np.divmod(np.arange(zones), cols)
-    dist = np.abs(r[:, None] - r[None, :]) + np.abs(c[:, None] - c[None, :])
+    at = _zoned(rows, cols, zone_step)
+    zones = at.size
+    r, c = np.divmod(at, cols)
+    dist = (np.abs(r[:, None] - r[None, :]) + np.abs(c[:, None] - c[None, :])) / zone_step
     dist = dist.astype(np.float64)
     weight = rng.uniform(0.5, 1.5, zones)
     prod = trips_per_zone * weight / weight.mean()

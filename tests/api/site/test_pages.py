@@ -345,7 +345,7 @@ def test_scenario_result_dataset_links_to_its_scenario(client):
 
 def test_kind_facet_separates_datasets_from_scenario_results(client):
     results = client.get("/datasets?f=json&kind=scenario").get_json()
-    assert results["total"] == 4
+    assert results["total"] == 5  # links, buildings, zones, totals, periods
     assert {card["kind"] for card in results["items"]} == {"scenario"}
 
 

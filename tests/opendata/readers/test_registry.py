@@ -17,6 +17,7 @@ from tests.opendata.readers.fixtures_readers import (
     two_layer_gpkg,
     zipped_shapefile,
 )
+from tests.opendata.readers.test_gtfs import gtfs_zip
 
 DOCS = ROOT / "docs" / "readers.md"
 
@@ -45,6 +46,7 @@ CASES = {
     ),
     "parquet": (lambda d: places_geoparquet(d / "k.parquet"), None, {}, 6),
     "osm_pbf": (lambda d: OSM_PBF, None, {"filter": "amenity=school"}, 3),
+    "gtfs": (lambda d: gtfs_zip(d / "feed.zip"), None, {}, 4),
 }
 
 

@@ -101,14 +101,16 @@ def test_worker_runs_a_job_to_done_with_real_totals(finished):
     assert (finished.status, finished.progress, finished.error) == ("done", "done", None)
     totals = finished.summary["totals"]
     assert totals["vehicle_hours"]["change"] > 10  # the closure costs vehicle-hours
-    assert totals["trips"]["change"] == 0
+    assert totals["person_trips"]["change"] == pytest.approx(0, abs=1e-6)  # same people
+    assert totals["trips_car"]["change"] < 0  # some leave the car (elastic demand)
+    assert finished.summary["demand"]["model"] == "elastic"
     assert finished.summary["links"] == {"closed": 37}
     assert finished.started_at <= finished.finished_at
 
 
 def test_done_job_records_the_published_versions(store, finished):
     catalog = Catalog(store.catalog_url)
-    assert set(finished.versions) == {"links", "buildings", "zones", "totals"}
+    assert set(finished.versions) == {"links", "buildings", "zones", "totals", "periods"}
     for part, version in finished.versions.items():
         ds = catalog.dataset(f"scenario_close_mannerheimintie_{part}")
         assert (ds.kind, ds.current_version) == ("scenario", version)

@@ -25,8 +25,7 @@ from twin.scenarios.maps_layers import (
     sequential,
     tooltip_frame,
 )
-from twin.scenarios.run import ScenarioResult, run_scenario
-from twin.scenarios.spec import load_scenario
+from twin.scenarios.run import ScenarioResult
 
 SCENARIOS = ROOT / "datasets" / "scenarios"
 
@@ -37,8 +36,9 @@ def store(bundled: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settin
 
 
 @pytest.fixture(scope="module")
-def result(store: Settings) -> ScenarioResult:
-    return run_scenario(store, load_scenario(SCENARIOS / "close_mannerheimintie.toml"))
+def result(results: dict[str, ScenarioResult]) -> ScenarioResult:
+    """The session's solved closure (the same data as this module's copy of the store)."""
+    return results["close_mannerheimintie"]
 
 
 @pytest.fixture(scope="module")

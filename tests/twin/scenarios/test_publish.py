@@ -51,9 +51,9 @@ def published(store: Settings, result: ScenarioResult) -> dict[str, int]:
     return publish_result(store, result)
 
 
-def test_results_are_published_as_four_scenario_datasets(store, published):
+def test_results_are_published_as_five_scenario_datasets(store, published):
     names = {d.name for d in Catalog(store.catalog_url).datasets(kind="scenario")}
-    parts = ("links", "buildings", "zones", "totals")
+    parts = ("links", "buildings", "zones", "totals", "periods")
     assert {f"scenario_close_mannerheimintie_{p}" for p in parts} <= names
     assert published == dict.fromkeys(parts, 1)
 
@@ -131,7 +131,7 @@ def test_cli_run_prints_a_before_after_table_and_writes_json(store, tmp_path: Pa
     )
     assert out.exit_code == 0, out.output
     assert "vehicle_hours" in out.stdout and "baseline" in out.stdout
-    assert "scenario: assignment" in out.stderr and "gap" in out.stdout
+    assert "scenario: demand+assignment" in out.stderr and "gap" in out.stdout
     summary = json.loads((tmp_path / "centre_30kmh.json").read_text(encoding="utf-8"))
     assert summary["totals"]["mean_speed"]["change"] < 0
     assert (tmp_path / "centre_30kmh_links.geojson").is_file()
