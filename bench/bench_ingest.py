@@ -93,7 +93,7 @@ max_reject_fraction = 0.0
 """
 
 OURS = """
-import sys, time, resource
+import sys, time
 from pathlib import Path
 from opendata.settings import Settings
 from opendata.ingest.specs import load_spec
@@ -104,18 +104,20 @@ settings = Settings(data_dir=work / "data", datasets_dir=work, source_roots=(wor
 t = time.perf_counter()
 result = ingest(load_spec(work / "points.toml"), settings)
 elapsed = time.perf_counter() - t
-print(elapsed, result.rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = int(next(x for x in open("/proc/self/status") if x.startswith("VmHWM")).split()[1])  # KiB
+print(elapsed, result.rows, hwm)
 """
 
 GEOPANDAS = """
-import sys, time, resource
+import sys, time
 import pandas as pd, geopandas as gpd
 t = time.perf_counter()
 df = pd.read_csv(sys.argv[1], sep=";", decimal=",", encoding="cp1252")
 gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["x"], df["y"]), crs="EPSG:3067")
 gdf.to_parquet(sys.argv[2])
 elapsed = time.perf_counter() - t
-print(elapsed, len(gdf), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = int(next(x for x in open("/proc/self/status") if x.startswith("VmHWM")).split()[1])  # KiB
+print(elapsed, len(gdf), hwm)
 """
 
 

@@ -27,6 +27,10 @@ SCENARIOS = ("close_mannerheimintie", "centre_30kmh", "new_block_toolonlahti", "
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process since exec (VmHWM; ru_maxrss inherits the parent's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -40,6 +40,7 @@ def _hypothesis_profiles() -> None:
     )
     hypothesis_settings.register_profile(
         "fuzz",
+        derandomize=False,  # explicit: under CI=true Hypothesis's own default is derandomised
         deadline=None,
         database=recorded,
         max_examples=2000,

@@ -63,6 +63,10 @@ _ENVELOPE = {
 }
 _RESPONSES = {
     "200": {"description": "CKAN envelope with `result`", "content": _ENVELOPE},
+    "400": {
+        "description": "Bad Request: a POST body that is not a JSON object (CKAN error shape)",
+        "content": _ENVELOPE,
+    },
     "404": {"description": "Not Found Error (CKAN error shape)", "content": _ENVELOPE},
     "409": {
         "description": "Validation or Search Query Error (CKAN error shape)",

@@ -34,8 +34,11 @@ DOWNLOAD = re.compile(
 
 
 def parquet_rows(body: bytes) -> int:
-    """Rows of a GeoParquet file, read by pyarrow and again as a GeoDataFrame."""
+    """Rows of a Parquet file, read by pyarrow; a GeoParquet file (one with `geo` metadata) is
+    read again as a GeoDataFrame. A SQL answer without a geometry column is plain Parquet."""
     table = pq.read_table(io.BytesIO(body))
+    if b"geo" not in (table.schema.metadata or {}):
+        return table.num_rows
     frame = gpd.read_parquet(io.BytesIO(body))
     if len(frame) != table.num_rows:
         raise ValueError(f"pyarrow reads {table.num_rows} rows, GeoPandas {len(frame)}")

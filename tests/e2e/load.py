@@ -14,6 +14,7 @@ import re
 import statistics
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
@@ -184,5 +185,8 @@ def run_load(
     base: str, asks: list[Ask], *, clients: int, seconds: float, warmup: float, worker_pids
 ) -> LoadResult:
     """`clients` users for `seconds` (after `warmup` seconds not counted); `worker_pids()` lists
-    the processes whose memory is sampled."""
-    return asyncio.run(_run(base, asks, clients, seconds, warmup, worker_pids))
+    the processes whose memory is sampled. The loop runs in a thread of its own: a caller may
+    already have one running (Playwright's sync API keeps one in pytest's main thread)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ran = pool.submit(asyncio.run, _run(base, asks, clients, seconds, warmup, worker_pids))
+        return ran.result()

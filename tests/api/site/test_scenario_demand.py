@@ -51,7 +51,7 @@ def test_page_shows_a_mode_table_and_charts_with_table_alternatives(client):
     assert 'id="modes-table-caption"' in html and "Public transport" in html
     assert html.count('role="img"') == 2  # trips by mode, delay through the morning
     assert 'aria-labelledby="modes-caption"' in html and 'id="morning-table-caption"' in html
-    assert 'type="range" id="period-slider"' in html and "/static/site/periods.js" in html
+    assert 'type="range" id="period-slider"' in html and "/static/site/periods." in html
     assert "Demand assumption behind every number" in html
     assert "What the model does not do" in html
 
