@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from api.app import create_app
+from api.auth import accounts
 from opendata.settings import Settings
 from tests.api.conftest import ROOT, free_port
 from tests.api.conftest import _wait_ready as wait_ready
@@ -31,10 +32,19 @@ def store(bundled: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settin
 
 
 @pytest.fixture(scope="module")
-def api(store: Settings):
+def token(store: Settings) -> str:
+    """An API token of a planner (every write route needs one)."""
+    accounts.add_user(store.catalog_url, "api.planner", "planner")
+    return accounts.issue_token(store.catalog_url, "api.planner")
+
+
+@pytest.fixture(scope="module")
+def api(store: Settings, token: str):
     app = create_app(store)
     app.config["TESTING"] = True
-    return app.test_client()
+    client = app.test_client()
+    client.token = token
+    return client
 
 
 def _post(api, body, *, client: str = "10.0.0.1", content_type: str = "application/json"):
@@ -44,6 +54,7 @@ def _post(api, body, *, client: str = "10.0.0.1", content_type: str = "applicati
         data=data,
         content_type=content_type,
         environ_base={"REMOTE_ADDR": client},
+        headers={"Authorization": f"Bearer {getattr(api, 'token', '')}"},
     )
 
 
@@ -53,11 +64,16 @@ def _count(store: Settings) -> int:
 
 @pytest.fixture(scope="module")
 def done_job(api, store: Settings) -> dict:
-    """A closure submitted over HTTP and run by an in-process worker."""
+    """A closure submitted over HTTP, run by an in-process worker, then published."""
     resp = _post(api, scenario(name="api_closure"), client="10.0.0.99")
     assert resp.status_code == 202
     worker.run_worker(store, once=True)
-    return api.get(resp.headers["Location"].removeprefix("http://api.test")).get_json()
+    path = resp.headers["Location"].removeprefix("http://api.test")
+    title = {"fi": "Suljettu", "sv": "Stängd", "en": "Closed"}
+    headers = {"Authorization": f"Bearer {api.token}"}
+    published = api.post(f"{path}/publish", json={"title": title}, headers=headers)
+    assert published.status_code == 200
+    return api.get(path).get_json()
 
 
 def test_post_queues_and_answers_202_with_location(api, store):
@@ -127,6 +143,7 @@ def test_toml_body_is_accepted(api, store):
 
 def test_submissions_over_the_limit_get_429_with_retry_after(store):
     limited = create_app(replace(store, scenario_submit_per_minute=2)).test_client()
+    limited.token = accounts.issue_token(store.catalog_url, "api.planner")
     codes = [_post(limited, scenario(name=f"burst_{i}"), client="10.1.1.1") for i in range(3)]
     assert [r.status_code for r in codes] == [202, 202, 429]
     assert codes[2].mimetype == PROBLEM and 1 <= int(codes[2].headers["Retry-After"]) <= 60
@@ -260,9 +277,10 @@ def live_service(store: Settings, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.e2e
-def test_live_server_and_worker_run_a_posted_scenario(live_service):
+def test_live_server_and_worker_run_a_posted_scenario(live_service, token):
     spec = scenario("centre_30kmh", name="live_30kmh")
-    resp = requests.post(f"{live_service}/api/scenarios", json=spec, timeout=30)
+    auth = {"Authorization": f"Bearer {token}"}
+    resp = requests.post(f"{live_service}/api/scenarios", json=spec, headers=auth, timeout=30)
     assert resp.status_code == 202
     deadline, job = time.monotonic() + 120, {}
     while time.monotonic() < deadline and job.get("status") not in ("done", "failed"):

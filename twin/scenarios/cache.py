@@ -60,10 +60,15 @@ def _current(catalog: Catalog, name: str) -> int | None:
 _CITIES = Memo(2)
 
 
+def city_for(settings: Settings, spec: ScenarioSpec) -> City:
+    """The city `spec` starts from, loaded once per process and dataset versions."""
+    return _CITIES.get(city_key(settings, spec), lambda: load_city(settings, spec))
+
+
 def check_edits(settings: Settings, spec: ScenarioSpec) -> None:
     """Apply the edits to the published network (no assignment) so a selection matching
     nothing or an unreachable zone is refused at submission, not minutes later."""
-    city: City = _CITIES.get(city_key(settings, spec), lambda: load_city(settings, spec))
+    city = city_for(settings, spec)
     apply_edits(city, spec, baseline_variant(city))
 
 
