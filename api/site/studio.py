@@ -4,10 +4,7 @@ Every form carries a CSRF token; every page is private (`Cache-Control: no-store
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request, session
@@ -16,6 +13,7 @@ from api.auth import accounts
 from api.auth.access import csrf, current_user
 from api.site import i18n
 from api.site.pages import html_response, site_for_request
+from api.site.studio_text import studio_text
 from opendata.errors import SpecError
 from opendata.settings import Settings
 from twin.jobs import queue
@@ -23,18 +21,6 @@ from twin.scenarios.spec import load_scenario
 
 bp = Blueprint("studio", __name__)
 CONFORMANCE: list[str] = []
-TEXTS = Path(__file__).with_name("translations") / "studio.json"
-
-
-@lru_cache(maxsize=1)
-def _texts() -> dict[str, dict[str, str]]:
-    return json.loads(TEXTS.read_text(encoding="utf-8"))
-
-
-def studio_text(lang: str) -> dict[str, str]:
-    """The studio's strings in `lang` (English for a language the studio does not speak yet)."""
-    texts = _texts()
-    return {**texts["en"], **texts.get(lang, {})}
 
 
 @dataclass(frozen=True)

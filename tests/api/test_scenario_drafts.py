@@ -189,3 +189,13 @@ def test_validate_counts_a_cordons_crossing_links(api, auth):
 def test_validate_needs_an_account(api):
     resp = api.post("/api/scenarios/validate", json=scenario(name="dry_run"))
     assert resp.status_code == 401
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "withdrawn on"), ("fi", "vedettiin pois")])
+def test_withdrawn_scenario_page_says_so_and_when(api, auth, published, lang, words):
+    job = api.get(f"/api/scenarios/{published['id']}", headers=auth["anna"]).get_json()
+    assert job["visibility"] == "withdrawn"  # by the withdrawal test above
+    page = api.get(f"/scenarios/{NAME}?lang={lang}")
+    assert page.status_code == 410
+    text = page.get_data(as_text=True)
+    assert words in text and job["changed"][:10] in text

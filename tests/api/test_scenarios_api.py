@@ -21,6 +21,7 @@ from tests.api.conftest import ROOT, free_port
 from tests.api.conftest import _wait_ready as wait_ready
 from tests.twin.jobs.test_worker import copy_store, scenario
 from twin.jobs import queue, worker
+from twin.scenarios import cache
 
 PROBLEM = "application/problem+json"
 
@@ -86,6 +87,17 @@ def test_post_queues_and_answers_202_with_location(api, store):
     queue.finish(store, queue.claim(store, worker.worker_id()).id, "failed", error="test")
 
 
+def test_post_builds_no_city_model_in_the_request(api, store):
+    cache._CITIES.items.clear()  # as after a start: no city loaded in this process
+    started = time.perf_counter()
+    resp = _post(api, scenario(name="api_fast"), client="10.0.0.7")
+    elapsed = time.perf_counter() - started
+    assert resp.status_code == 202
+    assert len(cache._CITIES.items) == 0, f"a city was built in the request ({elapsed:.2f} s)"
+    print(f"first POST after clearing the city cache: {elapsed * 1000:.0f} ms")
+    queue.finish(store, queue.claim(store, worker.worker_id()).id, "failed", error="test")
+
+
 BAD = {
     "unknown edit": (scenario(name="x_bad", edits=[{"type": "teleport"}]), 422, "edits[0].type"),
     "unknown key": (
@@ -97,6 +109,11 @@ BAD = {
         scenario(name="x_bad", edits=[{"type": "close", "name": "Nonexistent street"}]),
         422,
         "edits[0] (close): the selection matches no road links",
+    ),
+    "miscased street name": (
+        scenario(name="x_bad", edits=[{"type": "close", "name": "mannerheimintie"}]),
+        422,
+        "no street named 'mannerheimintie'; closest: Mannerheimintie",
     ),
     "not JSON": ("{'name': ", 400, "not valid JSON"),
     "empty body": ("", 400, "empty body"),

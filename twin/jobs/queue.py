@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from opendata.errors import NotFound
 from opendata.ingest.privacy import keyed_hash
 from opendata.settings import Settings
-from twin.scenarios.cache import check_edits
+from twin.scenarios.dryrun import check_names
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.spec import parse_scenario
 
@@ -344,9 +344,10 @@ def client_id(settings: Settings, address: str) -> str:
 def submit(
     settings: Settings, spec_dict: dict[str, Any], *, client: str = "", owner: str | None = None
 ) -> Job:
-    """Validate a scenario (spec, then edits against the network) and queue it.
-
-    Raises `SpecError` naming the edit and the problem; nothing is queued then."""
+    """Validate a scenario (the spec, and its street names against the published roads) and
+    queue it. No city model is built here: the worker applies the edits, and a closure that
+    cuts zones off fails the job with that message (`POST /api/scenarios/validate` tells
+    beforehand). Raises `SpecError` naming the edit and the problem; nothing is queued then."""
     spec = parse_scenario(spec_dict)
-    check_edits(settings, spec)
+    check_names(settings, spec)
     return enqueue(settings, spec, spec_dict, client=client, owner=owner)

@@ -9,13 +9,19 @@ import difflib
 import unicodedata
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from opendata.errors import SpecError
 from opendata.settings import Settings
-from twin.scenarios.cache import city_for
+from opendata.store.catalog import Catalog
+from opendata.store.publish import version_path
+from twin.scenarios.cache import Memo, city_for
 from twin.scenarios.edits import apply_edits, baseline_variant, link_arrays, select_links
 from twin.scenarios.model import ScenarioSpec
 
 MAX_STREETS = 20  #: street names listed per edit
+NAME_COLUMNS = ("name", "name_sv")
+_NAMES = Memo(2)
 
 
 def fold(text: str) -> str:
@@ -41,6 +47,39 @@ def closest_names(known: list[str], asked: str, n: int = 5) -> list[str]:
     if key in by_fold:
         return [by_fold[key]]
     return [by_fold[k] for k in difflib.get_close_matches(key, list(by_fold), n=n, cutoff=0.6)]
+
+
+def street_names(settings: Settings) -> frozenset[str]:
+    """Every Finnish and Swedish street name of the current published roads: two columns of
+    one Parquet file, cached per roads version (no city model is built)."""
+    record = Catalog(settings.catalog_url).version("roads")
+    return _NAMES.get(
+        (settings.catalog_url, record.version),
+        lambda: frozenset(
+            str(v)
+            for column in pq.read_table(version_path(settings, record), columns=list(NAME_COLUMNS))
+            .to_pydict()
+            .values()
+            for v in column
+            if v
+        ),
+    )
+
+
+def check_names(settings: Settings, spec: ScenarioSpec) -> None:
+    """Refuse a selection naming a street the city does not have, with the closest names: the
+    cheap part of the edit check, done in the request (the rest runs in the worker)."""
+    known = street_names(settings)
+    for i, edit in enumerate(spec.edits):
+        select = getattr(edit, "select", None)
+        unknown = [n for n in (select.name if select else ()) if n not in known]
+        if unknown:
+            near = closest_names(sorted(known), unknown[0])
+            hint = f"; closest: {', '.join(near)}" if near else ""
+            raise SpecError(
+                f"edits[{i}] ({edit.type}): the selection matches no road links "
+                f"(no street named {unknown[0][:60]!r}{hint})"
+            )
 
 
 def dry_run(settings: Settings, spec: ScenarioSpec) -> dict[str, Any]:
