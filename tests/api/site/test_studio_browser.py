@@ -95,6 +95,16 @@ def test_planner_journey_draft_publish_withdraw(browser, live_site, planners, re
         page, "document.querySelector('#studio-publish-status').textContent.includes('Withdrawn')"
     )
     assert _fetch(anon, "GET", f"/api/datasets/scenario_{NAME}_links") == 404
+
+    page.fill("#studio-name", NAME + "_b")  # a second run of the same edits, to compare
+    page.click("#studio-run-button")
+    wait_until(page, f"document.querySelector('#studio-app').dataset.job !== '{job}'")
+    wait_until(page, "!document.querySelector('#studio-results').hidden", timeout=240)
+    page.goto(live_site + "/studio")
+    page.click("#studio-compare button[type=submit]")
+    wait_until(page, "!document.querySelector('#studio-compare-result').hidden")
+    assert page.locator("#studio-compare-rows tr").count() > 5
+    assert "noise" in page.text_content("#studio-compare-note")
     assert page.recorder.foreign == [] and page.recorder.errors == []
     for ctx in (context, anon_context, other_context):
         ctx.close()

@@ -196,6 +196,40 @@
     say("studio-publish-status", ok ? (status === 200 ? T.withdrawn : T.deleted) : (doc ? doc.detail : String(status)), !ok);
   }
 
+  async function compare(event) {
+    event.preventDefault();
+    const ids = [$("studio-compare-a").value, $("studio-compare-b").value];
+    const docs = [];
+    for (const id of ids) {
+      const { status, doc } = await call("GET", "/api/scenarios/" + id);
+      if (status !== 200) return;
+      docs.push(doc);
+    }
+    const [a, b] = docs.map((d) => d.summary.totals);
+    $("studio-compare-ha").textContent = "A: " + docs[0].name;
+    $("studio-compare-hb").textContent = "B: " + docs[1].name;
+    const rows = $("studio-compare-rows");
+    rows.replaceChildren();
+    for (const metric of Object.keys(a)) {
+      if (!b[metric]) continue;
+      const diff = a[metric].scen === null || b[metric].scen === null ? null : b[metric].scen - a[metric].scen;
+      const tr = document.createElement("tr");
+      for (const cell of [metric, fmt(a[metric].scen), fmt(b[metric].scen), fmt(diff), a[metric].unit || ""]) {
+        const td = document.createElement("td");
+        td.textContent = cell;
+        tr.append(td);
+      }
+      rows.append(tr);
+    }
+    const noise = [noisePct(a), noisePct(b)].filter((p) => p !== null);
+    const models = docs.map((d) => (d.spec.demand && d.spec.demand.model) || "elastic");
+    let note = noise.length ? T.noise.replace("{pct}", Math.max(...noise.map(Number)).toPrecision(2)) : "";
+    note += " " + (models[0] === models[1] ? (T["demand_" + models[0]] || "") : T.demand_differs);
+    $("studio-compare-note").textContent = note.trim();
+    $("studio-compare-result").hidden = false;
+  }
+
+  if ($("studio-compare")) $("studio-compare").addEventListener("submit", compare);
   $("studio-start").addEventListener("submit", start);
   $("studio-add").addEventListener("submit", addEdit);
   $("studio-check-button").addEventListener("click", check);
