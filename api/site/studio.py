@@ -14,8 +14,9 @@ from api.auth.access import csrf, current_user
 from api.site import i18n
 from api.site.pages import html_response, site_for_request
 from api.site.studio_text import studio_text
-from opendata.errors import SpecError
+from opendata.errors import NotFound, SpecError
 from opendata.settings import Settings
+from opendata.store.catalog import Catalog
 from twin.jobs import queue
 from twin.scenarios.spec import load_scenario
 
@@ -41,6 +42,16 @@ class StudioPage:
     runs: list[dict[str, Any]] = field(default_factory=list)
     bundled: list[dict[str, str]] = field(default_factory=list)
     strings: dict[str, str] = field(default_factory=dict)
+    map: dict[str, Any] = field(default_factory=dict)  #: tiles, attribution, bbox of the roads
+
+
+def _map_config(settings: Settings) -> dict[str, Any]:
+    """What the studio map shows: the basemap and the extent of the published roads."""
+    try:
+        bbox = Catalog(settings.catalog_url).version("roads").bbox or list(settings.city_bbox)
+    except NotFound:
+        bbox = list(settings.city_bbox)
+    return {"tiles": settings.tile_url, "attribution": settings.tile_attribution, "bbox": bbox}
 
 
 def _bundled(settings: Settings, lang: str) -> list[dict[str, str]]:
@@ -136,7 +147,10 @@ def studio_home() -> Response:
     lang = site_for_request().lang
     texts = studio_text(lang)
     strings = {k.removeprefix("js."): v for k, v in texts.items() if k.startswith("js.")}
-    page = StudioPage(user.name, user.role, runs, _bundled(_settings(), lang), strings)
+    settings = _settings()
+    page = StudioPage(
+        user.name, user.role, runs, _bundled(settings, lang), strings, _map_config(settings)
+    )
     return _render("site/studio/index.html", page)
 
 

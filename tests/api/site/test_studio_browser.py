@@ -120,8 +120,33 @@ def test_studio_has_no_axe_violations_and_fits_the_width(
     page.goto(f"{live_site}/studio?lang={lang}")
     page.select_option("#studio-start-from", "cordon_esplanadi")
     page.click("#studio-start button[type=submit]")
+    wait_until(page, "!document.querySelector('#studio-builder').hidden")
+    page.wait_for_timeout(500)  # the map's first tiles
     page.screenshot(path=f"/tmp/studio-{lang}-{width}.png", full_page=True)
     assert page.get_attribute("html", "lang") == lang
     assert [v["id"] for v in Axe().run(page).response["violations"]] == []
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_an_area_drawn_on_the_map_becomes_a_checked_edit(browser, live_site, planners, request):
+    context, page = _signed_in(browser, live_site, request, planners[1])
+    page.click("#studio-start button[type=submit]")  # an empty scenario
+    page.fill("#studio-name", "drawn_cordon")
+    page.click("#studio-draw")
+    page.locator("#studio-map").scroll_into_view_if_needed()
+    box = page.locator("#studio-map").bounding_box()  # in the viewport now
+    for fx, fy in ((0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)):
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(350)  # one corner per click, as a person clicks
+    assert page.get_attribute("#studio-map", "data-points") == "4"
+    page.select_option("#studio-area-type", "cordon_charge")
+    page.fill("#studio-area-value", "3")
+    page.click("#studio-area button[type=submit]")
+    wait_until(page, "document.querySelector('#studio-check').textContent !== ''")
+    wait_until(page, "!document.querySelector('#studio-check').textContent.includes('…')", 90)
+    edit = page.text_content("#studio-edits li")
+    assert "Cordon charge 3 EUR" in edit and "road links" in edit and "— 0 road" not in edit
+    assert page.locator("#studio-map path.leaflet-interactive").count() == 1  # drawn as made
+    assert page.recorder.errors == []
     context.close()

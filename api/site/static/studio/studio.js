@@ -70,6 +70,7 @@
       list.append(li);
     });
     $("studio-no-edits").hidden = spec.edits.length > 0;
+    if (window.studioMap) window.studioMap.show(spec.edits);
   }
 
   async function start(event) {
@@ -84,6 +85,7 @@
     }
     $("studio-name").value = spec.name ? spec.name + "_v2" : "";
     $("studio-builder").hidden = false;
+    if (window.studioMap) window.studioMap.refresh();
     renderEdits();
     $("studio-name").focus();
   }
@@ -104,7 +106,8 @@
   function current() {
     const name = $("studio-name").value.trim();
     const title = Object.assign({}, spec.title || {});
-    if (!title.en) title.en = name;
+    // a working title until publication asks for the real ones (the spec needs en and fi/sv)
+    for (const lang of ["fi", "sv", "en"]) if (!title[lang]) title[lang] = name;
     return Object.assign({}, spec, { name, title });
   }
 
@@ -229,6 +232,27 @@
     $("studio-compare-result").hidden = false;
   }
 
+  function draw() {
+    if (!window.studioMap) return;
+    window.studioMap.start();
+    say("studio-check", T.draw_help);
+  }
+
+  function addArea(event) {
+    event.preventDefault();
+    const polygon = window.studioMap ? window.studioMap.finish() : null;
+    if (!polygon) { say("studio-check", T.need_corners, true); return; }
+    const value = Number($("studio-area-value").value);
+    const edit = $("studio-area-type").value === "cordon_charge"
+      ? { type: "cordon_charge", polygon, amount: value, currency: "EUR" }
+      : { type: "change", polygon, speed_kmh: value };
+    spec.edits.push(edit);
+    renderEdits();
+    check();
+  }
+
+  $("studio-draw").addEventListener("click", draw);
+  $("studio-area").addEventListener("submit", addArea);
   if ($("studio-compare")) $("studio-compare").addEventListener("submit", compare);
   $("studio-start").addEventListener("submit", start);
   $("studio-add").addEventListener("submit", addEdit);
