@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from api import assets, http
+from api.auth import setup as auth_setup
 from opendata.settings import Settings
 
 #: Blueprint modules, in registration order. Each exposes `bp` (a Blueprint), `CONFORMANCE`
@@ -22,7 +23,13 @@ BLUEPRINT_MODULES = (
     "api.catalog.ckan",
     "api.site.pages",
     "api.scenarios",
+    "api.scenario_writes",
+    "api.site.studio",
 )
+#: Blueprints a foreign origin may not call (no CORS at all), and read blueprints that also
+#: answer read-only POSTs (SQL, CKAN actions) from any origin.
+NO_CORS = {"api.scenario_writes", "api.site.studio"}
+POST_READS = {"api.catalog.sql", "api.catalog.ckan"}
 
 #: The site's static files, served by `api.assets` (fingerprinted, gzipped, cacheable).
 STATIC_DIR = Path(__file__).parent / "site" / "static"
@@ -51,9 +58,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.strict_slashes = False
     http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
     assets.install(app, STATIC_DIR)
+    auth_setup.install(app, settings)
     modules = blueprint_modules()
     app.extensions["civic_blueprint_modules"] = modules
     for module in modules:
+        if module.__name__ not in NO_CORS:
+            extra = ("POST",) if module.__name__ in POST_READS else ()
+            http.open_cors(module.bp, methods=http.READS + extra)
         app.register_blueprint(module.bp)
     return app
 

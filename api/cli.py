@@ -9,6 +9,7 @@ import traceback
 import click
 
 from api.serve import serve_cmd
+from api.users_cli import users_group
 from opendata.cli import COMMANDS as OPENDATA_COMMANDS
 from opendata.settings import Settings
 from twin.cli import twin as twin_group
@@ -32,6 +33,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 for _command in OPENDATA_COMMANDS:
     cli.add_command(_command)
 cli.add_command(serve_cmd)
+cli.add_command(users_group)
 twin_group.add_command(run_command)
 twin_group.add_command(compare_command)
 twin_group.add_command(worker_command)

@@ -1,5 +1,6 @@
 """HTTP behaviour shared by every blueprint, written once: content negotiation, strong ETags and
-conditional GET, the Content-Security-Policy, problem+json errors, CORS, gzip and rate limits."""
+conditional GET, the Content-Security-Policy, problem+json errors, read-only CORS (Flask-CORS
+per blueprint), gzip and rate limits."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from opendata.errors import NotFound, SpecError
@@ -260,22 +262,44 @@ def _gzip(resp: Response) -> Response:
     return resp
 
 
+def _refuse_foreign_preflight(resp: Response) -> None:
+    """Flask-CORS answers a preflight for a method the route does not open (a write) with
+    `Access-Control-Allow-Origin` but without `Allow-Methods`; drop the origin too, so the
+    browser refuses it outright and a foreign page learns nothing."""
+    asked = request.headers.get("Access-Control-Request-Method")
+    if request.method == "OPTIONS" and asked and "Access-Control-Allow-Methods" not in resp.headers:
+        for key in [k for k in resp.headers.keys() if k.startswith("Access-Control-")]:
+            del resp.headers[key]
+
+
 def _after(resp: Response) -> Response:
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if request.method == "OPTIONS":
-        resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = (
-            request.headers.get("Access-Control-Request-Headers") or "Content-Type, Accept"
-        )
-        resp.headers["Access-Control-Max-Age"] = "86400"
-    if request.method in ("GET", "HEAD", "OPTIONS", "POST"):
-        resp.headers.setdefault("Access-Control-Allow-Origin", "*")
-        resp.headers.setdefault(
-            "Access-Control-Expose-Headers",
-            "ETag, Link, Content-Crs, Content-Range, Content-Disposition, Retry-After",
-        )
+    _refuse_foreign_preflight(resp)
     resp = _gzip(resp)
     return resp
+
+
+#: Headers a cross-origin reader may see.
+EXPOSED = ["ETag", "Link", "Content-Crs", "Content-Range", "Content-Disposition", "Retry-After"]
+READS = ("GET", "HEAD", "OPTIONS")
+_CORS_DONE: set[str] = set()
+
+
+def open_cors(bp: Blueprint, *, methods: tuple[str, ...] = READS) -> None:
+    """Let every origin read what `bp` serves (open data), with Flask-CORS on that blueprint
+    only: write blueprints get no `Access-Control-Allow-Origin` and no preflight. A blueprint
+    is a module singleton, so this runs once, before its first registration."""
+    if bp.name in _CORS_DONE:
+        return
+    CORS(
+        bp,
+        origins="*",
+        send_wildcard=True,
+        methods=list(methods),
+        expose_headers=EXPOSED,
+        max_age=86400,
+    )
+    _CORS_DONE.add(bp.name)
 
 
 def _handle_http(err: HTTPException) -> Response:

@@ -91,6 +91,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "servers": [{"url": settings.base_url}],
         "paths": dict(sorted(paths.items())),
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     }
 
 

@@ -70,6 +70,13 @@ def _page(op: str, summary: str, params: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+def _withdrawable(op: str, summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    """A page that answers 410 once its scenario was withdrawn (saying when)."""
+    page = _page(op, summary, params)
+    page["get"]["responses"]["410"] = {"description": "Withdrawn (a page saying when)"}
+    return page
+
+
 def _sql_page() -> dict[str, Any]:
     """`/sql`: the page; a query that fails is shown on it with the status of `/api/sql`."""
     page = _page(
@@ -133,7 +140,7 @@ def openapi_paths(settings: object) -> dict[str, Any]:
             ],
         ),
         "/scenarios": _page("siteScenarios", "Every published planning scenario", []),
-        "/scenarios/{name}": _page(
+        "/scenarios/{name}": _withdrawable(
             "siteScenario",
             "Scenario page: what changes, before/after, indicators, near an address",
             [

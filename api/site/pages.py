@@ -23,6 +23,7 @@ from api.site.map import map_page, parse_map, preview_etag, preview_text
 from api.site.openapi import openapi_paths  # noqa: F401 - part of the blueprint contract
 from api.site.scenario import scenario_page
 from api.site.sql import sql_page
+from api.site.studio_text import withdrawn_note
 from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata.search import Entry, entries
@@ -111,6 +112,14 @@ def not_found(site: Site, detail: str) -> Response:
         raise ApiError(404, detail, title="Not Found")
     page = {"status": 404, "detail": detail}
     return html_response("site/error.html", page, site, json_url=None, status=404)
+
+
+def gone(site: Site, detail: str) -> Response:
+    """A 410 for something withdrawn: a page saying so (and when), or problem+json."""
+    if wants_json():
+        raise ApiError(410, detail, title="Gone")
+    page = {"status": 410, "detail": detail}
+    return html_response("site/error.html", page, site, json_url=None, status=410)
 
 
 def _entries() -> list[Entry]:
@@ -208,6 +217,8 @@ def scenario(name: str) -> Response:
     try:
         page = scenario_page(_settings(), _entries(), name, request.args, site)
     except NotFound as err:
+        if note := withdrawn_note(_settings().catalog_url, name, site.lang):
+            return gone(site, note)
         return not_found(site, str(err))
     except ValueError as err:
         raise ApiError(400, str(err)) from None

@@ -61,6 +61,30 @@ runs = sa.Table(
     sa.Column("report_dir", sa.Text, nullable=True),
 )
 
+# Accounts of the people who may write (scenario planners, publishers, admins). They live in the
+# catalog DB beside what they publish; `api.auth` owns the logic. Tokens and sessions are stored
+# as SHA-256 of high-entropy random secrets, passwords as argon2 hashes.
+users = sa.Table(
+    "users",
+    meta,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # planner | publisher | admin
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+credentials = sa.Table(
+    "credentials",
+    meta,
+    sa.Column("secret_hash", sa.String(64), primary_key=True),
+    sa.Column("user", sa.String(64), sa.ForeignKey("users.name"), nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # token | session
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=True),
+)
+
 
 def now() -> str:
     """UTC timestamp in ISO 8601 with seconds."""
@@ -126,6 +150,10 @@ def _dataset(row: Any) -> Dataset:
 
 
 _ENGINES: dict[str, Engine] = {}
+#: Kinds no public read sees: a scenario run still private to its owner, and a withdrawn one
+#: (its versions kept for the record). Every reading method below leaves them out.
+HIDDEN_KINDS = ("draft", "withdrawn")
+_VISIBLE = datasets.c.kind.not_in(HIDDEN_KINDS)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -161,15 +189,17 @@ class Catalog:
 
     # -- reading ---------------------------------------------------------------------------
     def datasets(self, *, kind: str | None = None) -> list[Dataset]:
+        """Public datasets (of one kind); `kind` may also name a hidden one (`draft`)."""
         query = sa.select(datasets).order_by(datasets.c.name)
-        if kind:
-            query = query.where(datasets.c.kind == kind)
+        query = query.where(datasets.c.kind == kind) if kind else query.where(_VISIBLE)
         with self.engine.connect() as conn:
             return [_dataset(r) for r in conn.execute(query)]
 
-    def dataset(self, name: str) -> Dataset:
+    def dataset(self, name: str, *, hidden: bool = False) -> Dataset:
+        """A public dataset by name (`hidden`: drafts and withdrawn ones too)."""
+        query = sa.select(datasets).where(datasets.c.name == name)
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(datasets).where(datasets.c.name == name)).first()
+            row = conn.execute(query if hidden else query.where(_VISIBLE)).first()
         if row is None:
             raise NotFound(f"no dataset named '{name}'")
         return _dataset(row)
@@ -181,8 +211,9 @@ class Catalog:
 
     def version(self, name: str, version: int | None = None) -> Version:
         """A given version, or the current one when `version` is None."""
+        dataset = self.dataset(name)  # a hidden dataset's versions are hidden too
         if version is None:
-            current = self.dataset(name).current_version
+            current = dataset.current_version
             if current is None:
                 raise NotFound(f"dataset '{name}' has no published version yet")
             version = current
@@ -204,6 +235,7 @@ class Catalog:
                 (versions.c.dataset == datasets.c.name)
                 & (versions.c.version == datasets.c.current_version),
             )
+            .where(_VISIBLE)
             .order_by(datasets.c.name)
         )
         with self.engine.connect() as conn:
@@ -266,6 +298,26 @@ class Catalog:
             return
         with self.begin() as own:
             own.execute(stmt)
+
+    def set_kind(self, name: str, kind: str, *, spec: dict[str, Any] | None = None) -> None:
+        """Publish a draft, withdraw a published dataset (`kind`), optionally with a new spec."""
+        values: dict[str, Any] = {"kind": kind, "updated_at": now()}
+        if spec is not None:
+            values["spec"] = json.dumps(spec, default=str)
+        with self.begin() as conn:
+            conn.execute(datasets.update().where(datasets.c.name == name).values(**values))
+
+    def forget(self, name: str) -> list[str]:
+        """Delete a draft's rows (never a public dataset's); returns its version paths."""
+        with self.begin() as conn:
+            kind = conn.execute(sa.select(datasets.c.kind).where(datasets.c.name == name)).scalar()
+            if kind != "draft":
+                return []
+            paths = conn.execute(sa.select(versions.c.path).where(versions.c.dataset == name))
+            found = [str(p) for p in paths.scalars()]
+            conn.execute(versions.delete().where(versions.c.dataset == name))
+            conn.execute(datasets.delete().where(datasets.c.name == name))
+        return found
 
     def next_version(self, conn: Connection, name: str) -> int:
         query = sa.select(sa.func.max(versions.c.version)).where(versions.c.dataset == name)

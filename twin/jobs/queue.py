@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from opendata.errors import NotFound
 from opendata.ingest.privacy import keyed_hash
 from opendata.settings import Settings
-from twin.scenarios.cache import check_edits
+from twin.scenarios.dryrun import check_names
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.spec import parse_scenario
 
@@ -46,7 +46,13 @@ jobs = sa.Table(
     sa.Column("worker", sa.String(200)),
     sa.Column("heartbeat", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("owner", sa.String(64), index=True),  # the user who submitted it (None: before auth)
+    # draft (owner and admins only) | published | withdrawn; None: a job from before drafts
+    sa.Column("visibility", sa.String(10)),
+    sa.Column("changed_at", sa.String(32)),  # when it was last published or withdrawn
 )
+#: Columns added after the first release: added to an existing table at start (nullable).
+ADDED_COLUMNS = ("owner", "visibility", "changed_at")
 _ENGINES: dict[str, sa.Engine] = {}
 
 
@@ -71,6 +77,19 @@ class Job:
     worker: str | None
     heartbeat: float | None
     attempts: int
+    owner: str | None = None
+    visibility: str | None = None
+    changed_at: str | None = None
+
+    @property
+    def public(self) -> bool:
+        """Whether anyone may see it: published, or from before accounts and drafts."""
+        return self.visibility in (None, "published")
+
+
+def now() -> str:
+    """The current UTC time as the job table stores it."""
+    return _now()
 
 
 def _now(offset_s: float = 0.0) -> str:
@@ -102,8 +121,21 @@ def engine(settings: Settings) -> sa.Engine:
         if eng.dialect.name == "sqlite":
             sa.event.listen(eng, "connect", _pragmas)
         meta.create_all(eng)
+        _add_columns(eng)
         _ENGINES[url] = eng
     return _ENGINES[url]
+
+
+def _add_columns(eng: sa.Engine) -> None:
+    """Add nullable columns newer than an existing job table (a job file from before accounts);
+    the job store is operational state, so this one step stands in for a migration tool."""
+    have = {c["name"] for c in sa.inspect(eng).get_columns("scenario_jobs")}
+    with eng.begin() as conn:
+        for name in ADDED_COLUMNS:
+            if name not in have:
+                column = jobs.c[name]
+                kind = column.type.compile(dialect=eng.dialect)
+                conn.execute(sa.text(f"ALTER TABLE scenario_jobs ADD COLUMN {name} {kind}"))
 
 
 def _job(row: Any) -> Job:
@@ -119,7 +151,12 @@ def update(settings: Settings, job_id: str, **values: Any) -> int:
 
 
 def enqueue(
-    settings: Settings, spec: ScenarioSpec, spec_dict: dict[str, Any], *, client: str = ""
+    settings: Settings,
+    spec: ScenarioSpec,
+    spec_dict: dict[str, Any],
+    *,
+    client: str = "",
+    owner: str | None = None,
 ) -> Job:
     """Queue a parsed (and checked) scenario; returns the stored job."""
     row = {
@@ -132,10 +169,25 @@ def enqueue(
         "submitted_at": _now(),
         "progress": "queued",
         "attempts": 0,
+        "owner": owner,
+        "visibility": "draft" if owner else None,
     }
     with engine(settings).begin() as conn:
         conn.execute(jobs.insert().values(**row))
     return get_job(settings, row["id"])
+
+
+def owners_of(settings: Settings, name: str) -> set[str | None]:
+    """Who submitted jobs under scenario `name` (None: before accounts)."""
+    query = sa.select(jobs.c.owner).where(jobs.c.name == name).distinct()
+    with engine(settings).connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def delete_job(settings: Settings, job_id: str) -> None:
+    """Remove a job row (a deleted draft)."""
+    with engine(settings).begin() as conn:
+        conn.execute(jobs.delete().where(jobs.c.id == job_id))
 
 
 def get_job(settings: Settings, job_id: str) -> Job:
@@ -147,11 +199,24 @@ def get_job(settings: Settings, job_id: str) -> Job:
     return _job(row)
 
 
-def list_jobs(settings: Settings, *, status: str | None = None, limit: int = 50) -> list[Job]:
-    """The newest jobs first, optionally of one status."""
+def list_jobs(
+    settings: Settings,
+    *,
+    status: str | None = None,
+    owner: str | None = None,
+    viewer: str | None | bool = False,
+    limit: int = 50,
+) -> list[Job]:
+    """The newest jobs first, optionally of one status and one owner; with `viewer` (a user
+    name, or None for an anonymous visitor) only published jobs and that user's own."""
     query = sa.select(jobs).order_by(jobs.c.submitted_at.desc()).limit(limit)
     if status:
         query = query.where(jobs.c.status == status)
+    if owner:
+        query = query.where(jobs.c.owner == owner)
+    if viewer is not False:
+        public = jobs.c.visibility.is_(None) | (jobs.c.visibility == "published")
+        query = query.where(public | (jobs.c.owner == viewer) if viewer else public)
     with engine(settings).connect() as conn:
         return [_job(r) for r in conn.execute(query)]
 
@@ -276,10 +341,13 @@ def client_id(settings: Settings, address: str) -> str:
     return keyed_hash(address, settings.hash_key.encode()) if address else ""
 
 
-def submit(settings: Settings, spec_dict: dict[str, Any], *, client: str = "") -> Job:
-    """Validate a scenario (spec, then edits against the network) and queue it.
-
-    Raises `SpecError` naming the edit and the problem; nothing is queued then."""
+def submit(
+    settings: Settings, spec_dict: dict[str, Any], *, client: str = "", owner: str | None = None
+) -> Job:
+    """Validate a scenario (the spec, and its street names against the published roads) and
+    queue it. No city model is built here: the worker applies the edits, and a closure that
+    cuts zones off fails the job with that message (`POST /api/scenarios/validate` tells
+    beforehand). Raises `SpecError` naming the edit and the problem; nothing is queued then."""
     spec = parse_scenario(spec_dict)
-    check_edits(settings, spec)
-    return enqueue(settings, spec, spec_dict, client=client)
+    check_names(settings, spec)
+    return enqueue(settings, spec, spec_dict, client=client, owner=owner)

@@ -76,7 +76,8 @@ def execute(settings: Settings, job: Job, cache: BaselineCache) -> Job:
         baseline = cache.get(settings, spec, report)
         result = run_scenario(settings, spec, baseline=baseline, progress=report)
         report("publishing")
-        versions = publish_result(settings, result)
+        kind = "draft" if job.visibility == "draft" else "scenario"
+        versions = publish_result(settings, result, kind=kind)
         report("drawing maps")
         maps = list(write_maps(settings, result))
         finish(settings, job.id, "done", summary=result.to_dict(), versions=versions, maps=maps)

@@ -15,7 +15,7 @@ from opendata.errors import NotFound
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from twin.city.load import City
-from twin.scenarios.edits import apply_edits, baseline_variant, load_city
+from twin.scenarios.edits import load_city
 from twin.scenarios.model import DATASETS, ScenarioSpec
 from twin.scenarios.run import Baseline, prepare_baseline
 
@@ -60,11 +60,9 @@ def _current(catalog: Catalog, name: str) -> int | None:
 _CITIES = Memo(2)
 
 
-def check_edits(settings: Settings, spec: ScenarioSpec) -> None:
-    """Apply the edits to the published network (no assignment) so a selection matching
-    nothing or an unreachable zone is refused at submission, not minutes later."""
-    city: City = _CITIES.get(city_key(settings, spec), lambda: load_city(settings, spec))
-    apply_edits(city, spec, baseline_variant(city))
+def city_for(settings: Settings, spec: ScenarioSpec) -> City:
+    """The city `spec` starts from, loaded once per process and dataset versions."""
+    return _CITIES.get(city_key(settings, spec), lambda: load_city(settings, spec))
 
 
 class BaselineCache:

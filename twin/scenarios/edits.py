@@ -222,7 +222,8 @@ EDITORS = {
 }
 
 
-def _arrays(city: City, base: Variant) -> dict[str, np.ndarray]:
+def link_arrays(city: City, base: Variant) -> dict[str, np.ndarray]:
+    """The variant's link attributes as editable arrays (one entry per link)."""
     net = base.network
     out = {k: getattr(net, k).copy() for k in LINK_FIELDS}
     out.update(from_id=net.from_id, to_id=net.to_id, base_link=base.base_link.copy())
@@ -232,7 +233,7 @@ def _arrays(city: City, base: Variant) -> dict[str, np.ndarray]:
 
 def apply_edits(city: City, spec: ScenarioSpec, base: Variant) -> Variant:
     """The scenario variant: every edit applied in order, then checked for lost OD pairs."""
-    arrays, notes = _arrays(city, base), []
+    arrays, notes = link_arrays(city, base), []
     for i, edit in enumerate(spec.edits):
         arrays, note = EDITORS[edit.type](city, arrays, edit, _where(i, edit), spec)
         notes.append({"index": i, "type": edit.type, **note})

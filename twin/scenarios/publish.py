@@ -63,9 +63,12 @@ def _provenance(result: ScenarioResult, part: str) -> dict[str, Any]:
     return out
 
 
-def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]:
-    """Publish links, buildings, zones and totals as `scenario_<name>_<part>` (kind=scenario);
-    rerunning with identical output adds no new version. Returns the version of each part."""
+def publish_result(
+    settings: Settings, result: ScenarioResult, *, kind: str = "scenario"
+) -> dict[str, int]:
+    """Publish links, buildings, zones and totals as `scenario_<name>_<part>` (kind=scenario;
+    `draft`: stored alike but hidden from every public read until published); rerunning with
+    identical output adds no new version. Returns the version of each part."""
     described = tomllib.loads((HERE / "scenario_datasets.toml").read_text(encoding="utf-8"))
     common = described.pop("metadata")
     box = shapely.box(*result.bbox)
@@ -88,7 +91,7 @@ def publish_result(settings: Settings, result: ScenarioResult) -> dict[str, int]
             fields=fields,
             frame=frame,
             provenance=_provenance(result, part),
-            kind="scenario",
+            kind=kind,
         )
         versions[part] = outcome.version.version
     return versions

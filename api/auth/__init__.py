@@ -1,0 +1,1 @@
+"""Accounts, roles, API tokens and browser sessions for every write route."""

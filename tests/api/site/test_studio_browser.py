@@ -1,0 +1,152 @@
+"""The planner studio in a real browser against a live `civic serve` with its real worker: sign
+in, start from a bundled scenario, add and remove an edit, check it on the network, run it and
+follow its progress, read the results, publish, withdraw; a draft stays invisible to an
+anonymous visitor and to a second planner. Plus axe-core and screenshots in fi/sv/en."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.auth import accounts
+from opendata.settings import Settings
+from tests.api.site.conftest import open_page
+from tests.api.site.test_browser import wait_until
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "studio test password"
+TITLES = {"fi": "Mannerheimintie kiinni", "sv": "Mannerheimvägen stängd", "en": "Road closed"}
+NAME = "studio_journey"
+
+
+@pytest.fixture(scope="module")
+def planners(site_settings: Settings) -> tuple[str, str]:
+    for name in ("sara", "olle"):
+        accounts.add_user(site_settings.catalog_url, name, "planner")
+        accounts.set_password(site_settings.catalog_url, name, PASSWORD)
+    return "sara", "olle"
+
+
+def _signed_in(browser, base: str, request, name: str, *, width: int = 1280):
+    context, page = open_page(browser, base, request, width=width)
+    page.goto(base + "/studio/signin")
+    page.fill("#signin-name", name)
+    page.fill("#signin-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/studio")
+    return context, page
+
+
+def _fetch(page, method: str, path: str) -> int:
+    """The status of a same-origin request from this page (its cookies and CSRF token)."""
+    script = """async ([method, path]) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]');
+      const headers = csrf ? {'X-CSRFToken': csrf.content} : {};
+      return (await fetch(path, {method, headers, credentials: 'same-origin'})).status;
+    }"""
+    return page.evaluate(script, [method, path])
+
+
+def test_planner_journey_draft_publish_withdraw(browser, live_site, planners, request):
+    context, page = _signed_in(browser, live_site, request, planners[0])
+    page.select_option("#studio-start-from", "close_mannerheimintie")
+    page.click("#studio-start button[type=submit]")
+    page.fill("#studio-name", NAME)
+    assert page.locator("#studio-edits li").count() == 1
+    page.select_option("#studio-edit-type", "change")
+    page.fill("#studio-street", "bulevardi")  # lower case: the dry run suggests the real name
+    page.click("#studio-add button[type=submit]")
+    # the first dry run in a server process loads the city (seconds on a busy machine)
+    wait_until(page, "document.querySelector('#studio-check').textContent !== ''")
+    wait_until(page, "!document.querySelector('#studio-check').textContent.includes('…')", 90)
+    assert "Bulevardi" in page.locator("#studio-edits li").nth(1).text_content()
+    page.locator("#studio-edits li").nth(1).get_by_role("button").click()  # remove it again
+    assert page.locator("#studio-edits li").count() == 1
+    page.click("#studio-check-button")
+    wait_until(page, "document.querySelector('#studio-check').textContent.includes('can run')", 60)
+    assert "Mannerheimintie" in page.text_content("#studio-edits li")
+    page.click("#studio-run-button")
+    wait_until(page, "document.querySelector('#studio-app').dataset.job !== undefined")
+    job = page.get_attribute("#studio-app", "data-job")
+    wait_until(page, "!document.querySelector('#studio-results').hidden", timeout=240)
+    assert page.locator("#studio-totals tr").count() > 5
+    assert "noise" in page.text_content("#studio-noise")
+    assert "elastic" in page.text_content("#studio-demand")
+
+    anon_context, anon = open_page(browser, live_site, request)
+    anon.goto(live_site + "/")
+    assert _fetch(anon, "GET", f"/api/scenarios/{job}") == 404
+    assert _fetch(anon, "GET", f"/api/datasets/scenario_{NAME}_links") == 404
+    other_context, other = _signed_in(browser, live_site, request, planners[1])
+    assert _fetch(other, "GET", f"/api/scenarios/{job}") == 404
+    assert _fetch(other, "DELETE", f"/api/scenarios/{job}") == 404
+
+    for lang, text in TITLES.items():
+        page.fill(f"#studio-title-{lang}", text)
+    page.click("#studio-publish button[type=submit]")
+    wait_until(
+        page, "document.querySelector('#studio-publish-status').textContent.includes('open data')"
+    )
+    assert _fetch(anon, "GET", f"/api/scenarios/{job}") == 200
+    assert _fetch(anon, "GET", f"/api/datasets/scenario_{NAME}_links") == 200
+    assert _fetch(other, "DELETE", f"/api/scenarios/{job}") == 403
+
+    page.click("#studio-delete")
+    wait_until(
+        page, "document.querySelector('#studio-publish-status').textContent.includes('Withdrawn')"
+    )
+    assert _fetch(anon, "GET", f"/api/datasets/scenario_{NAME}_links") == 404
+
+    page.fill("#studio-name", NAME + "_b")  # a second run of the same edits, to compare
+    page.click("#studio-run-button")
+    wait_until(page, f"document.querySelector('#studio-app').dataset.job !== '{job}'")
+    wait_until(page, "!document.querySelector('#studio-results').hidden", timeout=240)
+    page.goto(live_site + "/studio")
+    page.click("#studio-compare button[type=submit]")
+    wait_until(page, "!document.querySelector('#studio-compare-result').hidden")
+    assert page.locator("#studio-compare-rows tr").count() > 5
+    assert "noise" in page.text_content("#studio-compare-note")
+    assert page.recorder.foreign == [] and page.recorder.errors == []
+    for ctx in (context, anon_context, other_context):
+        ctx.close()
+
+
+@pytest.mark.parametrize(("lang", "width"), [("fi", 1280), ("sv", 360)])
+def test_studio_has_no_axe_violations_and_fits_the_width(
+    browser, live_site, planners, request, lang, width
+):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context, page = _signed_in(browser, live_site, request, planners[1], width=width)
+    page.goto(f"{live_site}/studio?lang={lang}")
+    page.select_option("#studio-start-from", "cordon_esplanadi")
+    page.click("#studio-start button[type=submit]")
+    wait_until(page, "!document.querySelector('#studio-builder').hidden")
+    page.wait_for_timeout(500)  # the map's first tiles
+    page.screenshot(path=f"/tmp/studio-{lang}-{width}.png", full_page=True)
+    assert page.get_attribute("html", "lang") == lang
+    assert [v["id"] for v in Axe().run(page).response["violations"]] == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_an_area_drawn_on_the_map_becomes_a_checked_edit(browser, live_site, planners, request):
+    context, page = _signed_in(browser, live_site, request, planners[1])
+    page.click("#studio-start button[type=submit]")  # an empty scenario
+    page.fill("#studio-name", "drawn_cordon")
+    page.click("#studio-draw")
+    page.locator("#studio-map").scroll_into_view_if_needed()
+    box = page.locator("#studio-map").bounding_box()  # in the viewport now
+    for fx, fy in ((0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)):
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(350)  # one corner per click, as a person clicks
+    assert page.get_attribute("#studio-map", "data-points") == "4"
+    page.select_option("#studio-area-type", "cordon_charge")
+    page.fill("#studio-area-value", "3")
+    page.click("#studio-area button[type=submit]")
+    wait_until(page, "document.querySelector('#studio-check').textContent !== ''")
+    wait_until(page, "!document.querySelector('#studio-check').textContent.includes('…')", 90)
+    edit = page.text_content("#studio-edits li")
+    assert "Cordon charge 3 EUR" in edit and "road links" in edit and "— 0 road" not in edit
+    assert page.locator("#studio-map path.leaflet-interactive").count() == 1  # drawn as made
+    assert page.recorder.errors == []
+    context.close()
