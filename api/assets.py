@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, request
+from flask_cors import cross_origin
 
 from api.http import ApiError
 
@@ -128,7 +129,10 @@ def install(app: Flask, root: Path) -> AssetIndex:
     app.add_url_rule(
         f"{PREFIX}/<path:filename>",
         endpoint="static",
-        view_func=lambda filename: serve(index, filename),
+        # Open data's assets are readable from every origin, like the read blueprints.
+        view_func=cross_origin(origins="*", send_wildcard=True, methods=["GET", "HEAD"])(
+            lambda filename: serve(index, filename)
+        ),
         methods=["GET"],
     )
     app.add_template_global(index.url, name="asset_url")

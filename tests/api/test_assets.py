@@ -131,3 +131,12 @@ def test_live_server_serves_assets_compressed_and_cached(live_server):
     folium = requests.get(f"{live_server}/static/vendor/leaflet-1.9.4/leaflet.css", timeout=10)
     assert folium.status_code == 200
     assert folium.headers["Cache-Control"] == f"public, max-age={SHORT_MAX_AGE}"
+
+
+def test_assets_are_readable_from_every_origin(client, page_assets):
+    """Static files are open data's like every read: a foreign page may fetch the CSS."""
+    url = next(u for u in page_assets if u.endswith(".css"))
+    resp = client.get(url, headers={**GZIP, "Origin": "https://app.example"})
+    assert resp.status_code == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert resp.headers["Cache-Control"] == IMMUTABLE
