@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks use: GDAL's ogr2ogr (a real OAPIF client), Chromium
-# (browser tests), wrk (API benchmark) and curl (the dataset page's download recipe). Installs only what is missing; needs root for that.
+# (browser tests), wrk (API benchmark), curl (the dataset page's download recipe) and PostgreSQL's
+# server binaries (the tests start a throwaway cluster of their own; no service is enabled). Installs only what is missing; needs root for that.
 set -euo pipefail
 need=()
 command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+  || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2

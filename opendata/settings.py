@@ -25,6 +25,9 @@ class Settings:
     """Where data lives and how the platform behaves; pass it around, never mutate it."""
 
     data_dir: Path = Path("data")
+    #: Where published versions live, shared by every host of a deployment ("" = `data_dir`);
+    #: a local or mounted folder (`/srv/store` or `file:///srv/store`).
+    store_url: str = ""
     #: SQLAlchemy URL of the catalog; "" means `sqlite:///<data_dir>/catalog.db`.
     catalog_url: str = ""
     datasets_dir: Path = Path("datasets")
@@ -83,6 +86,7 @@ class Settings:
             "datasets_dir": datasets_dir,
             "source_roots": tuple(Path(p).absolute() for p in self.source_roots) or (datasets_dir,),
             "catalog_url": self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}",
+            "store_url": str(_store_dir(self.store_url) if self.store_url else data_dir),
             "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
         }
         for key, value in derived.items():
@@ -104,11 +108,25 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    @property
+    def store_dir(self) -> Path:
+        """The folder under which version paths (`datasets/<name>/v<n>/...`) are resolved."""
+        return Path(self.store_url)
+
     def with_address(self, host: str | None, port: int | None) -> Settings:
         """The same settings served on another address; a derived base URL follows it."""
         host, port = host or self.host, port or self.port
         derived = self.base_url == f"http://{self.host}:{self.port}"
         return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
+
+
+def _store_dir(raw: str) -> Path:
+    """A store URL as an absolute folder; object storage is not a back end of this version."""
+    if "://" in raw and not raw.startswith("file://"):
+        raise SettingsError(
+            f"CIVIC_STORE_URL={raw[:40]!r}: only a folder (path or file:// URL) is supported"
+        )
+    return Path(raw.removeprefix("file://")).absolute()
 
 
 def _flag(raw: str) -> bool:

@@ -58,7 +58,7 @@ def settings() -> Settings:
 
 def get_collection(name: str) -> fq.Collection:
     s = settings()
-    return fq.collection(s.catalog_url, str(s.data_dir), name)
+    return fq.collection(s.catalog_url, str(s.store_dir), name)
 
 
 def text_response(body: str, mimetype: str, tag: str, crs: str) -> Response:

@@ -93,8 +93,8 @@ def download_name(name: str, version: int, ext: str) -> str:
 
 
 def stored_file(settings: Settings, version: Version) -> Path:
-    """The version's GeoParquet file, refusing any path that leaves the data dir."""
-    root = settings.data_dir.resolve()
+    """The version's GeoParquet file, refusing any path that leaves the store."""
+    root = settings.store_dir.resolve()
     path = (root / version.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound(f"the file of {version.dataset} v{version.version} is not available")

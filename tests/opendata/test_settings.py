@@ -62,3 +62,14 @@ def test_a_city_bbox_that_is_not_a_box_names_the_variable_and_the_shape(raw):
         f"CIVIC_CITY_BBOX={raw!r} is not a valid value (expected west,south,east,north in "
         "degrees, e.g. 24.5,59.9,25.5,60.5)"
     )
+
+
+def test_the_store_is_the_data_dir_unless_a_shared_folder_is_named(tmp_path):
+    assert Settings(data_dir=tmp_path / "d").store_dir == tmp_path / "d"
+    env = {"CIVIC_STORE_URL": f"file://{tmp_path}/shared"}
+    assert Settings.from_env(env, data_dir=tmp_path / "d").store_dir == tmp_path / "shared"
+
+
+def test_an_object_store_url_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError, match="CIVIC_STORE_URL='s3://bucket/civic': only a folder"):
+        Settings.from_env({"CIVIC_STORE_URL": "s3://bucket/civic"})
