@@ -43,6 +43,11 @@ class Settings:
     #: Per-client requests per second (per worker process); 0 turns rate limiting off.
     rate_limit: float = 50.0
     rate_burst: int = 200
+    #: Where rate-limit counters live: `memory://` (per worker process) or a URL every host
+    #: shares, e.g. `redis://host:6379` (Flask-Limiter / limits storage URLs).
+    rate_limit_storage: str = "memory://"
+    #: Reverse proxies in front of the API whose `X-Forwarded-For` is believed (0: none).
+    trusted_proxies: int = 0
     #: SQL endpoint sandbox limits.
     sql_timeout_s: float = 5.0
     sql_max_rows: int = 10_000
@@ -129,6 +134,13 @@ def _store_dir(raw: str) -> Path:
     return Path(raw.removeprefix("file://")).absolute()
 
 
+def _count(raw: str, *, high: int) -> int:
+    value = int(raw)
+    if not 0 <= value <= high:
+        raise ValueError(f"not in 0..{high}")
+    return value
+
+
 def _flag(raw: str) -> bool:
     return raw.strip().lower() not in ("0", "false", "no", "off", "")
 
@@ -154,6 +166,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": int,
     "rate_limit": float,
     "rate_burst": int,
+    "trusted_proxies": lambda raw: _count(raw, high=10),
     "sql_timeout_s": float,
     "sql_max_rows": int,
     "sql_memory_mb": int,

@@ -220,6 +220,12 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
+    def run_counts(self) -> dict[str, int]:
+        """How many ingest runs ended in each status (for monitoring)."""
+        query = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(count) for status, count in conn.execute(query)}
+
     # -- writing ---------------------------------------------------------------------------
     def start_run(self, name: str) -> int:
         with self.begin() as conn:

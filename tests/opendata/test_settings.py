@@ -73,3 +73,9 @@ def test_the_store_is_the_data_dir_unless_a_shared_folder_is_named(tmp_path):
 def test_an_object_store_url_is_refused_naming_the_variable():
     with pytest.raises(SettingsError, match="CIVIC_STORE_URL='s3://bucket/civic': only a folder"):
         Settings.from_env({"CIVIC_STORE_URL": "s3://bucket/civic"})
+
+
+@pytest.mark.parametrize("raw", ["-1", "11", "one"])
+def test_trusted_proxies_must_be_a_small_count(raw):
+    with pytest.raises(SettingsError, match="CIVIC_TRUSTED_PROXIES"):
+        Settings.from_env({"CIVIC_TRUSTED_PROXIES": raw})

@@ -180,6 +180,13 @@ def queued_count(settings: Settings) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+def count_by_status(settings: Settings) -> dict[str, int]:
+    """How many jobs are in each status (for monitoring)."""
+    query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+    with engine(settings).connect() as conn:
+        return {status: int(count) for status, count in conn.execute(query)}
+
+
 def recent_submissions(settings: Settings, client: str, window_s: float) -> list[str]:
     """Submission times of a client within the last `window_s` seconds, oldest first."""
     since = _now(-window_s)
