@@ -124,8 +124,9 @@ OPERATIONS = (
     "getBundledScenario", "getCollections", "getConformance", "getDataset", "getFeature",
     "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getMetrics", "getOpenAPI",
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
-    "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset", "siteDatasetPreview",
-    "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql", "sqlGet",
+    "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset",
+    "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",
+    "sqlGet",
 )  # fmt: skip
 
 
