@@ -18,6 +18,7 @@ from opendata.ingest.specs import find_specs, load_spec
 from opendata.settings import Settings
 from opendata.store import schema
 from opendata.store.catalog import Catalog, engine_for
+from opendata.store.orphans import find_orphans
 
 log = logging.getLogger(__name__)
 
@@ -206,4 +207,20 @@ def _upgrade(variable: str, url: str) -> str:
         raise CivicError(f"cannot reach the database of {variable} ({reason})") from err
 
 
-COMMANDS = [ingest_cmd, validate_cmd, datasets_cmd, versions_cmd, db_group]
+@click.group("store")
+def store_group() -> None:
+    """The store of published versions (a folder or s3://)."""
+
+
+@store_group.command("orphans")
+@click.option("--delete", is_flag=True, help="Remove them (each under its dataset's lock).")
+@click.pass_context
+def orphans_cmd(ctx: click.Context, delete: bool) -> None:
+    """List version files no catalog row names (left by killed publishes); --delete removes them."""
+    found = find_orphans(_settings(ctx), delete=delete)
+    for prefix in found:
+        click.echo(f"{'deleted' if delete else 'orphan'} {prefix}")
+    click.echo(f"{len(found)} orphan(s){' deleted' if delete and found else ''}")
+
+
+COMMANDS = [ingest_cmd, validate_cmd, datasets_cmd, versions_cmd, db_group, store_group]

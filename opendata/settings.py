@@ -91,7 +91,7 @@ class Settings:
             "datasets_dir": datasets_dir,
             "source_roots": tuple(Path(p).absolute() for p in self.source_roots) or (datasets_dir,),
             "catalog_url": self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}",
-            "store_url": str(_store_dir(self.store_url) if self.store_url else data_dir),
+            "store_url": _store(self.store_url) if self.store_url else str(data_dir),
             "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
         }
         for key, value in derived.items():
@@ -114,8 +114,16 @@ class Settings:
         return cls(**values)
 
     @property
+    def store_is_remote(self) -> bool:
+        """Whether published versions live on object storage (`s3://`)."""
+        return self.store_url.startswith("s3://")
+
+    @property
     def store_dir(self) -> Path:
-        """The folder under which version paths (`datasets/<name>/v<n>/...`) are resolved."""
+        """The folder under which version paths (`datasets/<name>/v<n>/...`) are resolved: the
+        store itself, or this host's read-through cache of an object store."""
+        if self.store_is_remote:
+            return self.data_dir / "store-cache"
         return Path(self.store_url)
 
     def with_address(self, host: str | None, port: int | None) -> Settings:
@@ -125,13 +133,16 @@ class Settings:
         return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
 
 
-def _store_dir(raw: str) -> Path:
-    """A store URL as an absolute folder; object storage is not a back end of this version."""
+def _store(raw: str) -> str:
+    """A store URL: `s3://bucket[/prefix]` as given, a folder (path or `file://`) made absolute."""
+    if raw.startswith("s3://") and len(raw) > 5:
+        return raw.rstrip("/")
     if "://" in raw and not raw.startswith("file://"):
         raise SettingsError(
-            f"CIVIC_STORE_URL={raw[:40]!r}: only a folder (path or file:// URL) is supported"
+            f"CIVIC_STORE_URL={raw[:40]!r}: expected a folder (path or file:// URL) or "
+            "s3://bucket/prefix"
         )
-    return Path(raw.removeprefix("file://")).absolute()
+    return str(Path(raw.removeprefix("file://")).absolute())
 
 
 def _count(raw: str, *, high: int) -> int:

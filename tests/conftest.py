@@ -184,3 +184,16 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
         source_roots=(tmp_path, DATASETS),
         catalog_url=url,
     )
+
+
+@pytest.fixture(scope="session")
+def s3_env() -> Iterator[dict[str, str]]:
+    """A moto S3 server for the session (tests/s3.py); the AWS_* variables are set meanwhile."""
+    from tests import s3
+
+    with s3.moto_server() as env:
+        old = s3.apply(env)
+        try:
+            yield env
+        finally:
+            s3.restore(old)

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from opendata.settings import Settings
-from opendata.store import _atomic, locks
+from opendata.store import _atomic, locks, objects
 from opendata.store.catalog import Catalog, Version, engine_for, now
 from opendata.store.geoparquet import PointTable, write_geoparquet, write_points, write_table
 
@@ -149,6 +149,10 @@ def publish(
         with catalog.begin() as conn:
             number = catalog.next_version(conn, release.name)
         final = folder / f"v{number}"
+        if settings.store_is_remote:  # objects first; the local folder becomes this host's cache
+            prefix = str(final.relative_to(settings.store_dir))
+            objects.upload_dir(settings.store_url, staging, prefix)
+            checkpoint(settings, "after_upload")
         _atomic.commit_dir(staging, final)
         checkpoint(settings, "before_commit")
         version = Version(
@@ -180,5 +184,8 @@ def publish(
 
 
 def version_path(settings: Settings, version: Version) -> Path:
-    """Absolute path of a version's GeoParquet file."""
+    """Absolute local path of a version's GeoParquet file (on object storage: this host's
+    cached copy, downloaded on first use)."""
+    if settings.store_is_remote:
+        return objects.cached(settings.store_url, settings.data_dir, version.path)
     return settings.store_dir / version.path

@@ -70,9 +70,15 @@ def test_the_store_is_the_data_dir_unless_a_shared_folder_is_named(tmp_path):
     assert Settings.from_env(env, data_dir=tmp_path / "d").store_dir == tmp_path / "shared"
 
 
-def test_an_object_store_url_is_refused_naming_the_variable():
-    with pytest.raises(SettingsError, match="CIVIC_STORE_URL='s3://bucket/civic': only a folder"):
-        Settings.from_env({"CIVIC_STORE_URL": "s3://bucket/civic"})
+def test_an_object_store_caches_versions_under_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path, store_url="s3://bucket/civic/")
+    assert (settings.store_url, settings.store_is_remote) == ("s3://bucket/civic", True)
+    assert settings.store_dir == tmp_path / "store-cache"
+
+
+def test_an_unknown_store_scheme_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError, match="CIVIC_STORE_URL='gs://bucket/civic': expected"):
+        Settings.from_env({"CIVIC_STORE_URL": "gs://bucket/civic"})
 
 
 @pytest.mark.parametrize("raw", ["-1", "11", "one"])

@@ -90,10 +90,13 @@ def test_migrations_downgrade_to_empty_and_back(postgres_url: str) -> None:
 
 
 def test_db_upgrade_command_reports_the_revision(backend_settings: Settings) -> None:
-    result = CliRunner().invoke(cli, ["db", "upgrade"], obj={"settings": backend_settings})
+    url = backend_settings.catalog_url
+    env = {"CIVIC_DATA_DIR": str(backend_settings.data_dir), "CIVIC_CATALOG_URL": url}
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("CIVIC_CATALOG_URL (")
-    assert result.output.strip().endswith("at revision 0002")
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    assert result.output == f"CIVIC_CATALOG_URL ({shown}): at revision 0002\n"
+    assert schema.current(catalog.engine_for(url)) == "0002"
 
 
 @pytest.mark.parametrize(
