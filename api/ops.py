@@ -138,8 +138,9 @@ def _record(resp: Response) -> Response:
     seconds = time.perf_counter() - g.civic_started
     REQUESTS.labels(route, request.method, str(resp.status_code)).inc()
     LATENCY.labels(route).observe(seconds)
-    fields = {"method": request.method, "route": route, "status": resp.status_code,
-              "ms": round(seconds * 1000, 1), "client": request.remote_addr}  # fmt: skip
+    fields = {"method": request.method, "route": route, "target": request.full_path.rstrip("?"),
+              "status": resp.status_code, "ms": round(seconds * 1000, 1),
+              "client": request.remote_addr}  # fmt: skip
     ACCESS.info("request", extra={"fields": fields})
     return resp
 
