@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # OpenMP workers that sleep instead of spinning (see twin/traffic/paths.py: THREAD_ENV).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all run scenarios ingest serve sysdeps test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
+.PHONY: all run scenarios ingest serve sysdeps lock test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site bench-load bench-dynamic clean help
 
 all: lint test
@@ -16,13 +16,17 @@ all: lint test
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv and install the project with its dev tools
+install: $(STAMP) ## create the virtualenv and install the project with its dev tools (pinned by requirements.lock)
+
+lock: ## re-pin requirements.lock from pyproject.toml (needs uv; CI and the Dockerfile install from it)
+	uv pip compile pyproject.toml --extra postgres --extra s3 --extra dev --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --no-header --annotation-style line -o requirements.lock
 
 run: $(STAMP) ## the main job: ingest the bundled municipality, run its scenarios, serve site + APIs
 	$(BIN)/civic ingest
