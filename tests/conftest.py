@@ -174,7 +174,7 @@ def postgres_url(postgres_admin: str) -> str:
     return postgres.fresh_database(postgres_admin)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """`settings` once on the SQLite default and once on PostgreSQL (a fresh database)."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import pytest
 import sqlalchemy as sa
 
 from opendata.settings import Settings
@@ -19,6 +20,8 @@ from opendata.store.publish import dataset_lock, version_path
 from tests.opendata.helpers import PLACES, nordic_csv, places_spec
 
 CIVIC = [sys.executable, "-c", "from api.cli import main; main()"]
+
+pytestmark = pytest.mark.slow  # PostgreSQL and `civic ingest` subprocesses
 
 
 def _host(folder: Path, host: str, store: Path, catalog_url: str) -> dict[str, str]:

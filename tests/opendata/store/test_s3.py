@@ -27,6 +27,8 @@ from tests.opendata.helpers import PLACES, nordic_csv, places_spec
 
 CIVIC = [sys.executable, "-c", "from api.cli import main; main()"]
 
+pytestmark = pytest.mark.slow  # a moto S3 server, PostgreSQL and subprocesses
+
 
 def _host(tmp_path: Path, host: str, store: str, catalog_url: str) -> Settings:
     return Settings(data_dir=tmp_path / host, datasets_dir=tmp_path, source_roots=(tmp_path,),

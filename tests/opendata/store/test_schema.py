@@ -76,6 +76,7 @@ def test_old_sqlite_catalog_is_adopted_and_upgraded_keeping_its_rows(tmp_path: P
     assert {"datasets", "versions", "runs", "scenario_jobs", "alembic_version"} <= tables
 
 
+@pytest.mark.slow
 def test_migrations_downgrade_to_empty_and_back(postgres_url: str) -> None:
     """Every revision's downgrade works, so a bad rollout can be walked back."""
     engine = sa.create_engine(postgres_url)

@@ -9,10 +9,13 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from opendata.settings import Settings
 from twin.jobs import queue
+
+pytestmark = pytest.mark.slow  # a PostgreSQL server
 
 
 def _queue(settings: Settings, count: int) -> list[str]:
