@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all run scenarios ingest serve sysdeps lock test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
-	bench-scenarios bench-batch bench-site bench-load bench-dynamic clean help
+	bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic clean help
 
 all: lint test
 
@@ -80,7 +80,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-dynamic ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -102,6 +102,9 @@ bench-site: $(STAMP)
 
 bench-load: $(STAMP) ## the default install (as `make run` serves it) under 64 clients for 60 s
 	$(BIN)/python bench/bench_load.py
+
+bench-hosts: $(STAMP) ## two API hosts behind a proxy on PostgreSQL + S3, one killed half way, 64 clients for 60 s
+	$(BIN)/python bench/bench_hosts.py
 
 bench-dynamic: $(STAMP) $(BENCH)/.installed ## the morning peak: our mesoscopic simulation against SUMO's meso
 	$(BIN)/python bench/bench_dynamic.py
