@@ -1,6 +1,6 @@
 """Packaging facts the deployment relies on: every dependency the product and its `postgres`,
-`s3` and `dev` extras name is pinned in requirements.lock (which CI and the Dockerfile install
-from), and the compose file starts the topology docs/deployment.md describes."""
+`s3`, `redis` and `dev` extras name is pinned in requirements.lock (which CI and the Dockerfile
+install from), and the compose file starts the topology docs/deployment.md describes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_every_dependency_is_pinned_in_the_lock_file():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
     wanted = {_name(r) for r in project["dependencies"]}
-    for extra in ("postgres", "s3", "dev"):
+    for extra in ("postgres", "s3", "redis", "dev"):
         wanted |= {_name(r) for r in extras[extra] if not r.startswith("civic-platform")}
     lines = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
     pinned = {_name(line) for line in lines if "==" in line}

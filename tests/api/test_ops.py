@@ -5,7 +5,13 @@ and the trusted-proxy rule for client addresses."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +20,7 @@ import requests
 
 from api.app import create_app
 from opendata.settings import Settings
+from tests.live import free_port
 
 
 def test_healthz_reports_the_catalog(client):
@@ -121,3 +128,48 @@ def test_a_live_server_sums_metrics_over_its_workers_and_logs_json(live: tuple[s
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     logged = {x.get("request_id") for x in lines if x.get("logger") == "civic.access"}
     assert set(ids) <= logged
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server (Debian's, `.ci/sysdeps.sh`) on a free port, nothing persisted."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server missing in CI: .ci/sysdeps.sh installs it")
+        pytest.skip("redis-server not installed (make sysdeps)")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "redis did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("storage", "third"), [("memory", 200), ("redis", 429)])
+def test_two_hosts_count_a_client_together_only_with_shared_storage(
+    settings: Settings, request: pytest.FixtureRequest, storage: str, third: int
+):
+    url = request.getfixturevalue("redis_url") if storage == "redis" else "memory://"
+    limited = replace(settings, rate_limit=2, rate_burst=2, rate_limit_storage=url)
+    host_a, host_b = (create_app(limited).test_client() for _ in range(2))
+    assert host_a.get("/conformance").status_code == 200
+    assert host_b.get("/conformance").status_code == 200
+    assert host_a.get("/conformance").status_code == third
+
+
+def test_requests_pass_when_the_shared_storage_is_down(settings: Settings):
+    down = f"redis://127.0.0.1:{free_port()}"
+    client = create_app(replace(settings, rate_limit=2, rate_burst=2, rate_limit_storage=down))
+    codes = [client.test_client().get("/conformance").status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
