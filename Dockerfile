@@ -1,5 +1,6 @@
 # The civic platform as one image: API hosts (`civic serve`), job workers (`civic twin worker`)
-# and one-shot commands (`civic db upgrade`, `civic ingest`). Versions pinned by requirements.lock.
+# and one-shot commands (`civic db upgrade`, `civic ingest`, `civic twin sweep`). Versions pinned
+# by requirements.lock.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -12,7 +13,7 @@ COPY opendata ./opendata
 COPY twin ./twin
 COPY api ./api
 COPY datasets ./datasets
-RUN pip install -c requirements.lock '.[postgres,s3]' \
+RUN pip install -c requirements.lock '.[postgres,s3,redis,dask]' \
     && useradd --system --home-dir /var/lib/civic --create-home civic
 USER civic
 EXPOSE 8000

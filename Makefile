@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools (pinned by requirements.lock)
 
 lock: ## re-pin requirements.lock from pyproject.toml (needs uv; CI and the Dockerfile install from it)
-	uv pip compile pyproject.toml --extra postgres --extra s3 --extra redis --extra dev --python-version 3.11 \
+	uv pip compile pyproject.toml --extra postgres --extra s3 --extra redis --extra dask --extra dev --python-version 3.11 \
 		--python-platform x86_64-unknown-linux-gnu --no-header --annotation-style line -o requirements.lock
 
 run: $(STAMP) ## the main job: ingest the bundled municipality, run its scenarios, serve site + APIs

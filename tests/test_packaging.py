@@ -20,11 +20,17 @@ def test_every_dependency_is_pinned_in_the_lock_file():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
     wanted = {_name(r) for r in project["dependencies"]}
-    for extra in ("postgres", "s3", "redis", "dev"):
+    for extra in ("postgres", "s3", "redis", "dask", "dev"):
         wanted |= {_name(r) for r in extras[extra] if not r.startswith("civic-platform")}
     lines = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
     pinned = {_name(line) for line in lines if "==" in line}
     assert sorted(wanted - pinned) == []
+
+
+def test_the_core_install_leaves_server_side_extras_out():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = {_name(r) for r in project["dependencies"]}
+    assert core.isdisjoint({"dask", "psycopg", "obstore", "redis", "fsspec"})
 
 
 def test_compose_starts_the_documented_topology():
