@@ -8,21 +8,25 @@ PYTEST_ARGS ?=
 # OpenMP workers that sleep instead of spinning (see twin/traffic/paths.py: THREAD_ENV).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all run scenarios ingest serve sysdeps test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
-	bench-scenarios bench-batch bench-site bench-load bench-dynamic clean help
+.PHONY: all run scenarios ingest serve sysdeps lock test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
+	bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic clean help
 
 all: lint test
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv and install the project with its dev tools
+install: $(STAMP) ## create the virtualenv and install the project with its dev tools (pinned by requirements.lock)
+
+lock: ## re-pin requirements.lock from pyproject.toml (needs uv; CI and the Dockerfile install from it)
+	uv pip compile pyproject.toml --extra postgres --extra s3 --extra redis --extra dask --extra dev --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --no-header --annotation-style line -o requirements.lock
 
 run: $(STAMP) ## the main job: ingest the bundled municipality, run its scenarios, serve site + APIs
 	$(BIN)/civic ingest
@@ -76,7 +80,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-dynamic ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -98,6 +102,9 @@ bench-site: $(STAMP)
 
 bench-load: $(STAMP) ## the default install (as `make run` serves it) under 64 clients for 60 s
 	$(BIN)/python bench/bench_load.py
+
+bench-hosts: $(STAMP) ## two API hosts behind a proxy on PostgreSQL + S3, one killed half way, 64 clients for 60 s
+	$(BIN)/python bench/bench_hosts.py
 
 bench-dynamic: $(STAMP) $(BENCH)/.installed ## the morning peak: our mesoscopic simulation against SUMO's meso
 	$(BIN)/python bench/bench_dynamic.py

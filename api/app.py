@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from api import assets, http
+from api import assets, http, ops
 from api.auth import setup as auth_setup
 from opendata.settings import Settings
 
@@ -15,6 +15,7 @@ from opendata.settings import Settings
 #: (the OGC conformance class URIs it implements) and `openapi_paths(settings) -> dict`.
 BLUEPRINT_MODULES = (
     "api.ogc.core",
+    "api.ops",
     "api.ogc.features",
     "api.catalog.files",
     "api.catalog.datasets",
@@ -56,7 +57,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["CIVIC_SETTINGS"] = settings
     app.json.ensure_ascii = False
     app.url_map.strict_slashes = False
-    http.install(app, rate=settings.rate_limit, burst=settings.rate_burst)
+    http.install(
+        app,
+        rate=settings.rate_limit,
+        burst=settings.rate_burst,
+        storage=settings.rate_limit_storage,
+        proxies=settings.trusted_proxies,
+    )
+    ops.install(app)
     assets.install(app, STATIC_DIR)
     auth_setup.install(app, settings)
     modules = blueprint_modules()

@@ -1,22 +1,26 @@
 """HTTP behaviour shared by every blueprint, written once: content negotiation, strong ETags and
 conditional GET, the Content-Security-Policy, problem+json errors, read-only CORS (Flask-CORS
-per blueprint), gzip and rate limits."""
+per blueprint), gzip, rate limits (Flask-Limiter), trusted-proxy handling (ProxyFix) and
+request ids."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import math
 import re
-import threading
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_cors import CORS
+from flask_limiter import Limiter, RequestLimit
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from opendata.errors import NotFound, SpecError
 from twin.errors import USER_ERRORS
@@ -71,6 +75,7 @@ def problem(
         "status": status,
         "detail": detail,
         "instance": request.full_path.rstrip("?") if request else "",
+        "request_id": request_id() if request else "",
     }
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     for key, value in (headers or {}).items():
@@ -203,40 +208,53 @@ def csp(tile_url: str, *, inline: bool = False) -> str:
     )
 
 
-class RateLimiter:
-    """A token bucket per client address (per worker process): `rate` requests per second,
-    bursting to `burst`. Over the limit gives 429 with Retry-After."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def retry_after(self, client: str) -> float:
-        """0 when the request may go ahead, else seconds to wait."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(client, (float(self.burst), now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self.buckets[client] = (tokens - 1, now)
-                return 0.0
-            self.buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
+#: A request id a proxy or client may pass on: short and header-safe, else we make our own.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: Probes and scrapes are never rate limited (a load balancer polls them).
+UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def _before() -> Response | None:
-    limiter: RateLimiter = current_app.extensions["civic_rate_limiter"]
-    wait = limiter.retry_after(request.remote_addr or "?")
-    if wait > 0:
-        return problem(
-            429,
-            "too many requests from this client; slow down",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
-    return None
+def request_id() -> str:
+    """This request's id: the `X-Request-Id` a proxy sent when well-formed, else a new one.
+    Echoed in the `X-Request-Id` header, in every problem+json and in the JSON logs."""
+    if "request_id" not in g:
+        sent = request.headers.get("X-Request-Id", "")
+        g.request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    return str(g.request_id)
+
+
+def limit_string(rate: float, burst: int) -> str:
+    """`rate` requests/s with bursts of `burst`, as the sliding window the limits library keeps
+    (a token bucket it does not have): `burst` requests per `burst / rate` seconds.
+
+    >>> limit_string(50, 200), limit_string(2, 1)
+    ('200 per 4 second', '2 per 1 second')
+    """
+    window = max(1, math.ceil(burst / rate))
+    return f"{max(1, round(rate * window))} per {window} second"
+
+
+def _too_many(limit: RequestLimit) -> Response:
+    wait = max(1, math.ceil(limit.reset_at - time.time()))
+    detail = "too many requests from this client; slow down"
+    return problem(429, detail, headers={"Retry-After": str(wait)})
+
+
+def _limiter(app: Flask, rate: float, burst: int, storage: str) -> None:
+    """Flask-Limiter keyed by client address, its counters in `storage` (`memory://` per
+    process, or e.g. `redis://host:6379` shared by every host); expired windows are evicted, so
+    memory stays bounded. If the storage fails, requests pass (logged) rather than fail."""
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "?",
+        app=app,
+        default_limits=[limit_string(rate, burst)],
+        storage_uri=storage,
+        strategy="sliding-window-counter",
+        swallow_errors=True,
+        on_breach=_too_many,
+    )
+    limiter.request_filter(lambda: request.path in UNLIMITED)
+    app.extensions["civic_rate_limiter"] = limiter
 
 
 def _gzip(resp: Response) -> Response:
@@ -274,13 +292,22 @@ def _refuse_foreign_preflight(resp: Response) -> None:
 
 def _after(resp: Response) -> Response:
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers["X-Request-Id"] = request_id()
     _refuse_foreign_preflight(resp)
     resp = _gzip(resp)
     return resp
 
 
 #: Headers a cross-origin reader may see.
-EXPOSED = ["ETag", "Link", "Content-Crs", "Content-Range", "Content-Disposition", "Retry-After"]
+EXPOSED = [
+    "ETag",
+    "Link",
+    "Content-Crs",
+    "Content-Range",
+    "Content-Disposition",
+    "Retry-After",
+    "X-Request-Id",
+]
 READS = ("GET", "HEAD", "OPTIONS")
 _CORS_DONE: set[str] = set()
 
@@ -303,6 +330,8 @@ def open_cors(bp: Blueprint, *, methods: tuple[str, ...] = READS) -> None:
 
 
 def _handle_http(err: HTTPException) -> Response:
+    if err.response is not None:  # already a full answer (Flask-Limiter's 429 from `_too_many`)
+        return err.response  # type: ignore[return-value]
     passed = {
         k: v for k, v in err.get_headers() if k.lower() not in ("content-type", "content-length")
     }
@@ -320,14 +349,20 @@ def _handle_civic(err: Exception) -> Response:
 
 
 def _handle_other(err: Exception) -> Response:
-    current_app.logger.exception("unhandled error")
+    current_app.logger.exception("unhandled error (request %s)", request_id())
     return problem(500, "internal server error; the incident was logged")
 
 
-def install(app: Flask, *, rate: float, burst: int) -> None:
-    """Wire the shared behaviour into an app."""
-    app.extensions["civic_rate_limiter"] = RateLimiter(rate, burst)
-    app.before_request(_before)
+def install(
+    app: Flask, *, rate: float, burst: int, storage: str = "memory://", proxies: int = 0
+) -> None:
+    """Wire the shared behaviour into an app. Behind `proxies` trusted reverse proxies the client
+    address and scheme come from their `X-Forwarded-For`/`-Proto` (werkzeug's ProxyFix takes
+    exactly that many hops from the right); with 0, those headers are ignored."""
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    if rate > 0:
+        _limiter(app, rate, burst, storage)
     app.after_request(_after)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(ApiError, _handle_api)

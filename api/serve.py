@@ -1,7 +1,10 @@
-"""`civic serve`: the API under gunicorn (sync workers by default), access log on stderr."""
+"""`civic serve`: the API under gunicorn (sync workers by default), JSON logs on stderr."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
 import click
@@ -24,8 +27,10 @@ class CivicServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from api import ops
         from api.app import create_app
 
+        ops.json_logs()
         return create_app(self.settings)
 
 
@@ -39,9 +44,8 @@ def gunicorn_options(
         "worker_class": worker_class,
         "threads": threads,
         "timeout": timeout,
-        "accesslog": "-",
+        "accesslog": None,  # the app logs each request as a JSON line with its request id
         "errorlog": "-",
-        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
         "proc_name": "civic-api",
     }
 
@@ -92,11 +96,25 @@ def serve_cmd(
     )
     from twin.jobs.worker import start_workers, stop_workers  # api -> twin, never the other way
 
+    metrics_dir = _metrics_dir()
     procs = start_workers(settings)  # scenario jobs run beside the web workers, never in them
     try:
         CivicServer(settings, options).run()
     finally:
         stop_workers(procs)
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str:
+    """A folder where every gunicorn worker writes its Prometheus counters, so `/metrics` sums
+    them (prometheus_client's multiprocess mode; set before any worker imports the client).
+    Returns the folder to remove at exit, "" when the operator chose one."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return ""
+    folder = tempfile.mkdtemp(prefix="civic-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def main() -> None:

@@ -99,7 +99,7 @@ def document(
         "",
         *table(result),
         "",
-        "Where the two workers' time went (gunicorn's access log, warm-up included):",
+        "Where the two workers' time went (the JSON access lines, warm-up included):",
         "",
         *worker_lines(spent),
         "",

@@ -1,4 +1,5 @@
-"""`civic ingest`, `validate`, `datasets` and `versions`: the data staff's commands."""
+"""`civic ingest`, `validate`, `datasets`, `versions` and `db upgrade`: the data staff's
+commands."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import traceback
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from opendata.errors import BatchFailed, CivicError, InternalError, NotFound
 from opendata.ingest.pipeline import ingest, public_message
 from opendata.ingest.specs import find_specs, load_spec
 from opendata.settings import Settings
-from opendata.store.catalog import Catalog
+from opendata.store import schema
+from opendata.store.catalog import Catalog, engine_for
+from opendata.store.orphans import find_orphans
 
 log = logging.getLogger(__name__)
 
@@ -163,4 +167,60 @@ def versions_cmd(ctx: click.Context, name: str) -> None:
         )
 
 
-COMMANDS = [ingest_cmd, validate_cmd, datasets_cmd, versions_cmd]
+@click.group("db")
+def db_group() -> None:
+    """The catalog database: its schema migrations (opendata/store/migrations/)."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade_cmd(ctx: click.Context) -> None:
+    """Migrate the catalog (and CIVIC_SCENARIO_JOBS_URL when set) to the newest schema.
+
+    Databases made before migrations existed are adopted, then migrated; every process also
+    does this on first use, so this command is for deployments that migrate before rollout."""
+    settings = _settings(ctx)
+    for variable, url in (
+        ("CIVIC_CATALOG_URL", settings.catalog_url),
+        ("CIVIC_SCENARIO_JOBS_URL", settings.scenario_jobs_url),
+    ):
+        if url:
+            revision = _upgrade(variable, url)
+            click.echo(f"{variable} ({_safe_url(url)}): at revision {revision}")
+
+
+def _safe_url(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _upgrade(variable: str, url: str) -> str:
+    try:
+        return schema.upgrade(engine_for(url))
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
+        raise CivicError(f"{variable} is not a database URL this install can open: {err}") from err
+    except ModuleNotFoundError as err:
+        raise CivicError(
+            f"{variable} needs the database driver {err.name!r}: install the `postgres` extra"
+        ) from err
+    except sa.exc.OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        raise CivicError(f"cannot reach the database of {variable} ({reason})") from err
+
+
+@click.group("store")
+def store_group() -> None:
+    """The store of published versions (a folder or s3://)."""
+
+
+@store_group.command("orphans")
+@click.option("--delete", is_flag=True, help="Remove them (each under its dataset's lock).")
+@click.pass_context
+def orphans_cmd(ctx: click.Context, delete: bool) -> None:
+    """List version files no catalog row names (left by killed publishes); --delete removes them."""
+    found = find_orphans(_settings(ctx), delete=delete)
+    for prefix in found:
+        click.echo(f"{'deleted' if delete else 'orphan'} {prefix}")
+    click.echo(f"{len(found)} orphan(s){' deleted' if delete and found else ''}")
+
+
+COMMANDS = [ingest_cmd, validate_cmd, datasets_cmd, versions_cmd, db_group, store_group]

@@ -25,6 +25,9 @@ class Settings:
     """Where data lives and how the platform behaves; pass it around, never mutate it."""
 
     data_dir: Path = Path("data")
+    #: Where published versions live, shared by every host of a deployment ("" = `data_dir`);
+    #: a local or mounted folder (`/srv/store` or `file:///srv/store`).
+    store_url: str = ""
     #: SQLAlchemy URL of the catalog; "" means `sqlite:///<data_dir>/catalog.db`.
     catalog_url: str = ""
     datasets_dir: Path = Path("datasets")
@@ -40,6 +43,11 @@ class Settings:
     #: Per-client requests per second (per worker process); 0 turns rate limiting off.
     rate_limit: float = 50.0
     rate_burst: int = 200
+    #: Where rate-limit counters live: `memory://` (per worker process) or a URL every host
+    #: shares, e.g. `redis://host:6379` (Flask-Limiter / limits storage URLs).
+    rate_limit_storage: str = "memory://"
+    #: Reverse proxies in front of the API whose `X-Forwarded-For` is believed (0: none).
+    trusted_proxies: int = 0
     #: SQL endpoint sandbox limits.
     sql_timeout_s: float = 5.0
     sql_max_rows: int = 10_000
@@ -83,6 +91,7 @@ class Settings:
             "datasets_dir": datasets_dir,
             "source_roots": tuple(Path(p).absolute() for p in self.source_roots) or (datasets_dir,),
             "catalog_url": self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}",
+            "store_url": _store(self.store_url) if self.store_url else str(data_dir),
             "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
         }
         for key, value in derived.items():
@@ -104,11 +113,43 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    @property
+    def store_is_remote(self) -> bool:
+        """Whether published versions live on object storage (`s3://`)."""
+        return self.store_url.startswith("s3://")
+
+    @property
+    def store_dir(self) -> Path:
+        """The folder under which version paths (`datasets/<name>/v<n>/...`) are resolved: the
+        store itself, or this host's read-through cache of an object store."""
+        if self.store_is_remote:
+            return self.data_dir / "store-cache"
+        return Path(self.store_url)
+
     def with_address(self, host: str | None, port: int | None) -> Settings:
         """The same settings served on another address; a derived base URL follows it."""
         host, port = host or self.host, port or self.port
         derived = self.base_url == f"http://{self.host}:{self.port}"
         return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
+
+
+def _store(raw: str) -> str:
+    """A store URL: `s3://bucket[/prefix]` as given, a folder (path or `file://`) made absolute."""
+    if raw.startswith("s3://") and len(raw) > 5:
+        return raw.rstrip("/")
+    if "://" in raw and not raw.startswith("file://"):
+        raise SettingsError(
+            f"CIVIC_STORE_URL={raw[:40]!r}: expected a folder (path or file:// URL) or "
+            "s3://bucket/prefix"
+        )
+    return str(Path(raw.removeprefix("file://")).absolute())
+
+
+def _count(raw: str, *, high: int) -> int:
+    value = int(raw)
+    if not 0 <= value <= high:
+        raise ValueError(f"not in 0..{high}")
+    return value
 
 
 def _flag(raw: str) -> bool:
@@ -136,6 +177,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": int,
     "rate_limit": float,
     "rate_burst": int,
+    "trusted_proxies": lambda raw: _count(raw, high=10),
     "sql_timeout_s": float,
     "sql_max_rows": int,
     "sql_memory_mb": int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,51 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     for path in find_specs(DATASETS).values():
         ingest(load_spec(path), cfg)
     return cfg
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster per session (tests/postgres.py); its admin URL.
+
+    Without server binaries the tests that need it are skipped locally and fail in CI."""
+    from tests import postgres
+
+    if postgres.server_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries missing in CI: .ci/sysdeps.sh installs them")
+        pytest.skip("PostgreSQL server binaries not installed (make sysdeps)")
+    with postgres.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    from tests import postgres
+
+    return postgres.fresh_database(postgres_admin)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """`settings` once on the SQLite default and once on PostgreSQL (a fresh database)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    return Settings(
+        data_dir=tmp_path / "data",
+        datasets_dir=tmp_path / "specs",
+        source_roots=(tmp_path, DATASETS),
+        catalog_url=url,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_env() -> Iterator[dict[str, str]]:
+    """A moto S3 server for the session (tests/s3.py); the AWS_* variables are set meanwhile."""
+    from tests import s3
+
+    with s3.moto_server() as env:
+        old = s3.apply(env)
+        try:
+            yield env
+        finally:
+            s3.restore(old)

@@ -10,11 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template
 
-from api.http import ApiError, allow_params, json_response, negotiate, vary_on_accept
+from api.http import allow_params, json_response, negotiate, vary_on_accept
 from api.ogc.features import DOC_FORMATS
 from api.ogc.render import url
 from opendata.settings import Settings
-from opendata.store.catalog import Catalog
 
 bp = Blueprint("core", __name__)
 bp.after_request(vary_on_accept)
@@ -130,9 +129,6 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "/": get("getLandingPage", "Landing page", "application/json"),
         "/conformance": get("getConformance", "Conformance classes", "application/json"),
         "/openapi": get("getOpenAPI", "This API definition", OPENAPI),
-        "/healthz": get(
-            "getHealth", "Health check (catalog reachable)", "application/json", [], html=False
-        ),
     }
 
 
@@ -167,12 +163,3 @@ def openapi() -> Response:
         page = render_template("core/openapi.html", doc=doc, json_url=json_url, json_type=OPENAPI)
         return Response(page)
     return json_response(doc, mimetype=OPENAPI)
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    try:
-        count = len(Catalog(_settings().catalog_url).current())
-    except Exception as err:  # noqa: BLE001 - any failure means unhealthy
-        raise ApiError(503, f"catalog unreachable: {type(err).__name__}") from None
-    return json_response({"status": "ok", "collections": count})

@@ -27,6 +27,7 @@ from api.ogc.openapi import openapi_paths  # noqa: F401 - part of the blueprint 
 from opendata.query import items as query
 from opendata.query.tables import QueryError, extent_of
 from opendata.settings import Settings
+from opendata.store.publish import version_path
 
 bp = Blueprint("features", __name__)
 OGC = "http://www.opengis.net/spec/"
@@ -58,7 +59,13 @@ def settings() -> Settings:
 
 def get_collection(name: str) -> fq.Collection:
     s = settings()
-    return fq.collection(s.catalog_url, str(s.data_dir), name)
+    if s.store_is_remote:  # this host's cached copy of the version file, fetched once
+        entry = fq.current(s.catalog_url).get(name) or fq.current(s.catalog_url, fresh=True).get(
+            name
+        )
+        if entry is not None:
+            version_path(s, entry[1])
+    return fq.collection(s.catalog_url, str(s.store_dir), name)
 
 
 def text_response(body: str, mimetype: str, tag: str, crs: str) -> Response:

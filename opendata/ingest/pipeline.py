@@ -170,7 +170,7 @@ def _unexpected(err: Exception) -> str:
 def public_message(message: str, settings: Settings) -> str:
     """`message` without the server's folders (data, datasets, source roots), as a last guard:
     messages are written to name files by their spec path or name."""
-    roots = {settings.data_dir, settings.datasets_dir, *settings.source_roots}
+    roots = {settings.data_dir, settings.store_dir, settings.datasets_dir, *settings.source_roots}
     for root in sorted((str(r) for r in roots if len(r.parts) > 1), key=len, reverse=True):
         message = message.replace(root + "/", "").replace(root, ".")
     return message

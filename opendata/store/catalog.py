@@ -1,8 +1,9 @@
 """The catalog: datasets, their immutable versions and the history of runs (SQLAlchemy Core).
 
 SQLite in WAL mode by default, so many API workers read while one pipeline writes; PostgreSQL
-by URL. A version row is inserted only after its files are in place (see `publish.py`), so what
-the catalog lists is always complete on disk.
+by URL (`postgresql+psycopg://...`, the `postgres` extra). The schema is Alembic's
+(`schema.py`); the tables below mirror it for queries. A version row is inserted only after
+its files are in place (see `publish.py`), so what the catalog lists is always complete.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from opendata.errors import NotFound
+from opendata.store import schema
 
 meta = sa.MetaData()
 
@@ -44,7 +46,7 @@ versions = sa.Table(
     sa.Column("columns", sa.Text, nullable=False),  # JSON list of {name, type, unit, ...}
     sa.Column("report", sa.Text, nullable=False),  # JSON quality report
     sa.Column("provenance", sa.Text, nullable=False),  # JSON: spec hash, source hash, code version
-    sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
@@ -165,14 +167,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def engine_for(url: str) -> Engine:
-    """One engine per catalog URL per process; SQLite gets WAL and a busy timeout."""
+    """One engine per catalog URL per process, its schema migrated to the newest revision;
+    SQLite gets WAL and a busy timeout, PostgreSQL a liveness check on checkout."""
     if url not in _ENGINES:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
-        meta.create_all(engine)
+        schema.upgrade(engine)
         _ENGINES[url] = engine
     return _ENGINES[url]
 
@@ -248,6 +251,12 @@ class Catalog:
             query = query.where(runs.c.dataset == name)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    def run_counts(self) -> dict[str, int]:
+        """How many ingest runs ended in each status (for monitoring)."""
+        query = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(count) for status, count in conn.execute(query)}
 
     # -- writing ---------------------------------------------------------------------------
     def start_run(self, name: str) -> int:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from opendata.errors import NotFound
 from opendata.settings import Settings
-from opendata.store import _atomic
+from opendata.store import _atomic, objects
 from opendata.store.catalog import Version
 from opendata.store.geoparquet import read_geo_metadata
 
@@ -93,8 +93,10 @@ def download_name(name: str, version: int, ext: str) -> str:
 
 
 def stored_file(settings: Settings, version: Version) -> Path:
-    """The version's GeoParquet file, refusing any path that leaves the data dir."""
-    root = settings.data_dir.resolve()
+    """The version's GeoParquet file, refusing any path that leaves the store."""
+    if settings.store_is_remote:
+        objects.cached(settings.store_url, settings.data_dir, version.path)
+    root = settings.store_dir.resolve()
     path = (root / version.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound(f"the file of {version.dataset} v{version.version} is not available")

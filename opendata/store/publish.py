@@ -8,7 +8,6 @@ point leaves the previous version current and no partial version visible.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import sys
 import time
@@ -22,8 +21,8 @@ import geopandas as gpd
 import pandas as pd
 
 from opendata.settings import Settings
-from opendata.store import _atomic
-from opendata.store.catalog import Catalog, Version, now
+from opendata.store import _atomic, locks, objects
+from opendata.store.catalog import Catalog, Version, engine_for, now
 from opendata.store.geoparquet import PointTable, write_geoparquet, write_points, write_table
 
 #: Bumped when the published file layout changes, so old content hashes no longer match.
@@ -64,20 +63,20 @@ class Outcome:
 
 
 def dataset_dir(settings: Settings, name: str) -> Path:
-    return settings.data_dir / "datasets" / name
+    return settings.store_dir / "datasets" / name
 
 
 @contextmanager
 def dataset_lock(settings: Settings, name: str) -> Iterator[None]:
-    """One writer per dataset at a time (other processes wait)."""
-    folder = dataset_dir(settings, name)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+    """One writer per dataset at a time (other processes wait): a PostgreSQL advisory lock when
+    the catalog is shared between hosts, a file lock for the single-machine SQLite catalog."""
+    engine = engine_for(settings.catalog_url)
+    if engine.dialect.name == "postgresql":
+        with locks.advisory_lock(engine, name):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        with locks.file_lock(dataset_dir(settings, name)):
+            yield
 
 
 def current_if_same(catalog: Catalog, name: str, content_hash: str) -> Version | None:
@@ -150,13 +149,17 @@ def publish(
         with catalog.begin() as conn:
             number = catalog.next_version(conn, release.name)
         final = folder / f"v{number}"
+        if settings.store_is_remote:  # objects first; the local folder becomes this host's cache
+            prefix = str(final.relative_to(settings.store_dir))
+            objects.upload_dir(settings.store_url, staging, prefix)
+            checkpoint(settings, "after_upload")
         _atomic.commit_dir(staging, final)
         checkpoint(settings, "before_commit")
         version = Version(
             dataset=release.name,
             version=number,
             content_hash=release.content_hash,
-            path=str(final.relative_to(settings.data_dir) / f"{release.name}.parquet"),
+            path=str(final.relative_to(settings.store_dir) / f"{release.name}.parquet"),
             rows=len(frame),
             bbox=bbox,
             source_crs=release.source_crs,
@@ -174,12 +177,15 @@ def publish(
                     run_id,
                     status="published",
                     version=number,
-                    report_dir=str(final.relative_to(settings.data_dir)),
+                    report_dir=str(final.relative_to(settings.store_dir)),
                 )
         checkpoint(settings, "after_commit")
         return Outcome("published", version)
 
 
 def version_path(settings: Settings, version: Version) -> Path:
-    """Absolute path of a version's GeoParquet file."""
-    return settings.data_dir / version.path
+    """Absolute local path of a version's GeoParquet file (on object storage: this host's
+    cached copy, downloaded on first use)."""
+    if settings.store_is_remote:
+        return objects.cached(settings.store_url, settings.data_dir, version.path)
+    return settings.store_dir / version.path

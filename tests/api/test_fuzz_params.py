@@ -122,10 +122,11 @@ OPERATIONS = (
     "ckan_*", "dcatCatalog", "dcatCatalogAs", "dcatDataset",
     "dcatDatasetAs", "describeCollection", "downloadLatest", "downloadVersion",
     "getBundledScenario", "getCollections", "getConformance", "getDataset", "getFeature",
-    "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getOpenAPI",
+    "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getMetrics", "getOpenAPI",
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
-    "listScenarios", "searchDatasets", "siteCatalog", "siteDataset", "siteDatasetPreview",
-    "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql", "sqlGet",
+    "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset",
+    "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",
+    "sqlGet",
 )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ def test_gunicorn_options_bind_the_settings_address_with_sync_workers():
                                threads=1, timeout=30)  # fmt: skip
     assert options["bind"] == "0.0.0.0:9123"
     assert (options["workers"], options["worker_class"], options["threads"]) == (3, "sync", 1)
-    assert options["accesslog"] == "-"
+    assert options["accesslog"] is None  # the app writes JSON access lines itself
 
 
 def test_server_loads_the_app_for_its_settings(tmp_path):

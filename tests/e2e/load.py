@@ -10,7 +10,7 @@ The gunicorn workers' memory (RSS) is sampled every second."""
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 import statistics
 import time
 from collections import defaultdict
@@ -166,18 +166,20 @@ async def _run(base, asks, clients, seconds, warmup, worker_pids) -> LoadResult:
     return result
 
 
-ACCESS = re.compile(r'^(\S+) "GET (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms')
-
-
 def server_time(access_log: str, asks: list[Ask]) -> dict[str, tuple[int, float]]:
-    """Requests and worker milliseconds per kind, from `civic serve`'s access log, counting
-    only the load clients (127.0.0.2 and up; warm-up included): where the workers' time went."""
+    """Requests and worker milliseconds per kind, from `civic serve`'s JSON access lines,
+    counting only the load clients (127.0.0.2 and up; warm-up included): where the workers'
+    time went."""
     kinds = {unquote(ask.path): ask.kind for ask in asks}  # the client may re-encode a URL
     spent: dict[str, list[float]] = defaultdict(list)
     for line in access_log.splitlines():
-        hit = ACCESS.match(line)
-        if hit and hit.group(1) != "127.0.0.1" and unquote(hit.group(2)) in kinds:
-            spent[kinds[unquote(hit.group(2))]].append(float(hit.group(4)))
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        target = unquote(entry.get("target", ""))
+        if entry.get("logger") == "civic.access" and entry.get("client") != "127.0.0.1":
+            if entry.get("method") == "GET" and target in kinds:
+                spent[kinds[target]].append(float(entry["ms"]))
     return {kind: (len(ms), sum(ms)) for kind, ms in spent.items()}
 
 

@@ -62,3 +62,26 @@ def test_a_city_bbox_that_is_not_a_box_names_the_variable_and_the_shape(raw):
         f"CIVIC_CITY_BBOX={raw!r} is not a valid value (expected west,south,east,north in "
         "degrees, e.g. 24.5,59.9,25.5,60.5)"
     )
+
+
+def test_the_store_is_the_data_dir_unless_a_shared_folder_is_named(tmp_path):
+    assert Settings(data_dir=tmp_path / "d").store_dir == tmp_path / "d"
+    env = {"CIVIC_STORE_URL": f"file://{tmp_path}/shared"}
+    assert Settings.from_env(env, data_dir=tmp_path / "d").store_dir == tmp_path / "shared"
+
+
+def test_an_object_store_caches_versions_under_the_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path, store_url="s3://bucket/civic/")
+    assert (settings.store_url, settings.store_is_remote) == ("s3://bucket/civic", True)
+    assert settings.store_dir == tmp_path / "store-cache"
+
+
+def test_an_unknown_store_scheme_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError, match="CIVIC_STORE_URL='gs://bucket/civic': expected"):
+        Settings.from_env({"CIVIC_STORE_URL": "gs://bucket/civic"})
+
+
+@pytest.mark.parametrize("raw", ["-1", "11", "one"])
+def test_trusted_proxies_must_be_a_small_count(raw):
+    with pytest.raises(SettingsError, match="CIVIC_TRUSTED_PROXIES"):
+        Settings.from_env({"CIVIC_TRUSTED_PROXIES": raw})

@@ -1,6 +1,7 @@
-"""The scenario job table (SQLAlchemy Core; its own SQLite file in WAL mode by default, any
-SQLAlchemy URL via CIVIC_SCENARIO_JOBS_URL) and its state changes: submit (validated against the
-network first), claim, finish, recover."""
+"""The scenario job table (SQLAlchemy Core; its own SQLite file in WAL mode by default, the
+catalog's database when that is PostgreSQL, any SQLAlchemy URL via CIVIC_SCENARIO_JOBS_URL) and
+its state changes: submit (validated against the network first), claim, finish, recover. The
+schema is the catalog's Alembic history (`opendata.store.schema`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from opendata.errors import NotFound
 from opendata.ingest.privacy import keyed_hash
 from opendata.settings import Settings
+from opendata.store import schema
 from twin.scenarios.dryrun import check_names
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.spec import parse_scenario
@@ -50,9 +52,8 @@ jobs = sa.Table(
     # draft (owner and admins only) | published | withdrawn; None: a job from before drafts
     sa.Column("visibility", sa.String(10)),
     sa.Column("changed_at", sa.String(32)),  # when it was last published or withdrawn
+    sa.Index("ix_scenario_jobs_claim", "status", "submitted_at"),
 )
-#: Columns added after the first release: added to an existing table at start (nullable).
-ADDED_COLUMNS = ("owner", "visibility", "changed_at")
 _ENGINES: dict[str, sa.Engine] = {}
 
 
@@ -99,8 +100,13 @@ def _now(offset_s: float = 0.0) -> str:
 
 
 def store_url(settings: Settings) -> str:
-    """`CIVIC_SCENARIO_JOBS_URL`, else `data_dir/scenario_jobs.db` beside the catalog."""
-    return settings.scenario_jobs_url or (f"sqlite:///{settings.data_dir / 'scenario_jobs.db'}")
+    """`CIVIC_SCENARIO_JOBS_URL`; else the catalog's database when it is shared (not SQLite),
+    so every host sees one queue; else `data_dir/scenario_jobs.db` beside the catalog."""
+    if settings.scenario_jobs_url:
+        return settings.scenario_jobs_url
+    if not settings.catalog_url.startswith("sqlite"):
+        return settings.catalog_url
+    return f"sqlite:///{settings.data_dir / 'scenario_jobs.db'}"
 
 
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -112,30 +118,17 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def engine(settings: Settings) -> sa.Engine:
-    """One engine per store URL per process; the table is created on first use."""
+    """One engine per store URL per process; the schema is migrated on first use."""
     url = store_url(settings)
     if url not in _ENGINES:
         if url.startswith("sqlite:///"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        eng = sa.create_engine(url)
+        eng = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         if eng.dialect.name == "sqlite":
             sa.event.listen(eng, "connect", _pragmas)
-        meta.create_all(eng)
-        _add_columns(eng)
+        schema.upgrade(eng)
         _ENGINES[url] = eng
     return _ENGINES[url]
-
-
-def _add_columns(eng: sa.Engine) -> None:
-    """Add nullable columns newer than an existing job table (a job file from before accounts);
-    the job store is operational state, so this one step stands in for a migration tool."""
-    have = {c["name"] for c in sa.inspect(eng).get_columns("scenario_jobs")}
-    with eng.begin() as conn:
-        for name in ADDED_COLUMNS:
-            if name not in have:
-                column = jobs.c[name]
-                kind = column.type.compile(dialect=eng.dialect)
-                conn.execute(sa.text(f"ALTER TABLE scenario_jobs ADD COLUMN {name} {kind}"))
 
 
 def _job(row: Any) -> Job:
@@ -237,6 +230,13 @@ def queued_count(settings: Settings) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+def count_by_status(settings: Settings) -> dict[str, int]:
+    """How many jobs are in each status (for monitoring)."""
+    query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+    with engine(settings).connect() as conn:
+        return {status: int(count) for status, count in conn.execute(query)}
+
+
 def recent_submissions(settings: Settings, client: str, window_s: float) -> list[str]:
     """Submission times of a client within the last `window_s` seconds, oldest first."""
     since = _now(-window_s)
@@ -250,11 +250,19 @@ def recent_submissions(settings: Settings, client: str, window_s: float) -> list
 
 
 def claim(settings: Settings, worker: str) -> Job | None:
-    """Take the oldest queued job: compare-and-set on the status, so two workers never share one."""
-    oldest = sa.select(jobs.c.id).where(jobs.c.status == "queued").order_by(jobs.c.submitted_at)
+    """Take the oldest queued job. On PostgreSQL the row is locked `FOR UPDATE SKIP LOCKED`, so
+    concurrent workers take different jobs without waiting; on SQLite (no row locks, one writer)
+    the compare-and-set on the status alone keeps two workers from sharing one."""
+    oldest = (
+        sa.select(jobs.c.id)
+        .where(jobs.c.status == "queued")
+        .order_by(jobs.c.submitted_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     while True:
         with engine(settings).begin() as conn:
-            job_id = conn.execute(oldest.limit(1)).scalar()
+            job_id = conn.execute(oldest).scalar()
             if job_id is None:
                 return None
             claimed = conn.execute(

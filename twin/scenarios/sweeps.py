@@ -18,7 +18,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from opendata.errors import SpecError
+from opendata.errors import CivicError, SpecError
 from opendata.settings import Settings
 from twin.errors import USER_ERRORS
 from twin.scenarios.cache import BaselineCache
@@ -127,7 +127,10 @@ def baseline_plugin() -> Any:
 @contextmanager
 def dask_client(settings: Settings, scheduler: str | None, n_workers: int) -> Iterator[Any]:
     """A client of the given scheduler, `CIVIC_DASK_SCHEDULER`, or a fresh LocalCluster."""
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ModuleNotFoundError:  # the `dask` extra is not part of the core install
+        raise CivicError("scenario sweeps need the `dask` extra (pip install '.[dask]')") from None
 
     address = scheduler or settings.dask_scheduler
     if address:

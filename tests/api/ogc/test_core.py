@@ -140,12 +140,6 @@ def test_every_openapi_path_parameter_is_declared(client):
             assert set(re.findall(r"{(\w+)}", path)) <= declared, path
 
 
-def test_healthz_reports_the_catalog(client):
-    resp = client.get("/healthz")
-    assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "collections": 3}
-
-
 def test_unknown_parameter_on_landing_page_is_refused(client):
     resp = client.get("/?foo=1")
     assert resp.status_code == 400
