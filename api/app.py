@@ -15,6 +15,7 @@ from opendata.settings import Settings
 BLUEPRINT_MODULES = (
     "api.ogc.core",
     "api.ogc.features",
+    "api.ogc.tiles",
     "api.catalog.files",
     "api.catalog.datasets",
     "api.catalog.sql",
