@@ -5,10 +5,11 @@ archive itself with HTTP Range, which the site's maps read directly."""
 
 from __future__ import annotations
 
+import gzip
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, send_file
+from flask import Blueprint, Response, current_app, request, send_file
 from pmtiles.reader import MmapSource, Reader
 
 from api.http import ApiError, json_response, not_modified
@@ -128,7 +129,15 @@ def _tile(path: Path, basemap: Basemap, z: int, y: int, x: int) -> Response:
     if (cached := not_modified(tag, max_age=MAX_AGE)) is not None:
         return cached
     data = _reader(path).get(z, x, y)
-    resp = Response(data or b"", status=200 if data else 204, mimetype=MVT)
+    if not data:
+        return Response(status=204)
+    resp = Response(data, mimetype=MVT)  # stored gzip-compressed: sent as is when accepted
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        resp.headers["Content-Encoding"] = "gzip"
+        tag += "-gz"
+    else:
+        resp.set_data(gzip.decompress(data))
+    resp.vary.add("Accept-Encoding")
     resp.set_etag(tag)
     resp.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     return resp

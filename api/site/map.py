@@ -18,8 +18,9 @@ from opendata.query.preview import PREVIEW_VERSION, make_preview, to_json
 from opendata.store import exports
 
 MAX_LAYERS = 8
-#: What `/map` shows when the link names no layers: the first of these that is published.
-DEFAULT_LAYERS = ("roads", "green_areas", "buildings")
+#: What `/map` shows when the link names no layers (the basemap already draws the streets):
+#: the public services, else the first of these that is published.
+DEFAULT_LAYERS = ("services", "green_areas", "roads")
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def share_href(layers: Sequence[str], view: MapView | None) -> str:
 
 def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
     """The map viewer context; unknown layer names are dropped. A link without `layers` opens
-    on the city's streets (a first look, not an empty map)."""
+    on the city's public services over the basemap (a first look, not an empty map)."""
     known = {i.name for i in items if exports.is_spatial(i.version)}
     wanted = req.layers if req.asked else default_layers(known)
     layers = spatial_layers(items, site, wanted)
@@ -167,8 +168,8 @@ def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
 def default_layers(known: set[str]) -> tuple[str, ...]:
     """The first published layer of `DEFAULT_LAYERS` (none when none is published).
 
-    >>> default_layers({"stops", "green_areas"})
-    ('green_areas',)
+    >>> default_layers({"stops", "green_areas"}), default_layers({"services", "roads"})
+    (('green_areas',), ('services',))
     """
     return next(((n,) for n in DEFAULT_LAYERS if n in known), ())
 

@@ -115,10 +115,11 @@ def _run(args: list[str]) -> None:
 
 
 def _encode(target: Path, layers: dict[str, Path]) -> None:
-    """A PMTiles archive of named layers (GeoJSON text sequences in, tippecanoe out)."""
+    """A PMTiles archive of named layers (GeoJSON text sequences in, tippecanoe out), its tiles
+    gzip-compressed as PMTiles readers expect, and as the tile API sends them."""
     named = [arg for name, path in layers.items() for arg in ("-L", f"{name}:{path}")]
     _run([_tool("tippecanoe"), "-o", str(target), "-Z", str(MIN_ZOOM), "-z", str(MAX_ZOOM),
-          "--force", "--quiet", "--no-tile-compression", "--drop-densest-as-needed",
+          "--force", "--quiet", "--drop-densest-as-needed",
           "--extend-zooms-if-still-dropping", *named])  # fmt: skip
 
 

@@ -56,7 +56,8 @@ def base_map(result: ScenarioResult, ctx: MapContext, title: str) -> tuple[Figur
     fig.html.add_child(Element('<a class="skip" href="#table">Skip the map: table</a>'))
     fig.html.add_child(Element(f"<h1 class='civic-table'>{html.escape(fig.title)}</h1>"))
     m = SelfHostedMap(tiles=None, height="70vh", control_scale=True)
-    folium.TileLayer(ctx.tile_url, attr=ctx.attribution, name="basemap").add_to(m)
+    if ctx.tile_url:  # an opted-in third-party basemap; by default the result is drawn alone
+        folium.TileLayer(ctx.tile_url, attr=ctx.attribution, name="basemap").add_to(m)
     x0, y0, x1, y1 = result.bbox
     m.fit_bounds([[y0, x0], [y1, x1]])
     fig.add_child(m)

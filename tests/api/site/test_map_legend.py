@@ -15,10 +15,10 @@ from tests.api.site.site_data import SCENARIO
 HTML = {"Accept": "text/html"}
 
 
-def test_map_opens_on_the_city_streets(client):
+def test_map_opens_on_the_public_services(client):
     page = client.get("/map?f=json").get_json()
-    assert page["selected"] == ["roads"]
-    assert page["share_href"] == "/map?layers=roads"
+    assert page["selected"] == ["services"]
+    assert page["share_href"] == "/map?layers=services"
 
 
 def test_an_empty_layer_choice_stays_empty(client):
@@ -29,7 +29,7 @@ def test_layer_list_is_grouped_into_datasets_and_scenario_results(client):
     text = client.get("/map?lang=fi", headers=HTML).get_data(as_text=True)
     groups = re.findall(r'<details class="layer-group"( open)?>\s*<summary>([^<]+)</summary>', text)
     assert [g[1].split(" (")[0] for g in groups] == ["Aineistot", "Skenaarioiden tulokset"]
-    assert groups[0][0] == " open"  # the datasets group is open, the map shows roads
+    assert groups[0][0] == " open"  # the datasets group is open, the map shows services
     # the map comes before the layer list, so on a phone it is on the first screen
     assert text.index('id="map"') < text.index('id="layer-form"')
 

@@ -4,6 +4,7 @@ Range by the `pmtiles` reader, and clear errors outside the tile matrix set's li
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,18 @@ def test_tile_decodes_with_roads_buildings_and_green_areas(client):
     assert {"kind", "name"} <= set().union(*(f["properties"] for f in tile["roads"]["features"]))
 
 
+def test_tiles_travel_gzip_compressed_to_clients_that_accept_it(client):
+    url = f"/tiles/WebMercatorQuad/{Z}/{Y}/{X}"
+    plain = client.get(url).data
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain and len(packed.data) < 0.8 * len(plain)
+    again = client.get(
+        url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+
 def test_collection_tile_holds_only_its_layer(client):
     resp = client.get(f"/collections/roads/tiles/WebMercatorQuad/{Z}/{Y}/{X}")
     assert set(mapbox_vector_tile.decode(resp.data)) == {"roads"}
@@ -79,7 +92,8 @@ def test_pmtiles_archive_is_read_with_http_range(live_site):
 
     reader = Reader(get_bytes)
     assert (reader.header()["min_zoom"], reader.header()["max_zoom"]) == (12, 16)
-    tile = mapbox_vector_tile.decode(reader.get(Z, X, Y))
+    assert reader.header()["tile_compression"].name == "GZIP"
+    tile = mapbox_vector_tile.decode(gzip.decompress(reader.get(Z, X, Y)))
     assert "roads" in tile and set(statuses) == {206}
 
 

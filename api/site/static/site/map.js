@@ -98,9 +98,11 @@
     });
     L.control.zoom({ zoomInTitle: texts.zoom_in, zoomOutTitle: texts.zoom_out }).addTo(map);
     map.attributionControl.setPrefix("Leaflet");
-    L.tileLayer(cfg.tiles, {
-      maxZoom: 19, attribution: escapeHtml(cfg.attribution || "")
-    }).addTo(map);
+    if (cfg.tiles) {  /* a third-party basemap, only when the city opted in (CIVIC_TILE_URL) */
+      L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: escapeHtml(cfg.attribution || "") }).addTo(map);
+    } else if (cfg.basemap && window.civicBasemap) {  /* our own vector tiles */
+      window.civicBasemap(cfg.basemap, escapeHtml(cfg.attribution || "")).addTo(map);
+    }
     if (cfg.view) {
       map.setView([cfg.view.lat, cfg.view.lon], cfg.view.zoom);
     } else if (cfg.bbox) {
