@@ -13,13 +13,7 @@ from flask import Blueprint, Response, current_app, request, send_file
 from pmtiles.reader import MmapSource, Reader
 
 from api.http import ApiError, json_response, not_modified
-from api.ogc.tiles_meta import (
-    MVT,
-    TMS_ID,
-    tile_matrix_set,
-    tileset,
-    tileset_entry,
-)
+from api.ogc.tiles_meta import MVT, TMS_ID, openapi, tile_matrix_set, tileset, tileset_entry
 from opendata.settings import Settings
 from opendata.store.tiles import LAYERS, Basemap, archive, read_basemap
 
@@ -154,7 +148,8 @@ def pmtiles_archive() -> Response:
 
 
 def openapi_paths(settings: Settings) -> dict:
-    """The tile routes for `/openapi`."""
-    from api.ogc.tiles_meta import openapi
-
-    return openapi()
+    """The tile routes for `/openapi`; the collections with tiles are those of the current
+    basemap (every possible source before the first build)."""
+    basemap = read_basemap(settings)
+    tiled = list(basemap.datasets) if basemap else [layer.dataset for layer in LAYERS]
+    return openapi(tiled)

@@ -101,12 +101,13 @@ def tileset(basemap: Basemap, base: str, layers: list[str]) -> dict[str, Any]:
     }
 
 
-def openapi() -> dict[str, Any]:
-    """OpenAPI 3.0 path items of the tile routes."""
+def openapi(tiled: list[str]) -> dict[str, Any]:
+    """OpenAPI 3.0 path items of the tile routes; `tiled` are the collections that have tiles."""
     json_ok = {"200": {"description": "JSON", "content": {"application/json": {"schema": {}}}}}
     problem = {"application/problem+json": {"schema": {"type": "object"}}}
     missing = {"404": {"description": "no such tileset or tile", "content": problem}}
-    coll = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}}
+    coll = {"name": "collectionId", "in": "path", "required": True,
+            "schema": {"type": "string", "enum": tiled}}  # fmt: skip
     zyx = [
         {"name": n, "in": "path", "required": True,
          "schema": {"type": "integer", "minimum": 0, "maximum": 2**MAX_TMS_ZOOM - 1}}

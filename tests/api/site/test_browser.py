@@ -300,3 +300,21 @@ def test_search_facets_and_tables_work_without_javascript(browser, live_site):
         assert "needs JavaScript" in page.inner_text("#map-status")
     finally:
         context.close()
+
+
+#: Whether any basemap canvas has a pixel that is not the plain background (#f4f1ec).
+DRAWN_JS = """() => [...document.querySelectorAll('#map canvas.leaflet-tile')].some(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < d.length; i += 4 * 97) {
+    if (d[i] !== 0xf4 || d[i + 1] !== 0xf1 || d[i + 2] !== 0xec) { return true; }
+  }
+  return false;
+})"""
+
+
+def test_basemap_is_drawn_from_our_own_vector_tiles(page, live_site):
+    load(page, live_site, "/map?layers=stops&lat=60.1690&lon=24.9400&z=16")
+    wait_until(page, "document.querySelectorAll('#map canvas.leaflet-tile').length > 0")
+    wait_until(page, f"({DRAWN_JS})()")
+    assert page.recorder.tiles  # HTTP Range reads of /tiles/basemap.pmtiles
+    assert page.recorder.foreign == []
