@@ -28,6 +28,8 @@ from opendata.store.published import read_published
 log = logging.getLogger(__name__)
 
 MIN_ZOOM, MAX_ZOOM = 12, 16
+#: Bump when the tiles' content or encoding changes, so existing basemaps are rebuilt.
+BUILD = "2"
 TIMEOUT_S = 300
 
 
@@ -85,7 +87,7 @@ def _sources(settings: Settings) -> dict[str, Version]:
 
 def source_key(sources: dict[str, Version]) -> str:
     """A short key of the source versions' content (same sources, same key)."""
-    text = json.dumps({n: v.content_hash for n, v in sorted(sources.items())})
+    text = json.dumps([BUILD, {n: v.content_hash for n, v in sorted(sources.items())}])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
