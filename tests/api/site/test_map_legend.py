@@ -97,3 +97,14 @@ def test_internal_keys_and_labels():
         short_label("One-way street as tagged: yes, no or -1", "oneway")
         == "One-way street as tagged"
     )
+
+
+def test_scenario_page_opens_its_zones_on_the_map(client):
+    text = client.get(f"/scenarios/{SCENARIO}?lang=sv", headers=HTML).get_data(as_text=True)
+    href = re.search(
+        r'<a class="button secondary" href="(/map\?layers=[^"]+)">Visa resultatets', text
+    )
+    layers = href.group(1).split("=", 1)[1].split(",")
+    assert layers == [f"scenario_{SCENARIO}_zones", f"scenario_{SCENARIO}_links"]
+    page = client.get(href.group(1) + "&f=json").get_json()
+    assert page["selected"] == layers  # both are layers the map viewer draws
