@@ -17,6 +17,7 @@ BLUEPRINT_MODULES = (
     "api.ogc.core",
     "api.ops",
     "api.ogc.features",
+    "api.ogc.tiles",
     "api.catalog.files",
     "api.catalog.datasets",
     "api.catalog.sql",

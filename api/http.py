@@ -40,6 +40,7 @@ COMPRESSIBLE = (
     "text/css",
     "text/javascript",
     "application/javascript",
+    "application/vnd.mapbox-vector-tile",
 )
 
 

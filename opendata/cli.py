@@ -19,6 +19,7 @@ from opendata.settings import Settings
 from opendata.store import schema
 from opendata.store.catalog import Catalog, engine_for
 from opendata.store.orphans import find_orphans
+from opendata.store.tiles import build_basemap
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
         status = _ingest_one(name, specs[name], settings, debug=debug)
         unexpected |= status == "unexpected"
         outcomes["failed" if status == "unexpected" else status].append(name)
+    _basemap(settings)
     click.echo("summary: " + ", ".join(f"{len(v)} {k}" + (f" ({', '.join(v)})" if v else "")
                                        for k, v in outcomes.items()))  # fmt: skip
     failed = outcomes["failed"]
@@ -63,6 +65,18 @@ def ingest_cmd(ctx: click.Context, names: tuple[str, ...]) -> None:
             f"{', '.join(failed)}; nothing was published for them",
             unexpected=unexpected,
         )
+
+
+def _basemap(settings: Settings) -> None:
+    """Rebuild the basemap's vector tiles when a source got a new version (a failure is reported
+    and leaves the previous tiles serving; the datasets stay published)."""
+    try:
+        basemap = build_basemap(settings)
+    except CivicError as err:
+        click.echo(f"basemap: not rebuilt ({public_message(str(err), settings)})", err=True)
+        return
+    if basemap is not None:
+        click.echo(f"basemap: vector tiles of {', '.join(basemap.layers)} ({basemap.key})")
 
 
 def _ingest_one(name: str, spec_path: Path, settings: Settings, *, debug: bool) -> str:

@@ -55,9 +55,10 @@ class Settings:
     #: OGC API items: the page size when `limit` is absent, and the clamp for larger values.
     items_default_limit: int = 10
     items_max_limit: int = 10_000
-    #: Basemap tiles for the website (the only third-party request pages may make).
-    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    tile_attribution: str = "© OpenStreetMap contributors"
+    #: A third-party raster basemap for the website, opt-in; empty (the default) draws our own
+    #: vector tiles built from the published data, so pages contact no other host.
+    tile_url: str = ""
+    tile_attribution: str = "© OpenStreetMap contributors, ODbL 1.0"
     #: Let `civic ingest` take the columnar path for clean point CSVs (opendata/ingest/columnar.py).
     columnar: bool = True
     #: Where the city is, lon/lat (west, south, east, north): ingested features must lie inside

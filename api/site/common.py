@@ -11,8 +11,9 @@ from api.site.i18n import LANGUAGES, NATIVE, Translator
 from opendata.metadata.languages import Text, pick
 from opendata.metadata.search import Entry
 
-#: Data-layer colours (legend swatches and map strokes): all at least 4.5:1 on white.
-PALETTE = ("#0b5cad", "#b3261e", "#1b6e3a", "#7b3fa0", "#8a4b00", "#00626b", "#b0006d", "#444")
+#: Data-layer colours (legend swatches and map strokes): all at least 4.5:1 on white, and no
+#: red next to green, so readers with red-green colour blindness tell neighbours apart.
+PALETTE = ("#0b5cad", "#a14a00", "#00626b", "#7b3fa0", "#444", "#b0006d", "#6b5500", "#1b1b6e")
 
 
 @dataclass(frozen=True)

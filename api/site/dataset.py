@@ -13,8 +13,9 @@ import shapely
 
 from api.site.catalog import scenario_name
 from api.site.common import Site, day, email, web_url
+from api.site.legend import popup_labels
 from opendata.metadata.search import Entry
-from opendata.query.preview import HIDDEN, popup_value
+from opendata.query.preview import STORAGE, popup_value
 from opendata.store import exports
 from opendata.store.catalog import Version
 
@@ -113,6 +114,7 @@ class DatasetPage:
     snippets: list[Snippet]
     preview_url: str | None  #: the map preview (GeoJSON); None for tables without geometry
     map_href: str | None
+    map_labels: dict[str, dict[str, str]]  #: popup labels and units per column
     scenario_href: str | None  #: the scenario page, for a scenario result
     table: Table
 
@@ -252,7 +254,7 @@ def table_preview(path: Path, geometry: str | None, limit: int = TABLE_ROWS) -> 
     """The first `limit` rows of a Parquet file, read in one small batch."""
     handle = pq.ParquetFile(path)
     try:
-        names = [n for n in handle.schema_arrow.names if n not in HIDDEN]
+        names = [n for n in handle.schema_arrow.names if n not in STORAGE]
         batch = next(handle.iter_batches(batch_size=limit, columns=names), None)
     finally:
         handle.close()
@@ -307,6 +309,7 @@ def dataset_page(
         snippets=snippets(item, site.base_url.rstrip("/")),
         preview_url=f"/datasets/{item.name}/preview.geojson" if spatial else None,
         map_href=f"/map?layers={item.name}" if spatial else None,
+        map_labels=popup_labels(meta.columns, site),
         scenario_href=f"/scenarios/{scenario_name(item.name)}" if item.kind == "scenario" else None,
         table=table,
     )

@@ -12,11 +12,15 @@ from urllib.parse import urlencode
 import geopandas as gpd
 
 from api.site.common import PALETTE, Site
+from api.site.legend import Source, popup_labels, source
 from opendata.metadata.search import Entry
 from opendata.query.preview import PREVIEW_VERSION, make_preview, to_json
 from opendata.store import exports
 
 MAX_LAYERS = 8
+#: What `/map` shows when the link names no layers (the basemap already draws the streets):
+#: the public services, else the first of these that is published.
+DEFAULT_LAYERS = ("services", "green_areas", "roads")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Layer:
     selected: bool
     preview_url: str
     href: str  #: the dataset page (table, downloads)
+    labels: dict[str, dict[str, str]]  #: popup label and unit per column (no internal keys)
+    source: Source  #: attribution and licence, shown in the legend
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class MapView:
 class MapRequest:
     layers: tuple[str, ...] = ()
     view: MapView | None = None
+    asked: bool = False  #: the link names layers (an empty `layers=` too): no default layer
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,10 @@ def parse_map(args: Sequence[tuple[str, str]]) -> MapRequest:
     """
     layers: list[str] = []
     found: dict[str, str] = {}
+    asked = False
     for key, value in args:
         if key == "layers":
+            asked = True
             layers += [n for n in value.split(",") if n and n not in layers]
         elif key in ("lat", "lon", "z"):
             found[key] = value
@@ -89,7 +98,7 @@ def parse_map(args: Sequence[tuple[str, str]]) -> MapRequest:
             lon=_number(found["lon"], -180, 180, "lon"),
             zoom=int(_number(found["z"], 0, 19, "z")),
         )
-    return MapRequest(tuple(layers[:MAX_LAYERS]), view)
+    return MapRequest(tuple(layers[:MAX_LAYERS]), view, asked)
 
 
 def spatial_layers(items: Sequence[Entry], site: Site, selected: Sequence[str]) -> list[Layer]:
@@ -110,6 +119,8 @@ def spatial_layers(items: Sequence[Entry], site: Site, selected: Sequence[str]) 
                 selected=item.name in selected,
                 preview_url=f"/datasets/{item.name}/preview.geojson",
                 href=f"/datasets/{item.name}",
+                labels=popup_labels(item.version.columns, site),
+                source=source(item),
             )
         )
     return out
@@ -137,10 +148,12 @@ def share_href(layers: Sequence[str], view: MapView | None) -> str:
 
 
 def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
-    """The map viewer context; unknown layer names are dropped."""
-    layers = spatial_layers(items, site, req.layers)
-    known = {layer.name for layer in layers}
-    selected = [n for n in req.layers if n in known]
+    """The map viewer context; unknown layer names are dropped. A link without `layers` opens
+    on the city's public services over the basemap (a first look, not an empty map)."""
+    known = {i.name for i in items if exports.is_spatial(i.version)}
+    wanted = req.layers if req.asked else default_layers(known)
+    layers = spatial_layers(items, site, wanted)
+    selected = [n for n in wanted if n in known]
     by_name = {i.name: i for i in items}
     shown = selected or sorted(known)
     return MapPage(
@@ -150,6 +163,15 @@ def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
         bbox=union_bbox([by_name[n].version.bbox for n in shown]),
         share_href=share_href(selected, req.view),
     )
+
+
+def default_layers(known: set[str]) -> tuple[str, ...]:
+    """The first published layer of `DEFAULT_LAYERS` (none when none is published).
+
+    >>> default_layers({"stops", "green_areas"}), default_layers({"services", "roads"})
+    (('green_areas',), ('services',))
+    """
+    return next(((n,) for n in DEFAULT_LAYERS if n in known), ())
 
 
 @lru_cache(maxsize=32)

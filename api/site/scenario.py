@@ -17,6 +17,7 @@ import shapely
 from api.site import scenario_data as sd
 from api.site.catalog import scenario_description, scenario_groups, scenario_title
 from api.site.common import Site
+from api.site.legend import WidthStep, width_key
 from api.site.scenario_charts import DemandPanel, MorningPanel, demand_panel, morning_panel
 from opendata.errors import NotFound
 from opendata.metadata.search import Entry
@@ -121,6 +122,7 @@ class ScenarioPage:
     indicators: list[Indicator]
     streets: list[StreetChange]  #: largest traffic changes (the maps' text alternative)
     changes: dict[str, Any]  #: changed links as GeoJSON (drawn before / after)
+    width_key: list[WidthStep]  #: flows and the line widths that draw them (the maps' key)
     bbox: list[float] | None
     datasets: list[dict[str, str]]
     addresses: list[str]
@@ -333,6 +335,7 @@ def scenario_page(
         indicators=indicators(data.totals, data.zones, site),
         streets=street_changes(data.links),
         changes=changes_geojson(data.links, site),
+        width_key=_width_key(data.links, site),
         bbox=first.version.bbox,
         datasets=[
             {"part": p, "name": e.name, "href": f"/datasets/{e.name}"} for p, e in parts.items()
@@ -345,6 +348,14 @@ def scenario_page(
         noise_note=_noise_note(data.totals, site),
         limits=site.t("scenario.limits"),
     )
+
+
+def _width_key(links: gpd.GeoDataFrame | None, site: Site) -> list[WidthStep]:
+    """The width key of the before/after maps, up to the largest flow on either map."""
+    if links is None or not len(links):
+        return []
+    top = float(max(links["flow_base"].max(), links["flow_scen"].max()))
+    return width_key(top, site.lang, site.t("legend.unit.flow"))
 
 
 def _total(totals: pd.DataFrame | None, metric: str, column: str = "scen") -> float | None:

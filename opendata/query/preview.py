@@ -26,9 +26,12 @@ import pandas as pd
 import shapely
 
 #: Bump when the output changes, so cached previews (ETags) are renewed.
-PREVIEW_VERSION = "1"
-#: Columns that are never shown in popups (storage details, not attributes).
-HIDDEN = {"bbox"}
+PREVIEW_VERSION = "2"
+#: Storage details, not attributes: never shown in tables or popups.
+STORAGE = {"bbox"}
+#: Columns that are never shown in popups: storage, feature ids and OpenStreetMap references,
+#: which identify a row for machines, not for a reader (tables and downloads keep them).
+HIDDEN = STORAGE | {"fid", "osm_key", "osm_id", "osm_type"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class PreviewOptions:
     max_vertices: int = 40_000
     simplify_deg: float = 2e-5
     grid_deg: float = 1e-5
-    max_properties: int = 8
+    max_properties: int = 12
     max_text: int = 80
 
 
@@ -48,6 +51,8 @@ def popup_value(value: Any, max_text: int) -> Any:
 
     >>> popup_value(float("nan"), 5), popup_value("Mannerheimintie", 6), popup_value(3, 5)
     (None, 'Manne…', 3)
+    >>> popup_value(0.09999999999999432, 5)  # six significant digits: no float noise
+    0.1
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
@@ -57,7 +62,9 @@ def popup_value(value: Any, max_text: int) -> Any:
         return popup_value(value.item(), max_text)
     if isinstance(value, datetime | date | pd.Timestamp):
         return value.isoformat()
-    if isinstance(value, bool | int | float):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, bool | int):
         return value
     text = str(value)
     return text if len(text) <= max_text else text[: max_text - 1] + "…"

@@ -90,6 +90,7 @@ PATH: dict[str, st.SearchStrategy[str]] = {
     "name": enum("buildings", "streets"), "version": numbers, "ext": enum("parquet", "csv"),
     "filename": enum("buildings.parquet", "buildings.csv"), "action": enum("package_search"),
     "job_id": enum("00000000-0000-0000-0000-000000000000"), "kind": enum("noise", "traffic"),
+    "tileMatrix": numbers, "tileRow": numbers, "tileCol": numbers,
 }  # fmt: skip
 SERVER_PATHS = re.compile(r"(/tmp/|/work/|/home/|/root/|site-packages|Traceback)")
 
@@ -121,8 +122,11 @@ def strategy(path: str, param: dict[str, Any]) -> st.SearchStrategy[str] | None:
 OPERATIONS = (
     "ckan_*", "dcatCatalog", "dcatCatalogAs", "dcatDataset",
     "dcatDatasetAs", "describeCollection", "downloadLatest", "downloadVersion",
-    "getBundledScenario", "getCollections", "getConformance", "getDataset", "getFeature",
-    "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getMetrics", "getOpenAPI",
+    "getBasemapArchive", "getBundledScenario", "getCollectionTile", "getCollectionTileset",
+    "getCollectionTilesets", "getCollections", "getDatasetTile", "getDatasetTileset",
+    "getDatasetTilesets", "getTileMatrixSet", "getTileMatrixSets", "getConformance", "getDataset",
+    "getFeature", "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getMetrics",
+    "getOpenAPI",
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
     "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset",
     "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",

@@ -27,6 +27,7 @@ from twin.scenarios.maps_layers import (
     SelfHostedMap,
     diverging,
     geojson_layer,
+    nice,
     noise_bands,
     sequential,
     table_html,
@@ -55,7 +56,8 @@ def base_map(result: ScenarioResult, ctx: MapContext, title: str) -> tuple[Figur
     fig.html.add_child(Element('<a class="skip" href="#table">Skip the map: table</a>'))
     fig.html.add_child(Element(f"<h1 class='civic-table'>{html.escape(fig.title)}</h1>"))
     m = SelfHostedMap(tiles=None, height="70vh", control_scale=True)
-    folium.TileLayer(ctx.tile_url, attr=ctx.attribution, name="basemap").add_to(m)
+    if ctx.tile_url:  # an opted-in third-party basemap; by default the result is drawn alone
+        folium.TileLayer(ctx.tile_url, attr=ctx.attribution, name="basemap").add_to(m)
     x0, y0, x1, y1 = result.bbox
     m.fit_bounds([[y0, x0], [y1, x1]])
     fig.add_child(m)
@@ -91,18 +93,21 @@ def flows_map(result: ScenarioResult, ctx: MapContext) -> Page:
         links, {"street": "street", "highway": "road class", "flow_base": "veh/h"}
     )
     frame["_color"] = [classes.color(v) for v in flow]
-    frame["_weight"] = 1.0 + 7.0 * np.sqrt(flow / max(flow.max(), 1.0))
+    top = max(float(flow.max()), 1.0)
+    frame["_weight"] = 1.0 + 7.0 * np.sqrt(flow / top)
+    steps = [nice(top / 4), nice(top / 2), nice(top)]
+    widths = [(f"{v:,.0f} veh/h", 1.0 + 7.0 * np.sqrt(min(v, top) / top)) for v in steps]
     geojson_layer(frame, "baseline flow", LINE).add_to(m)
     top = links.sort_values("flow_base", ascending=False).drop_duplicates("street").head(TOP)
     rows = [(r.street, r.highway, r.flow_base) for r in top.itertuples()]
     table = table_html(
         "Busiest road links, baseline", ["street", "road class", "veh/h"], rows, anchor="table"
     )
-    return _finish(fig, m, table, Legend("Baseline flow", classes))
+    return _finish(fig, m, table, Legend("Baseline flow", classes, widths))
 
 
 def difference_map(result: ScenarioResult, ctx: MapContext) -> Page:
-    """Scenario minus baseline flow: reds where traffic grows, blues where it falls."""
+    """Scenario minus baseline flow: orange where traffic grows, blue where it falls."""
     fig, m = base_map(result, ctx, "Change in traffic flow")
     links = result.links.assign(street=_streets(result.links, ctx))
     change = links["d_flow"].to_numpy()

@@ -16,17 +16,19 @@ from folium.template import Template
 
 #: Self-hosted Leaflet (served by the API under /static); no CDN, no jQuery or Bootstrap.
 LEAFLET = "/static/vendor/leaflet-1.9.4"
-SEQUENTIAL = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
-INCREASE = ("#fddbc7", "#f4a582", "#d6604d", "#b2182b")  # reds: more (worse)
-DECREASE = ("#d1e5f0", "#92c5de", "#4393c3", "#2166ac")  # blues: less (better)
+#: Colours readable with red-green colour blindness: viridis for amounts, blue-orange (never
+#: red-green) for before/after, magma for noise; lightness always carries the order.
+SEQUENTIAL = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")  # viridis, light: little
+INCREASE = ("#fee0b6", "#fdb863", "#e08214", "#b35806")  # oranges: more (worse)
+DECREASE = ("#d8daeb", "#92c5de", "#4393c3", "#2166ac")  # blues: less (better)
 NEUTRAL = "#bdbdbd"
 NOISE = {
     "<55": "#e0e0e0",
-    "55-59": "#ffffb2",
-    "60-64": "#fecc5c",
-    "65-69": "#fd8d3c",
-    "70-74": "#f03b20",
-    ">=75": "#bd0026",
+    "55-59": "#fcfdbf",
+    "60-64": "#feb078",
+    "65-69": "#f1605d",
+    "70-74": "#b5367a",
+    ">=75": "#51127c",
 }
 
 
@@ -125,20 +127,29 @@ class Legend(MacroElement):
         {% endmacro %}"""
     )
 
-    def __init__(self, title: str, classes: Classes) -> None:
+    def __init__(
+        self, title: str, classes: Classes, widths: Sequence[tuple[str, float]] = ()
+    ) -> None:
         super().__init__()
         self._name = "Legend"
-        self.html = legend_html(title, classes)
+        self.html = legend_html(title, classes, widths)
 
 
-def legend_html(title: str, classes: Classes) -> str:
-    """The legend's HTML: a title with the unit, then one swatch and label per class."""
+def legend_html(title: str, classes: Classes, widths: Sequence[tuple[str, float]] = ()) -> str:
+    """The legend's HTML: a title with the unit, one swatch and label per class, then a width
+    key (a line per label at the width the map draws it) when widths carry meaning."""
     rows = "".join(
         f'<li><span class="swatch" style="background:{c}"></span>{html.escape(label)}</li>'
         for c, label in zip(classes.colors, classes.labels, strict=True)
     )
     head = f"{html.escape(title)} ({html.escape(classes.unit)})"
-    return f'<strong>{head}</strong><ul role="list">{rows}</ul>'
+    key = "".join(
+        f'<li><svg width="36" height="12" aria-hidden="true"><line x1="0" y1="6" x2="36" y2="6" '
+        f'stroke="#555" stroke-width="{w:.1f}"/></svg> {html.escape(label)}</li>'
+        for label, w in widths
+    )
+    width = f'<strong>Line width</strong><ul role="list">{key}</ul>' if key else ""
+    return f'<strong>{head}</strong><ul role="list">{rows}</ul>{width}'
 
 
 STYLE = """<style>

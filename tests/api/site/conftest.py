@@ -97,6 +97,8 @@ class Recorder:
         if parts.scheme in ("data", "blob", "about"):
             return
         if parts.netloc == self.own:
+            if parts.path == "/tiles/basemap.pmtiles":  # our own basemap (HTTP Range reads)
+                self.tiles.append(request.url)
             return
         if re.search(r"tile\.openstreetmap\.org$", parts.netloc):
             self.tiles.append(request.url)
@@ -128,6 +130,8 @@ def open_page(browser, base: str, request, *, width: int = 1280, tiles: str = "s
     page.on("pageerror", lambda err: recorder.errors.append(str(err)))
     page.on("dialog", lambda d: (recorder.dialogs.append(d.message), d.dismiss()))
     page.route(re.compile(r"^https?://([a-z0-9-]+\.)*tile\.openstreetmap\.org/"), _tiles(tiles))
+    if tiles == "abort":
+        page.route(re.compile(r"/tiles/basemap\.pmtiles$"), lambda route: route.abort())
     page.set_default_timeout(15_000)
     page.recorder = recorder
     return context, page

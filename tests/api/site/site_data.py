@@ -15,6 +15,7 @@ from opendata.ingest.pipeline import ingest
 from opendata.ingest.specs import find_specs, load_spec
 from opendata.settings import Settings
 from opendata.store.publish import Release, publish
+from opendata.store.tiles import build_basemap
 from tests.conftest import BASE_METADATA, DATASETS
 
 SCRIPT = "<script>alert(1)</script>"
@@ -129,6 +130,7 @@ def build_site_store(root: Path) -> Settings:
     for path in find_specs(DATASETS).values():
         ingest(load_spec(path), cfg)
     _run_scenario(cfg)
+    build_basemap(cfg)  # what `civic ingest` does after publishing: the basemap's vector tiles
     _publish_extras(cfg)
     _publish_table(cfg)
     return cfg

@@ -4,6 +4,7 @@ clean loads, privacy, axe-core, phone layout, maps, downloads, languages and the
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -126,12 +127,27 @@ def test_map_viewer_toggles_layers_and_shares_the_view(page, live_site):
     assert other.is_checked("input[data-layer=green_areas]") and rendered(other) == 397
 
 
-def test_popup_shows_the_attributes_of_a_feature(page, live_site):
-    load(page, live_site, "/map?layers=stops&lat=60.1699&lon=24.9410&z=16")
+def test_popup_shows_human_labels_and_no_internal_keys(page, live_site):
+    load(page, live_site, "/map?layers=stops&lat=60.1699&lon=24.9410&z=16&lang=fi")
     page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
-    assert "osm_key" in popup.inner_text()
+    labels = popup.locator("th").all_inner_texts()
+    layer = page.request.get(f"{live_site}/map?f=json&lang=fi").json()["layers"]
+    known = next(x["labels"] for x in layer if x["name"] == "stops")
+    assert labels and set(labels) <= {v["label"] for v in known.values()}
+    assert "osm_key" not in labels and "fid" not in labels
+
+
+def test_roads_popup_formats_numbers_in_the_page_language(page, live_site):
+    load(page, live_site, "/map?layers=roads&lat=60.1699&lon=24.9410&z=17&lang=fi")
+    page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    heads, cells = popup.locator("th").all_inner_texts(), popup.locator("td").all_inner_texts()
+    rows = dict(zip(heads, cells, strict=True))
+    length = next(v for k, v in rows.items() if k.startswith("Length"))
+    assert re.fullmatch(r"[\d\u00a0]+(,\d{1,2})?\u00a0m", length), length
 
 
 def test_download_link_returns_the_file(page, live_site, tmp_path: Path):
@@ -239,7 +255,14 @@ def test_scenario_maps_show_before_and_after(page, live_site):
     load(page, live_site, f"/scenarios/{SCENARIO}")
     before, after = rendered(page, "#map-before"), rendered(page, "#map-after")
     assert before == after > 0
-    assert page.locator("#map-after path[stroke='#444']").count() > 0  # closed links
+    closed = page.locator("#map-after path[stroke='#1b1b1b'][stroke-dasharray]")
+    assert closed.count() > 0  # the scenario's own edit: the closed street, in black dashes
+    colours = page.eval_on_selector_all(
+        "#map-after path.leaflet-interactive",
+        "els => [...new Set(els.map(e => e.getAttribute('stroke')))]",
+    )
+    assert {"#2166ac", "#b35806"} <= set(colours)  # blue: less traffic, orange: more
+    assert not {"#b3261e", "#1b6e3a"} & set(colours)  # never red against green
 
 
 def test_clicking_the_scenario_map_lists_nearby_changes(page, live_site):
@@ -277,3 +300,21 @@ def test_search_facets_and_tables_work_without_javascript(browser, live_site):
         assert "needs JavaScript" in page.inner_text("#map-status")
     finally:
         context.close()
+
+
+#: Whether any basemap canvas has a pixel that is not the plain background (#f4f1ec).
+DRAWN_JS = """() => [...document.querySelectorAll('#map canvas.leaflet-tile')].some(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < d.length; i += 4 * 97) {
+    if (d[i] !== 0xf4 || d[i + 1] !== 0xf1 || d[i + 2] !== 0xec) { return true; }
+  }
+  return false;
+})"""
+
+
+def test_basemap_is_drawn_from_our_own_vector_tiles(page, live_site):
+    load(page, live_site, "/map?layers=stops&lat=60.1690&lon=24.9400&z=16")
+    wait_until(page, "document.querySelectorAll('#map canvas.leaflet-tile').length > 0")
+    wait_until(page, f"({DRAWN_JS})()")
+    assert page.recorder.tiles  # HTTP Range reads of /tiles/basemap.pmtiles
+    assert page.recorder.foreign == []

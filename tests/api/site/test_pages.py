@@ -236,7 +236,17 @@ def test_dataset_snippets_use_this_sites_urls(client):
 def test_dataset_page_forbids_third_party_loads(client):
     csp = client.get("/datasets/roads", headers=HTML).headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
-    assert "img-src 'self' data: https://tile.openstreetmap.org" in csp
+    assert "img-src 'self' data:;" in csp  # the basemap is ours: no tile host by default
+
+
+def test_an_opted_in_tile_server_is_the_only_other_host(site_settings):
+    from dataclasses import replace
+
+    app = create_app(
+        replace(site_settings, tile_url="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    )
+    csp = app.test_client().get("/map", headers=HTML).headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
 
 
 def test_preview_of_20000_features_is_small_and_cacheable(client):

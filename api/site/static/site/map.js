@@ -18,26 +18,45 @@
     return div.innerHTML;
   }
 
-  function popup(feature, texts) {
+  /* Numbers in the page language (the browser's CLDR data), never float noise. */
+  var numbers = new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: 2 });
+
+  function value(raw, unit) {
+    var text = typeof raw === "number" ? numbers.format(raw) : String(raw);
+    return unit ? text + "\u00a0" + unit : text;
+  }
+
+  /* Internal keys a reader has no use for (api/site/legend.py `is_internal` hides the same). */
+  var INTERNAL = /^(_.*|fid|id|osm_id|osm_key|bbox|.*_fid)$/;
+
+  /* A popup lists a feature's attributes under human labels with units (from the dataset's
+     column descriptions); a column without a description keeps its name. */
+  function popup(feature, texts, labels) {
     var props = feature.properties || {};
     var box = document.createElement("div");
     if (props.count !== undefined && Object.keys(props).length === 1) {
-      box.textContent = fmt(texts.cluster, { n: props.count });
+      box.textContent = fmt(texts.cluster, { n: numbers.format(props.count) });
       return box;
     }
     var table = document.createElement("table");
     Object.keys(props).forEach(function (key) {
-      if (key.charAt(0) === "_") { return; }
+      if (INTERNAL.test(key)) { return; }
+      var label = (labels && labels[key]) || { label: key };
       var row = table.insertRow();
       var th = document.createElement("th");
       th.scope = "row";
-      th.textContent = key;
+      th.textContent = label.label;
+      if (label.lang) { th.lang = label.lang; }
       row.appendChild(th);
-      row.insertCell().textContent = String(props[key]);
+      row.insertCell().textContent = value(props[key], label.unit);
     });
     box.appendChild(table);
     return box;
   }
+
+  /* Before/after colours: blue for less traffic, orange for more (readable with red-green colour
+     blindness), grey for no real change; closed streets in black dashes. */
+  var LESS = "#2166ac", MORE = "#b35806", SAME = "#767676", EDGE = "#1b1b1b";
 
   function styleFor(layer) {
     return function (feature) {
@@ -46,11 +65,11 @@
       var base = { color: layer.color, weight: line ? 3 : 1.5, opacity: 0.9, fillOpacity: 0.3 };
       var p = feature.properties || {};
       if (layer.mode === "before") { base.weight = p._wb; }
+      if (layer.mode === "before") { base.color = SAME; }
       if (layer.mode === "after" || layer.mode === "near") {
         base.weight = p._wa;
-        if (p._d > 0) { base.color = "#b3261e"; }
-        if (p._d < 0) { base.color = "#1b6e3a"; }
-        if (p._edit === "closed") { base.color = "#444"; base.weight = 3; base.dashArray = "3 5"; }
+        base.color = p._d > 0 ? MORE : (p._d < 0 ? LESS : SAME);
+        if (p._edit === "closed") { base.color = EDGE; base.weight = 3; base.dashArray = "4 6"; }
       }
       return base;
     };
@@ -79,9 +98,11 @@
     });
     L.control.zoom({ zoomInTitle: texts.zoom_in, zoomOutTitle: texts.zoom_out }).addTo(map);
     map.attributionControl.setPrefix("Leaflet");
-    L.tileLayer(cfg.tiles, {
-      maxZoom: 19, attribution: escapeHtml(cfg.attribution || "")
-    }).addTo(map);
+    if (cfg.tiles) {  /* a third-party basemap, only when the city opted in (CIVIC_TILE_URL) */
+      L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: escapeHtml(cfg.attribution || "") }).addTo(map);
+    } else if (cfg.basemap && window.civicBasemap) {  /* our own vector tiles */
+      window.civicBasemap(cfg.basemap, escapeHtml(cfg.attribution || "")).addTo(map);
+    }
     if (cfg.view) {
       map.setView([cfg.view.lat, cfg.view.lon], cfg.view.zoom);
     } else if (cfg.bbox) {
@@ -132,14 +153,40 @@
     return fmt(meta.method === "clustered" ? texts.clustered : texts.sampled, values);
   }
 
+  /* The scenario's own edits (new, changed or charged streets) get a black casing under the
+     data line, on the before and the after map, so a reader sees where the change was made. */
+  function edits(state, layer, data) {
+    if (layer.mode !== "before" && layer.mode !== "after") { return; }
+    L.geoJSON(data, {
+      filter: function (f) { return !!(f.properties || {})._edit && f.properties._edit !== "closed"; },
+      style: function (f) {
+        var p = f.properties;
+        return { color: EDGE, weight: (layer.mode === "before" ? p._wb : p._wa) + 4, opacity: 0.9 };
+      },
+      interactive: false
+    }).addTo(state.map);
+  }
+
+  /* The legend's swatch takes the shape of what is drawn: a line, a dot or an area. */
+  function symbol(layer, data) {
+    var first = (data.features || [])[0];
+    var kind = first && first.geometry ? first.geometry.type : "";
+    var shape = /Line/.test(kind) ? "line" : (/Point/.test(kind) ? "point" : "area");
+    document.querySelectorAll("[data-symbol='" + CSS.escape(layer.name) + "']").forEach(function (el) {
+      el.classList.add("symbol-" + shape);
+    });
+  }
+
   function draw(state, layer, data) {
     var passive = layer.mode === "near";  /* a click there picks a place, not a feature */
+    edits(state, layer, data);
+    symbol(layer, data);
     var drawn = L.geoJSON(data, {
       style: styleFor(layer),
       pointToLayer: pointFor(layer),
       interactive: !passive,
       onEachFeature: function (feature, item) {
-        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts); }); }
+        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts, layer.labels); }); }
       }
     }).addTo(state.map);
     state.layers[layer.name] = drawn;
@@ -195,7 +242,7 @@
       var c = state.map.getCenter();
       var params = new URLSearchParams();
       var names = selected();
-      if (names.length) { params.set("layers", names.join(",")); }
+      params.set("layers", names.join(","));
       params.set("lat", c.lat.toFixed(5));
       params.set("lon", c.lng.toFixed(5));
       params.set("z", String(state.map.getZoom()));

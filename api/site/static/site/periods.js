@@ -16,10 +16,11 @@
   var data = JSON.parse(source.textContent);
 
   function colour(queue) {
-    if (queue >= 100) { return "#b0006d"; }
-    if (queue >= 50) { return "#b3261e"; }
-    if (queue >= 10) { return "#8a4b00"; }
-    return "#0b5cad";
+    /* blue to dark orange-brown: ordered, and safe for red-green colour blindness */
+    if (queue >= 100) { return "#5c2b06"; }
+    if (queue >= 50) { return "#b35806"; }
+    if (queue >= 10) { return "#8073ac"; }
+    return "#2166ac";
   }
 
   function style(feature) {
