@@ -82,32 +82,37 @@ def dataset_tileset() -> Response:
     return json_response(tileset(basemap, "/tiles", basemap.layers), etag_source=basemap.key)
 
 
-@bp.get(f"/tiles/{TMS_ID}/<int:z>/<int:y>/<int:x>")
-def dataset_tile(z: int, y: int, x: int) -> Response:
-    basemap = _basemap()
-    return _tile(archive(basemap), basemap, z, y, x)
+#: Tile addresses use the OGC API – Tiles parameter names, as `/openapi` documents them.
+ZYX = "<int:tileMatrix>/<int:tileRow>/<int:tileCol>"
 
 
-@bp.get("/collections/<collection>/tiles")
-def collection_tilesets(collection: str) -> Response:
+@bp.get(f"/tiles/{TMS_ID}/{ZYX}")
+def dataset_tile(tileMatrix: int, tileRow: int, tileCol: int) -> Response:  # noqa: N803
     basemap = _basemap()
-    _layer(basemap, collection)
-    entry = tileset_entry(basemap, f"/collections/{collection}/tiles")
+    return _tile(archive(basemap), basemap, tileMatrix, tileRow, tileCol)
+
+
+@bp.get("/collections/<collectionId>/tiles")
+def collection_tilesets(collectionId: str) -> Response:  # noqa: N803
+    basemap = _basemap()
+    _layer(basemap, collectionId)
+    entry = tileset_entry(basemap, f"/collections/{collectionId}/tiles")
     return json_response({"tilesets": [entry]}, etag_source=basemap.key)
 
 
-@bp.get(f"/collections/<collection>/tiles/{TMS_ID}")
-def collection_tileset(collection: str) -> Response:
+@bp.get(f"/collections/<collectionId>/tiles/{TMS_ID}")
+def collection_tileset(collectionId: str) -> Response:  # noqa: N803
     basemap = _basemap()
-    layer = _layer(basemap, collection)
-    body = tileset(basemap, f"/collections/{collection}/tiles", [layer])
+    layer = _layer(basemap, collectionId)
+    body = tileset(basemap, f"/collections/{collectionId}/tiles", [layer])
     return json_response(body, etag_source=basemap.key)
 
 
-@bp.get(f"/collections/<collection>/tiles/{TMS_ID}/<int:z>/<int:y>/<int:x>")
-def collection_tile(collection: str, z: int, y: int, x: int) -> Response:
+@bp.get(f"/collections/<collectionId>/tiles/{TMS_ID}/{ZYX}")
+def collection_tile(collectionId: str, tileMatrix: int, tileRow: int, tileCol: int) -> Response:  # noqa: N803
     basemap = _basemap()
-    return _tile(archive(basemap, _layer(basemap, collection)), basemap, z, y, x)
+    path = archive(basemap, _layer(basemap, collectionId))
+    return _tile(path, basemap, tileMatrix, tileRow, tileCol)
 
 
 def _tile(path: Path, basemap: Basemap, z: int, y: int, x: int) -> Response:

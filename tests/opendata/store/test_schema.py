@@ -59,7 +59,7 @@ def test_fresh_database_reaches_head_with_the_tables_the_code_queries(
     backend_settings: Settings,
 ) -> None:
     engine = catalog.engine_for(backend_settings.catalog_url)
-    assert schema.current(engine) == schema.head() == "0002"
+    assert schema.current(engine) == schema.head() == "0003"
     assert _diff(backend_settings.catalog_url) == []
 
 
@@ -69,7 +69,7 @@ def test_old_sqlite_catalog_is_adopted_and_upgraded_keeping_its_rows(tmp_path: P
         conn.executescript(OLD_CATALOG)
     url = f"sqlite:///{path}"
     found = catalog.Catalog(url)
-    assert schema.current(found.engine) == "0002"
+    assert schema.current(found.engine) == "0003"
     assert [(v.version, v.rows, v.size_bytes) for v in found.versions("roads")] == [(1, 7, 123)]
     assert _diff(url) == []
     tables = set(sa.inspect(found.engine).get_table_names())
@@ -86,7 +86,7 @@ def test_migrations_downgrade_to_empty_and_back(postgres_url: str) -> None:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
-    assert schema.upgrade(engine) == "0002"
+    assert schema.upgrade(engine) == "0003"
     engine.dispose()
 
 
@@ -96,8 +96,8 @@ def test_db_upgrade_command_reports_the_revision(backend_settings: Settings) -> 
     result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
     shown = sa.make_url(url).render_as_string(hide_password=True)
-    assert result.output == f"CIVIC_CATALOG_URL ({shown}): at revision 0002\n"
-    assert schema.current(catalog.engine_for(url)) == "0002"
+    assert result.output == f"CIVIC_CATALOG_URL ({shown}): at revision 0003\n"
+    assert schema.current(catalog.engine_for(url)) == "0003"
 
 
 @pytest.mark.parametrize(
