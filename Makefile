@@ -8,6 +8,8 @@ PYTEST_ARGS ?=
 # OpenMP workers that sleep instead of spinning (see twin/traffic/paths.py: THREAD_ENV).
 export OMP_WAIT_POLICY ?= PASSIVE
 
+# i18n targets: see api/site/i18n.py
+.PHONY: i18n-extract i18n-compile i18n-check
 .PHONY: all run scenarios ingest serve sysdeps lock test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic clean help
 
@@ -69,6 +71,18 @@ lint: $(STAMP) ## ruff lint and format check, and the architecture's import cont
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+I18N := api/site/translations
+
+i18n-extract: $(STAMP) ## refresh the message template (messages.pot) from the site's code and templates
+	$(BIN)/pybabel extract -F babel.cfg -k t -k N_ --no-location --sort-output --omit-header \
+		-o $(I18N)/messages.pot .
+
+i18n-compile: $(STAMP) ## compile the .po catalogs to the committed .mo files
+	$(BIN)/pybabel compile -d $(I18N) -D messages --statistics
+
+i18n-check: $(STAMP) ## every catalog has every message the code uses, with its placeholders and plurals
+	$(BIN)/python -m pytest -q tests/api/site/test_i18n.py
 
 fix: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

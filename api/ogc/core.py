@@ -103,6 +103,14 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": ["json", "html"]},
     }
 
+    lang = {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "Language of the HTML home page (also remembered in a cookie)",
+        "schema": {"type": "string", "enum": ["fi", "sv", "en", "da"]},
+    }
+
     problem = {"application/problem+json": {"schema": {"type": "object"}}}
     errors = {
         "400": {"description": "Unknown parameter or format (problem+json)", "content": problem},
@@ -126,7 +134,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         }
 
     return {
-        "/": get("getLandingPage", "Landing page", "application/json"),
+        "/": get("getLandingPage", "Landing page", "application/json", [f, lang]),
         "/conformance": get("getConformance", "Conformance classes", "application/json"),
         "/openapi": get("getOpenAPI", "This API definition", OPENAPI),
     }
@@ -134,7 +142,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
 
 @bp.get("/")
 def landing() -> Response:
-    allow_params({"f"})
+    allow_params({"f", "lang"})  # `lang` picks the language of the citizens' home page
     mimetype, doc = negotiate(DOC_FORMATS), landing_doc(_settings())
     if mimetype == "text/html":
         # Browsers get the citizens' home page, which the site registers with the app, so the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from api.site.common import Card, Site, card, day, shorten
@@ -13,7 +13,9 @@ from opendata.metadata.search import Entry, SearchQuery, facet_counts, search
 
 #: Facets offered on the catalog page, in display order (`licence` is accepted for `license`).
 PAGE_FACETS = ("theme", "kind", "publisher", "license", "format")
-PAGE_SORTS = ("relevance", "date", "name")
+#: Sorts the page offers (`name`, by identifier, is still accepted for old links).
+PAGE_SORTS = ("relevance", "title", "date")
+SORTS_ACCEPTED = (*PAGE_SORTS, "name")
 PER_PAGE = 10
 MAX_PAGE = 10_000  #: 100,000 results: more than any catalog we serve
 HOME_LIST = 5
@@ -37,6 +39,7 @@ class ScenarioCard:
     title: str
     title_lang: str
     summary: str
+    summary_lang: str
     href: str
     datasets: list[str]
     modified: str
@@ -81,7 +84,8 @@ def scenario_title(entry: Entry, site: Site) -> tuple[str, str]:
 
 def scenario_description(group: Sequence[Entry], name: str, site: Site) -> tuple[str, str]:
     """What the scenario is about: the part all its result datasets' descriptions share
-    (each is "Scenario '<name>': <about> <what this part holds>"), cut at a sentence end."""
+    (each is "<about> <what this part holds>"; older stores prefix "Scenario '<name>': "), cut at a
+    sentence end."""
     texts = [site.text(e.description) for e in group]
     shared = os.path.commonprefix([t.text for t in texts]) if len(texts) > 1 else texts[0].text
     if len(texts) > 1 and "." in shared:
@@ -94,12 +98,14 @@ def scenario_cards(items: Sequence[Entry], site: Site) -> list[ScenarioCard]:
     for name, group in scenario_groups(items).items():
         first = min(group, key=lambda e: e.name)
         title, lang = scenario_title(first, site)
+        summary, summary_lang = scenario_description(group, name, site)
         cards.append(
             ScenarioCard(
                 name=name,
                 title=title or name,
                 title_lang=lang,
-                summary=shorten(scenario_description(group, name, site)[0]),
+                summary=shorten(summary),
+                summary_lang=summary_lang,
                 href=f"/scenarios/{name}",
                 datasets=[e.name for e in group],
                 modified=day(max(e.modified for e in group)),
@@ -152,6 +158,7 @@ class FacetValue:
     label: str
     count: int
     selected: bool
+    lang: str = ""  #: the label's language when it is not the page's (publisher names)
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,9 @@ class CatalogPage:
     prev_href: str | None
     next_href: str | None
     api_href: str  #: the same search in the JSON catalog API
+    scenario_items: list[Card]  #: matching scenario results, in their own section
+    scenario_total: int
+    scenario_href: str | None  #: all matching scenario results (the `kind=scenario` facet)
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,7 @@ def parse_catalog(args: Sequence[tuple[str, str]]) -> CatalogRequest:
         if key == "q":
             q = value.strip()[:200]
         elif key == "sort" and value:
-            if value not in PAGE_SORTS:
+            if value not in SORTS_ACCEPTED:
                 raise ValueError(f"sort must be one of {', '.join(PAGE_SORTS)}")
             sort = value
         elif key == "page" and value:
@@ -235,7 +245,12 @@ def _href(req: CatalogRequest, **changes: object) -> str:
 
 
 def _facet_label(site: Site, key: str, value: str) -> str:
-    return site.t.maybe(key, value) if key in ("theme", "kind") else value
+    return site.t.maybe(key, value) if key in ("theme", "kind", "license") else value
+
+
+def _facet_lang(site: Site, key: str, value: str) -> str:
+    """A publisher's name is plain metadata text, English unless the page is (as in `pick`)."""
+    return site.text(value).lang if key == "publisher" else ""
 
 
 def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> CatalogPage:
@@ -243,14 +258,29 @@ def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> Cat
     grouped: dict[str, tuple[str, ...]] = {}
     for key, value in req.filters:
         grouped[key] = (*grouped.get(key, ()), value)
+    sort = req.sort or ("relevance" if req.q else "title")
     query = SearchQuery(
         q=req.q,
         filters=grouped,
-        sort=req.sort,
+        sort=sort,
         limit=PER_PAGE,
         offset=(req.page - 1) * PER_PAGE,
+        lang=site.lang,
+        fallback=site.fallback,
     )
-    result = search(list(items), query)
+    # Without a kind filter, source datasets fill the list and scenario results get their own
+    # section; the facets count both.
+    split = "kind" not in grouped
+    sources = [i for i in items if i.kind != "scenario"] if split else list(items)
+    result = search(sources, query)
+    everything = search(list(items), replace(query, limit=0, offset=0)) if split else result
+    results = (
+        search(
+            [i for i in items if i.kind == "scenario"], replace(query, limit=HOME_LIST, offset=0)
+        )
+        if split
+        else None
+    )
     pages = max(1, -(-result.total // PER_PAGE))
     chosen = set(req.filters)
     facets = [
@@ -258,8 +288,10 @@ def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> Cat
             key,
             site.t(f"facet.{key}"),
             [
-                FacetValue(v, _facet_label(site, key, v), n, (key, v) in chosen)
-                for v, n in result.facets[key]
+                FacetValue(
+                    v, _facet_label(site, key, v), n, (key, v) in chosen, _facet_lang(site, key, v)
+                )
+                for v, n in everything.facets[key]
             ],
         )
         for key in PAGE_FACETS
@@ -277,7 +309,7 @@ def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> Cat
     api_params += list(req.filters) + ([("sort", req.sort)] if req.sort else [])
     return CatalogPage(
         q=req.q,
-        sort=req.sort or ("relevance" if req.q else "name"),
+        sort=sort,
         total=result.total,
         page=req.page,
         pages=pages,
@@ -287,4 +319,9 @@ def catalog_page(items: Sequence[Entry], req: CatalogRequest, site: Site) -> Cat
         prev_href=_href(req, page=req.page - 1) if req.page > 1 else None,
         next_href=_href(req, page=req.page + 1) if req.page < pages else None,
         api_href="/api/datasets" + ("?" + urlencode(api_params) if api_params else ""),
+        scenario_items=[card(i, site) for i in results.items] if results else [],
+        scenario_total=results.total if results else 0,
+        scenario_href=_href(req, filters=(*req.filters, ("kind", "scenario")))
+        if results and results.total
+        else None,
     )

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
+from api.site.formats import Formatter
 from api.site.i18n import LANGUAGES, NATIVE, Translator
 from opendata.metadata.languages import Text, pick
 from opendata.metadata.search import Entry
@@ -42,25 +43,21 @@ class Site:
     def t(self) -> Translator:
         return Translator(self.lang)
 
+    @property
+    def fmt(self) -> Formatter:
+        """Numbers, percentages and dates in this page's language (CLDR, through Babel)."""
+        return Formatter(self.lang)
+
     def text(self, texts: object) -> Text:
         """Metadata in this page's language, with the configured fallback."""
         return pick(texts, self.lang, self.fallback)  # type: ignore[arg-type]
 
 
-def switch_links(
-    path: str, args: list[tuple[str, str]], lang: str, home: bool
-) -> list[LanguageLink]:
-    """Language switch targets: this URL with `lang=` (the home page goes through `/language`,
-    because `/` is also the OGC landing page, which accepts no other parameters)."""
+def switch_links(path: str, args: list[tuple[str, str]], lang: str) -> list[LanguageLink]:
+    """Language switch targets: this URL with `lang=` (the other parameters kept)."""
     kept = [(k, v) for k, v in args if k != "lang"]
-    links = []
-    for code in LANGUAGES:
-        if home:
-            href = "/language?" + urlencode({"lang": code, "next": path})
-        else:
-            href = path + "?" + urlencode([*kept, ("lang", code)])
-        links.append(LanguageLink(code, NATIVE[code], href, code == lang))
-    return links
+    href = {code: path + "?" + urlencode([*kept, ("lang", code)]) for code in LANGUAGES}
+    return [LanguageLink(code, NATIVE[code], href[code], code == lang) for code in LANGUAGES]
 
 
 def safe_next(target: str | None) -> str:

@@ -14,6 +14,7 @@ import shapely
 from api.site.catalog import scenario_name
 from api.site.common import Site, day, email, web_url
 from api.site.legend import popup_labels
+from api.site.reasons import Reason, translate
 from opendata.metadata.search import Entry
 from opendata.query.preview import STORAGE, popup_value
 from opendata.store import exports
@@ -44,7 +45,7 @@ class Quality:
     rows_published: int | None
     rows_repaired: int | None
     rows_quarantined: int | None
-    reasons: list[tuple[str, int]]
+    reasons: list[Reason]  #: in the page language when known, else as written
     nulls: list[tuple[str, int]]  #: columns with missing values, and how many
     duration_s: float | None
 
@@ -94,14 +95,18 @@ class DatasetPage:
     notes: str
     notes_lang: str
     keywords: list[str]
+    keywords_lang: str
     themes: list[str]
-    license: str
+    license: str  #: the licence's identifier (SPDX)
+    license_name: str  #: its name in the page language when known, else the identifier
     license_url: str
     attribution: str
+    attribution_lang: str
     update_frequency: str
-    publisher: dict[str, str]
-    contact: dict[str, str]
+    publisher: dict[str, str]  #: name, uri and `lang` (the language of the name)
+    contact: dict[str, str]  #: name, email and `lang` (the language of the name)
     spatial: str
+    spatial_lang: str
     bbox: list[float] | None
     version: int
     modified: str
@@ -140,8 +145,8 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
-def quality(report: dict[str, Any]) -> Quality:
-    """The parts of a quality report a citizen can read."""
+def quality(report: dict[str, Any], site: Site) -> Quality:
+    """The parts of a quality report a citizen can read, in the page language."""
     nulls = report.get("nulls") or {}
     reasons = report.get("quarantine_reasons") or {}
     duration = report.get("duration_s")
@@ -152,7 +157,10 @@ def quality(report: dict[str, Any]) -> Quality:
         rows_published=_int(report.get("rows_published")),
         rows_repaired=_int(report.get("rows_repaired")),
         rows_quarantined=_int(report.get("rows_quarantined")),
-        reasons=sorted(((str(k), int(v)) for k, v in reasons.items()), key=lambda kv: -kv[1]),
+        reasons=[
+            translate(str(k), int(v), site.t)
+            for k, v in sorted(reasons.items(), key=lambda kv: -int(kv[1]))
+        ],
         nulls=[(str(k), int(v)) for k, v in nulls.items() if v],
         duration_s=float(duration) if isinstance(duration, int | float) else None,
     )
@@ -276,6 +284,8 @@ def dataset_page(
     meta = item.version
     title, description = site.text(item.title), site.text(item.description)
     notes_text = site.text(notes or "")
+    attribution, coverage = site.text(item.attribution), site.text(item.spatial)
+    words, words_lang = keywords(item, site)
     spatial = exports.is_spatial(meta)
     return DatasetPage(
         name=item.name,
@@ -286,23 +296,27 @@ def dataset_page(
         description_lang=description.lang,
         notes=notes_text.text,
         notes_lang=notes_text.lang,
-        keywords=keywords(item, site),
+        keywords=words,
+        keywords_lang=words_lang,
         themes=[site.t.maybe("theme", code) for code in item.themes],
         license=item.license,
+        license_name=site.t.maybe("license", item.license) if item.license else "",
         license_url=web_url(item.license_url),
-        attribution=item.attribution,
+        attribution=attribution.text,
+        attribution_lang=attribution.lang,
         update_frequency=site.t.maybe("frequency", item.update_frequency)
         if item.update_frequency
         else "",
-        publisher={**item.publisher, "uri": web_url(item.publisher.get("uri"))},
-        contact={**item.contact, "email": email(item.contact.get("email"))},
-        spatial=item.spatial,
+        publisher=party(item.publisher, site, "uri"),
+        contact=party(item.contact, site, "email"),
+        spatial=coverage.text,
+        spatial_lang=coverage.lang,
         bbox=meta.bbox,
         version=meta.version,
         modified=day(item.modified),
         rows=meta.rows,
         schema=columns(meta, site),
-        quality=quality(meta.report),
+        quality=quality(meta.report, site),
         versions=version_rows(item.name, versions),
         downloads=downloads(item, site),
         apis=api_links(item, site),
@@ -315,9 +329,18 @@ def dataset_page(
     )
 
 
-def keywords(item: Entry, site: Site) -> list[str]:
-    """Keywords in the page language, else in the first fallback language that has some."""
+def keywords(item: Entry, site: Site) -> tuple[list[str], str]:
+    """Keywords in the page language, else in the first fallback language that has some
+    (with that language; '' when mixed)."""
     for code in (site.lang, *site.fallback):
         if item.keywords.get(code):
-            return list(item.keywords[code])
-    return item.all_keywords
+            return list(item.keywords[code]), code
+    return item.all_keywords, ""
+
+
+def party(who: dict[str, Any], site: Site, link: str) -> dict[str, str]:
+    """A publisher or contact: the name in the page language when the metadata has it in
+    several (`{"fi": ..., "en": ...}`), its language, and a safe `uri` or `email`."""
+    name = site.text(who.get("name") or "")
+    safe = web_url(who.get(link)) if link == "uri" else email(who.get(link))
+    return {**who, "name": name.text, "lang": name.lang if name.text else "", link: safe}

@@ -5,15 +5,23 @@ The UI language comes from `?lang=` (remembered in a cookie), else the cookie, e
 wrote it, otherwise in the first available language of the configured fallback order
 (`Settings.lang_fallback`, `CIVIC_LANG_FALLBACK`, default "fi,sv,en": the city's own languages
 first), by `opendata.metadata.languages.pick`.
+
+Messages live in gettext catalogs (`translations/<lang>/LC_MESSAGES/messages.po`, compiled to the
+committed `.mo`; `make i18n-extract`, `make i18n-check`). A message id is a stable key
+(`nav.datasets`); counted messages have plural forms (`card.rows`, `card.rows_plural`). Numbers
+given to a message are written the locale's way (CLDR, through Babel).
 """
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
 from werkzeug.datastructures import LanguageAccept
+
+from api.site.formats import Formatter
 
 #: UI languages, in the order the switch shows them.
 LANGUAGES = ("fi", "sv", "en", "da")
@@ -22,12 +30,34 @@ NATIVE = {"fi": "Suomi", "sv": "Svenska", "en": "English", "da": "Dansk"}
 DEFAULT = "en"
 COOKIE = "civic_lang"
 FOLDER = Path(__file__).with_name("translations")
+DOMAIN = "messages"
+#: The plural message id of a counted message is its key with this suffix.
+PLURAL = "_plural"
+
+
+def N_(key: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction, translate later"
+    """Mark a message key built elsewhere, so `make i18n-extract` finds it."""
+    return key
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalog(lang: str) -> NullTranslations:
+    """The compiled catalog of one language (`translations/<lang>/LC_MESSAGES/messages.mo`)."""
+    return Translations.load(str(FOLDER), [lang], domain=DOMAIN)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
 def messages(lang: str) -> dict[str, str]:
-    """The message catalog of one language (`translations/<lang>.json`)."""
-    return json.loads((FOLDER / f"{lang}.json").read_text(encoding="utf-8"))
+    """Every message of a language's `.po` source by key (a plural message: its other form)."""
+    with (FOLDER / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        source = read_po(po, locale=lang)
+    return {
+        str(m.id if isinstance(m.id, str) else m.id[0]): str(
+            m.string if isinstance(m.string, str) else m.string[-1]
+        )
+        for m in source
+        if m.id
+    }
 
 
 def choose(asked: str | None, cookie: str | None, accept: LanguageAccept) -> str:
@@ -52,18 +82,41 @@ def choose(asked: str | None, cookie: str | None, accept: LanguageAccept) -> str
 
 
 class Translator:
-    """`t("key", n=3)`: the message in this language (English, then the key, when missing)."""
+    """`t("key", n=3)`: the message in this language (English, then the key, when missing), in
+    its plural form for `n`, with numbers written the locale's way."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.table = messages(lang)
-        self.english = messages(DEFAULT)
+        self.table = catalog(lang)
+        self.english = catalog(DEFAULT)
+        self.fmt = Formatter(lang)
 
     def __call__(self, key: str, **values: object) -> str:
-        text = self.table.get(key) or self.english.get(key) or key
-        return text.format(**values) if values else text
+        text = self._lookup(key, values.get("n"))
+        if not values:
+            return text
+        return text.format(**{k: self._shown(v) for k, v in values.items()})
+
+    def _lookup(self, key: str, n: object) -> str:
+        counted = isinstance(n, int | float) and not isinstance(n, bool)
+        for table in (self.table, self.english):
+            if counted:
+                text = table.ngettext(key, key + PLURAL, n)  # type: ignore[arg-type]
+                if text not in (key, key + PLURAL):
+                    return text
+            text = table.gettext(key)
+            if text != key:
+                return text
+        return key
+
+    def _shown(self, value: object) -> object:
+        """Numbers in the locale's way (`12 345`, `2,5`); anything else as it is."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return self.fmt.integer(value) if isinstance(value, int) else self.fmt.short(value)
 
     def maybe(self, prefix: str, value: str) -> str:
         """A translated label for a code (`theme.TRAN`), or the code itself when unknown."""
         key = f"{prefix}.{value}"
-        return self.table.get(key) or self.english.get(key) or value
+        text = self._lookup(key, None)
+        return value if text == key else text

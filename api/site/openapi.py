@@ -102,9 +102,15 @@ def openapi_paths(settings: object) -> dict[str, Any]:
             "siteCatalog",
             "Catalog page: search, facets, sort and paging",
             [
-                _query("q", "string", "Words to find (any language)."),
+                _query("q", "string", "Words to find (any language; Finnish and Swedish stemmed)."),
                 *facets,
-                _query("sort", "string", "Order of results.", enum=["relevance", "date", "name"]),
+                _query(
+                    "sort",
+                    "string",
+                    "Order of results: relevance, title (in the page language), last update "
+                    "(date); name (identifier) is kept for old links.",
+                    enum=["relevance", "title", "date", "name"],
+                ),
                 _query("page", "integer", "Result page, from 1.", minimum=1, maximum=MAX_PAGE),
             ],
         ),

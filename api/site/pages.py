@@ -61,7 +61,7 @@ def site_for_request() -> Site:
         path=request.path,
         tile_url=s.tile_url,
         tile_attribution=s.tile_attribution,
-        languages=switch_links(request.path, args, lang, home=request.path == "/"),
+        languages=switch_links(request.path, args, lang),
     )
 
 
@@ -101,6 +101,11 @@ def render(template: str, page: Any, site: Site, *, status: int = 200) -> Respon
         resp.headers["Vary"] = "Accept, Accept-Language, Cookie"
     else:
         resp = html_response(template, page, site, json_url=_self_url(site, "json"), status=status)
+    return _remember_language(resp, site)
+
+
+def _remember_language(resp: Response, site: Site) -> Response:
+    """An explicit `?lang=` is remembered in a cookie for a year."""
     if request.args.get("lang") == site.lang:
         resp.set_cookie(i18n.COOKIE, site.lang, max_age=365 * 86400, samesite="Lax")
     return resp
@@ -138,7 +143,8 @@ def home() -> Response:
     site = site_for_request()
     uses = usage.totals(usage.usage_file(_settings().data_dir))
     page = home_page(_entries(), uses, site)
-    return html_response("site/index.html", page, site, json_url=f"{site.base_url}/?f=json")
+    resp = html_response("site/index.html", page, site, json_url=f"{site.base_url}/?f=json")
+    return _remember_language(resp, site)
 
 
 @bp.get("/datasets")
@@ -216,10 +222,10 @@ def scenario(name: str) -> Response:
     site = site_for_request()
     try:
         page = scenario_page(_settings(), _entries(), name, request.args, site)
-    except NotFound as err:
+    except NotFound:
         if note := withdrawn_note(_settings().catalog_url, name, site.lang):
             return gone(site, note)
-        return not_found(site, str(err))
+        return not_found(site, site.t("error.no_scenario", name=name[:80]))
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     return render("site/scenarios/scenario.html", page, site)

@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+from babel.numbers import format_scientific
 
 from api.site import scenario_data as sd
 from api.site.catalog import scenario_description, scenario_groups, scenario_title
@@ -134,19 +135,6 @@ class ScenarioPage:
     limits: str  #: what the model does not do
 
 
-def _fmt(value: float | None, digits: int | None = None) -> str:
-    """A readable number: fewer decimals for bigger values, thin spaces between thousands.
-
-    >>> _fmt(15806.0), _fmt(28.236), _fmt(0.0371), _fmt(None)
-    ('15\u202f806', '28.2', '0.04', '–')
-    """
-    if value is None or not math.isfinite(value):
-        return "–"
-    if digits is None:
-        digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
-    return f"{value:,.{digits}f}".replace(",", "\u202f")
-
-
 def _verdict(change: float | None, pct: float | None, rise_is_good: bool) -> str:
     if change is None or change == 0 or (pct is not None and abs(pct) < SAME_PCT):
         return "same"
@@ -180,8 +168,10 @@ def indicators(
         before, after = _number(r["base"]), _number(r["scen"])
         change, pct = _number(r["change"]), _number(r.get("pct_change"))
         verdict = _verdict(change, pct, rise_good)
-        values = {"before": _fmt(before), "after": _fmt(after), "unit": t(f"ind.{key}.unit")}
-        summary = t(f"verdict.{verdict}", **values, pct=_fmt(abs(pct or 0), 1))
+        fmt = site.fmt
+        values = {"before": fmt.number(before), "after": fmt.number(after)}
+        values["unit"] = t(f"ind.{key}.unit")
+        summary = t(f"verdict.{verdict}", **values, pct=fmt.number(abs(pct or 0), 1))
         out.append(
             Indicator(key, theme, t(f"ind.{key}.label"), t(f"ind.{key}.explain"), values["unit"],
                       before, after, change, pct, verdict, summary, model)
@@ -342,7 +332,7 @@ def scenario_page(
         ],
         addresses=addresses,
         nearby=nearby(data, args, site),
-        gap_note=site.t("scenario.gap", gap=f"{relative_gap:.0e}") if relative_gap else "",
+        gap_note=_gap_note(relative_gap, site),
         demand=demand_panel(data.totals, provenance, site),
         morning=morning_panel(data.periods, timed.version.provenance if timed else {}, site),
         noise_note=_noise_note(data.totals, site),
@@ -370,4 +360,21 @@ def _noise_note(totals: pd.DataFrame | None, site: Site) -> str:
     known = [g for g in gaps if g is not None]
     if not known:
         return ""
-    return site.t("scenario.noise", pct=f"{100 * max(known):.2g}")
+    share = 100 * max(known)
+    return site.t("scenario.noise", pct=site.fmt.number(share, _digits(share)))
+
+
+def _digits(value: float) -> int:
+    """Decimals that keep two significant digits of a small share.
+
+    >>> _digits(0.0082), _digits(0.5), _digits(12.0)
+    (4, 2, 0)
+    """
+    return max(0, 1 - math.floor(math.log10(abs(value)))) if value else 0
+
+
+def _gap_note(gap: float | None, site: Site) -> str:
+    """The relative gap the model was solved to, in the locale's scientific notation."""
+    if not gap:
+        return ""
+    return site.t("scenario.gap", gap=format_scientific(gap, format="0E0", locale=site.fmt.locale))

@@ -84,8 +84,8 @@ def demand_panel(
     if model == "elastic":
         assumption = t(
             "demand.elastic",
-            sensitivity=params.get("sensitivity", "?"),
-            theta=params.get("theta", "?"),
+            sensitivity=_plain(params.get("sensitivity"), site),
+            theta=_plain(params.get("theta"), site),
         )
     elif model == "fixed":
         assumption = t("demand.fixed")
@@ -105,6 +105,11 @@ def demand_panel(
                     m["pct_change"], scale(m["base"]), scale(m["scen"]), 10.0 + 44.0 * i)
         )  # fmt: skip
     return DemandPanel(model, assumption, unit, modes, out, 20.0 + 44.0 * len(out))
+
+
+def _plain(value: Any, site: Site) -> str:
+    """A model parameter as the locale writes a number ('?' when unknown)."""
+    return site.fmt.short(float(value)) if isinstance(value, int | float) else "?"
 
 
 def _points(values: list[float], top: float) -> str:
@@ -163,7 +168,7 @@ def morning_panel(
     labels = list(morning["periods"])
     n = max(len(labels) - 1, 1)
     y_ticks = [
-        {"y": round(CHART_H - PAD - f * (CHART_H - 2 * PAD), 1), "label": f"{top * f:g}"}
+        {"y": round(CHART_H - PAD - f * (CHART_H - 2 * PAD), 1), "label": site.fmt.short(top * f)}
         for f in (0.0, 0.5, 1.0)
     ]
     x_ticks = [

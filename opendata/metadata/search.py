@@ -2,7 +2,9 @@
 
 An `Entry` is the flat, publication-ready view of a dataset and its current version that the
 catalog API, DCAT-AP and CKAN all render. Search folds case and accents, so "katu" finds
-"Katuverkko" and "vagar" or "vägar" find "Gator och vägar"; every query term must match.
+"Katuverkko" and "vagar" or "vägar" find "Gator och vägar", and tries each query word's Finnish,
+Swedish and English Snowball stem (PyStemmer), so "pyörätiet" finds "pyörätie" and "parkeringar"
+finds "parkering"; every query word must match.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+import Stemmer
 
 from opendata.metadata.languages import pick
 from opendata.store.catalog import Catalog, Dataset, Version
@@ -21,7 +26,10 @@ from opendata.store.exports import formats_for, is_spatial
 #: Namespace of the stable dataset identifiers (uuid5 of the dataset name).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:civic-platform:dataset")
 FACETS = ("theme", "publisher", "license", "format", "keyword", "kind")
-SORTS = ("relevance", "date", "name")
+SORTS = ("relevance", "date", "name", "title")
+#: Snowball stemmers for the city's languages; a stem shorter than this is not tried.
+STEMMERS = ("finnish", "swedish", "english")
+MIN_STEM = 4
 MAX_LIMIT = 1000
 #: Field weights for relevance: a title hit counts more than a keyword or description hit.
 WEIGHTS = {"title": 3.0, "keywords": 2.0, "description": 1.0, "name": 3.0}
@@ -137,6 +145,8 @@ class SearchQuery:
     sort: str = ""
     limit: int = 10
     offset: int = 0
+    lang: str = "en"  #: the language whose titles `sort="title"` orders by
+    fallback: tuple[str, ...] = ("en",)  #: where a title is missing in `lang` (as `pick`)
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FACETS)
@@ -168,8 +178,28 @@ def terms(q: str) -> list[str]:
     return re.findall(r"\w+", fold(q))
 
 
-def score(item: Entry, words: list[str]) -> float:
-    """Relevance of `item` for the query words; 0 when some word matches nowhere."""
+@lru_cache(maxsize=len(STEMMERS))
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+def variants(q: str) -> list[frozenset[str]]:
+    """Per query word: the folded word and its Finnish, Swedish and English stems (folded,
+    at least `MIN_STEM` letters), any of which may match.
+
+    >>> sorted(variants("pyörätiet")[0]), sorted(variants("Parkeringar")[0])
+    (['pyoratie', 'pyoratiet'], ['parkering', 'parkeringar'])
+    """
+    out = []
+    for word in re.findall(r"\w+", q.casefold()):
+        stems = {_stemmer(lang).stemWord(word) for lang in STEMMERS}
+        out.append(frozenset({fold(word)} | {fold(s) for s in stems if len(s) >= MIN_STEM}))
+    return out
+
+
+def score(item: Entry, words: list[frozenset[str]] | list[str]) -> float:
+    """Relevance of `item` for the query words (each a word or its set of variants); 0 when
+    some word matches nowhere. The word itself counts more than a stem of it."""
     fields = {
         "name": fold(item.name),
         "title": fold(" ".join(item.title.values())),
@@ -178,10 +208,14 @@ def score(item: Entry, words: list[str]) -> float:
     }
     total = 0.0
     for word in words:
+        forms = {word} if isinstance(word, str) else word
+        best = max(forms, key=len)  # the word itself; its stems are shorter
         hits = [
-            WEIGHTS[key] * (1.5 if re.search(rf"\b{re.escape(word)}", text) else 1.0)
+            WEIGHTS[key]
+            * (1.5 if any(re.search(rf"\b{re.escape(f)}", text) for f in forms) else 1.0)
+            * (1.0 if best in text else 0.8)
             for key, text in fields.items()
-            if word in text
+            if any(f in text for f in forms)
         ]
         if not hits:
             return 0.0
@@ -205,7 +239,7 @@ def facet_counts(items: list[Entry], facet: str) -> list[tuple[str, int]]:
 
 def search(items: list[Entry], query: SearchQuery) -> SearchResult:
     """Filter, rank, facet and page `items`."""
-    words = terms(query.q)
+    words = variants(query.q)
     scored = [
         (score(i, words) if words else 0.0, i) for i in items if _matches_filters(i, query.filters)
     ]
@@ -217,6 +251,9 @@ def search(items: list[Entry], query: SearchQuery) -> SearchResult:
     elif sort == "date":  # newest first, ties by name
         scored.sort(key=lambda si: si[1].name)
         scored.sort(key=lambda si: si[1].modified, reverse=True)
+    elif sort == "title":  # by the title a reader of `lang` sees, accents folded
+        title = lambda item: pick(item.title, query.lang, query.fallback).text  # noqa: E731
+        scored.sort(key=lambda si: (fold(title(si[1])), si[1].name))
     else:
         scored.sort(key=lambda si: si[1].name)
     matched = [i for _, i in scored]

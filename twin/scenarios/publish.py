@@ -21,17 +21,26 @@ from twin.data import HERE
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.results import ScenarioResult
 
+#: The note on every published part, per language ({sha} is the spec's SHA-256).
+NOTES = {
+    "en": "Scenario spec SHA-256 {sha}; screening-level model estimates, see docs.",
+    "fi": "Skenaarion määrittelyn SHA-256 {sha}; karkeita malliarvioita, katso dokumentaatio.",
+    "sv": "Scenariots specifikation SHA-256 {sha}; grova modelluppskattningar, se dokumentationen.",
+}
+
 
 def _metadata(spec: ScenarioSpec, info: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
-    """Full dataset metadata for one published part of a scenario result."""
+    """Full dataset metadata for one published part of a scenario result: title, description
+    and notes in every language both the scenario spec and the part's description have."""
     title = {k: f"{spec.title.get(k, spec.title['en'])}: {v}" for k, v in info["title"].items()}
-    about = spec.description.get("en", spec.title["en"])
-    notes = f"Scenario spec SHA-256 {spec.sha256}; screening-level model estimates, see docs."
+    part = info["description"]
+    part = part if isinstance(part, dict) else {"en": part}
+    about = {k: spec.description.get(k) or (spec.title["en"] if k == "en" else "") for k in part}
     return {
         **common,
         "title": title,
-        "description": {"en": f"Scenario '{spec.name}': {about} {info['description']}"},
-        "notes": {"en": notes},
+        "description": {k: f"{about[k]} {text}" for k, text in part.items() if about[k]},
+        "notes": {k: note.format(sha=spec.sha256) for k, note in NOTES.items()},
     }
 
 

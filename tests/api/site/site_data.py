@@ -36,7 +36,11 @@ def hostile_frame() -> gpd.GeoDataFrame:
 def hostile_metadata() -> dict:
     return {
         **BASE_METADATA,
-        "title": {lang: f"Street names {SCRIPT}" for lang in ("fi", "sv", "en")},
+        "title": {
+            "fi": f"Kadunnimet {SCRIPT}",
+            "sv": f"Gatunamn {SCRIPT}",
+            "en": f"Street names {SCRIPT}",
+        },
         "description": {"en": "Names <img src=x onerror=alert(2)> & more", "fi": "Nimet </p>"},
         "keywords": {"en": [SCRIPT, "names"]},
         "attribution": f"Test {SCRIPT}",

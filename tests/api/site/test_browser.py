@@ -172,7 +172,7 @@ def test_language_switch_changes_and_remembers_the_language(page, live_site):
 def test_language_switch_on_the_home_page(page, live_site):
     load(page, live_site, "/")
     page.click("nav.lang-switch a[lang=sv]")
-    page.wait_for_url(live_site + "/")
+    page.wait_for_url(live_site + "/?lang=sv")
     assert page.get_attribute("html", "lang") == "sv"
     assert page.text_content("h1") == "Öppna data om din stad"
 

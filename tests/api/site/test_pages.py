@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import geopandas as gpd
 import pytest
@@ -11,8 +12,12 @@ import shapely
 
 from api.app import create_app
 from api.site import usage as pages_usage
+from api.site.catalog import PER_PAGE, CatalogRequest, catalog_page
+from api.site.pages import site_for_request
 from opendata.ingest.computed import publish_frame
+from opendata.metadata.search import entries
 from opendata.settings import Settings
+from opendata.store.catalog import Catalog
 from tests.api.site.site_data import ADDRESS, BIG, HOSTILE, SCENARIO, SCRIPT, TABLE
 from tests.conftest import BASE_METADATA
 
@@ -101,10 +106,15 @@ def test_unknown_language_in_switch_is_a_bad_request(client):
     assert resp.mimetype == "application/problem+json"
 
 
-def test_home_language_links_go_through_the_switch(client):
-    body = client.get("/", headers={**HTML, "Accept-Language": "fi"}).get_data(as_text=True)
+def test_home_page_takes_lang_like_every_page(client):
+    resp = client.get("/?lang=fi", headers=HTML)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Language"] == "fi"
+    assert "civic_lang=fi" in resp.headers["Set-Cookie"]
+    body = resp.get_data(as_text=True)
     assert '<html lang="fi">' in body
-    assert 'href="/language?lang=sv&amp;next=%2F"' in body
+    assert 'href="/?lang=sv"' in body
+    assert client.get("/?lang=fi&f=json").status_code == 200  # the OGC landing page too
 
 
 def test_metadata_without_the_page_language_falls_back_and_is_marked(client):
@@ -181,7 +191,8 @@ def test_theme_facet_filters_and_counts(client):
         for v in g["values"]
     }
     transport = client.get("/datasets?f=json&theme=TRAN").get_json()
-    assert transport["total"] == counts["TRAN"]
+    # the facets count source datasets (the list) and scenario results (their own section)
+    assert transport["total"] + transport["scenario_total"] == counts["TRAN"]
     assert all("Transport" in card["themes"] for card in transport["items"])
 
 
@@ -196,12 +207,20 @@ def test_licence_alias_and_format_facets_combine(client):
     assert {f["key"] for f in both["filters"]} == {"license", "format"}
 
 
-def test_paging_links_walk_through_all_results(client):
-    first = client.get("/datasets?f=json").get_json()
-    second = client.get(first["next_href"] + "&f=json").get_json()
-    names = [c["name"] for c in first["items"] + second["items"]]
-    assert first["total"] > 10 and len(set(names)) == len(names)
-    assert second["prev_href"] == "/datasets"
+def test_paging_links_walk_through_all_results(site_app):
+    # The store holds fewer than 10 source datasets, so the catalog is padded with renamed
+    # copies of its own entries (catalog_page is a pure function of the entries).
+    with site_app.test_request_context("/datasets?lang=en"):
+        site = site_for_request()
+        items = [e for e in entries(Catalog(site_app.config["CIVIC_SETTINGS"].catalog_url))]
+    many = [
+        replace(e, name=f"{e.name}_{i}") for i in range(3) for e in items if e.kind != "scenario"
+    ]
+    first = catalog_page(many, CatalogRequest(), site)
+    second = catalog_page(many, CatalogRequest(page=2), site)
+    names = [c.name for c in first.items + second.items]
+    assert first.total > 10 and len(set(names)) == len(names) == 2 * PER_PAGE
+    assert first.next_href == "/datasets?page=2" and second.prev_href == "/datasets"
 
 
 def test_sort_by_date_puts_the_newest_first(client):

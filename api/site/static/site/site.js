@@ -12,6 +12,13 @@
     }
   }
 
+  // Facets fold away on a phone unless a filter is already chosen (the summary opens them).
+  if (window.matchMedia && window.matchMedia("(max-width: 47.99rem)").matches) {
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (box) {
+      if (!box.querySelector("input:checked")) { box.open = false; }
+    });
+  }
+
   document.querySelectorAll("button[data-copy], button[data-copy-href]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
