@@ -74,12 +74,21 @@ def conformance_classes() -> list[str]:
     return list(dict.fromkeys(uri for module in _modules() for uri in module.CONFORMANCE))
 
 
+HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options"}
+#: Any operation: the HTTP server (gunicorn) refuses a request line over 4,094 bytes itself.
+URI_TOO_LONG = {"description": "URI Too Long: the request line is over 4,094 bytes"}
+
+
 def openapi_document(settings: Settings) -> dict[str, Any]:
     """One OpenAPI 3.0.3 document merging every module's path items."""
     paths: dict[str, Any] = {}
     for module in _modules():
         for path, item in module.openapi_paths(settings).items():
             paths.setdefault(path, {}).update(item)
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                operation["responses"] = {**operation["responses"], "414": URI_TOO_LONG}
     return {
         "openapi": "3.0.3",
         "info": {
