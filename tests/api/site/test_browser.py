@@ -265,6 +265,14 @@ def test_scenario_maps_show_before_and_after(page, live_site):
     assert not {"#b3261e", "#1b6e3a"} & set(colours)  # never red against green
 
 
+def test_headline_better_and_worse_use_the_maps_blue_and_orange(page, live_site):
+    load(page, live_site, f"/scenarios/{SCENARIO}")
+    colours = page.eval_on_selector_all(
+        ".better, .worse", "els => [...new Set(els.map(e => getComputedStyle(e).color))]"
+    )
+    assert colours and set(colours) <= {"rgb(33, 102, 172)", "rgb(179, 88, 6)"}
+
+
 def test_clicking_the_scenario_map_lists_nearby_changes(page, live_site):
     load(page, live_site, f"/scenarios/{SCENARIO}")
     near = page.locator("#map-near")

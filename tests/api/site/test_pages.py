@@ -264,8 +264,16 @@ def test_an_opted_in_tile_server_is_the_only_other_host(site_settings):
     app = create_app(
         replace(site_settings, tile_url="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     )
-    csp = app.test_client().get("/map", headers=HTML).headers["Content-Security-Policy"]
+    resp = app.test_client().get("/map?lang=en", headers=HTML)
+    csp = resp.headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
+    assert "only the background map comes from the map tile service" in resp.get_data(as_text=True)
+
+
+def test_footer_promises_no_third_party_map_by_default(client):
+    html = client.get("/map?lang=en", headers=HTML).get_data(as_text=True)
+    assert "the background map is drawn from the city" in html
+    assert "map tile service" not in html
 
 
 def test_preview_of_20000_features_is_small_and_cacheable(client):
