@@ -409,3 +409,11 @@ def test_scenario_with_only_its_totals_published_still_has_a_page(tmp_path):
     assert page["title"] == "Fewer cars"
     assert [(i["key"], i["verdict"]) for i in page["indicators"]] == [("co2", "better")]
     assert page["edits"] == [] and page["changes"]["features"] == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("fi", "Työtila"), ("sv", "Arbetsyta"), ("en", "Studio")]
+)
+def test_every_page_links_the_planner_studio_in_its_language(client, lang, label):
+    html = client.get(f"/datasets?lang={lang}", headers=HTML).get_data(as_text=True)
+    assert f'<a href="/studio">{label}</a>' in html
