@@ -130,7 +130,7 @@ OPERATIONS = (
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
     "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset",
     "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",
-    "sqlGet",
+    "sqlGet", "studio", "studioSignInForm",
 )  # fmt: skip
 
 
