@@ -302,10 +302,12 @@ def test_live_server_and_worker_run_a_posted_scenario(live_service, token):
     deadline, job = time.monotonic() + 120, {}
     while time.monotonic() < deadline and job.get("status") not in ("done", "failed"):
         time.sleep(0.3)
-        job = requests.get(resp.headers["Location"], timeout=10).json()
+        job = requests.get(resp.headers["Location"], headers=auth, timeout=10).json()
     assert job["status"] == "done", job
     assert job["summary"]["totals"]["mean_speed"]["change"] < 0  # 30 km/h slows traffic
-    page = requests.get(job["maps"]["noise"], timeout=10)
+    # a private draft: its owner reads it, an anonymous visitor does not know it exists
+    assert requests.get(resp.headers["Location"], timeout=10).status_code == 404
+    page = requests.get(job["maps"]["noise"], headers=auth, timeout=10)
     assert page.status_code == 200 and "Lden, dB(A)" in page.text
     leaflet = requests.get(f"{live_service}/static/vendor/leaflet-1.9.4/leaflet.js", timeout=10)
     assert leaflet.status_code == 200
