@@ -146,14 +146,38 @@ def html_links(body: str, page_url: str, base: str) -> tuple[list[Found], str, l
     return found, page.lang, posts
 
 
+def expand_tile_template(href: str, limits: Any) -> str | None:
+    """A tile URI template filled with the first tile of `tileMatrixSetLimits` (None: no limits,
+    or a template with other variables)."""
+    if not limits or not isinstance(limits, list):
+        return None
+    first = limits[0]
+    values = {
+        "{tileMatrix}": str(first["tileMatrix"]),
+        "{tileRow}": str(first["minTileRow"]),
+        "{tileCol}": str(first["minTileCol"]),
+    }
+    for name, value in values.items():
+        href = href.replace(name, value)
+    return None if "{" in href else href
+
+
 def json_links(doc: Any, doc_url: str, base: str) -> list[Found]:
     """`links[]` members (with their `type`), `href`/`url` members, and every string that is an
-    absolute URL on our own host, anywhere in a JSON document."""
+    absolute URL on our own host, anywhere in a JSON document. A templated link (OGC API –
+    Tiles' `{tileMatrix}/{tileRow}/{tileCol}`) is followed with the first tile the document's
+    own `tileMatrixSetLimits` name, and left out when it names none."""
     found: list[Found] = []
+    limits = doc.get("tileMatrixSetLimits") if isinstance(doc, dict) else None
 
     def walk(node: Any, key: str = "") -> None:
         if isinstance(node, dict):
             is_link = key == "links" and isinstance(node.get("href"), str)
+            if is_link and node.get("templated") is True:
+                href = expand_tile_template(node["href"], limits)
+                if href and (url := absolute(href, doc_url)):
+                    found.append(Found(url, essence(node.get("type", "")), via="links[]"))
+                return
             if is_link and (url := absolute(node["href"], doc_url)):
                 found.append(Found(url, essence(node.get("type", "")), via="links[]"))
             for k, v in node.items():
