@@ -97,7 +97,7 @@ def job_doc(settings: Settings, job: Job, *, full: bool = True) -> dict[str, Any
         doc["queue_position"] = queue.queue_position(settings, job)
     if job.status == "done" and full:
         doc["summary"] = job.summary
-        doc["datasets"] = _datasets(settings, job) if job.visibility != "draft" else {}
+        doc["datasets"] = _datasets(settings, job)  # a draft's answer only its owner (and admins)
         doc["maps"] = {k: f"{self_url}/maps/{k}" for k in job.maps or []}
     if full:
         doc["spec"] = job.spec

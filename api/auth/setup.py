@@ -9,6 +9,7 @@ from flask import Flask
 
 from api.auth.access import csrf
 from api.auth.accounts import SESSION_HOURS
+from api.auth.drafts import keep_private
 from opendata.settings import Settings
 
 
@@ -29,3 +30,4 @@ def install(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
     csrf.init_app(app)
+    app.after_request(keep_private)  # an owner's draft is never kept by a shared cache

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 
+from api.auth.drafts import readable_draft
 from api.http import MAX_COUNT, ApiError, json_response, whole_number
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata.search import (
@@ -17,6 +18,7 @@ from opendata.metadata.search import (
     Entry,
     SearchQuery,
     entries,
+    entry,
     search,
     summary,
 )
@@ -202,6 +204,8 @@ def show_dataset(name: str) -> Response:
         raise ApiError(404, f"no dataset named '{name[:80]}'", title="Not Found")
     catalog = Catalog(_settings().catalog_url)
     item = next((i for i in entries(catalog) if i.name == name), None)
+    if item is None and (draft := readable_draft(name)) is not None:
+        item = entry(*draft)  # the owner's (or an admin's) look at a draft
     if item is None:
         raise ApiError(404, f"no published dataset named '{name}'", title="Not Found")
     body = detail(_settings().base_url.rstrip("/"), item, catalog)

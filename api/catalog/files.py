@@ -9,7 +9,9 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, redirect, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from api.auth.drafts import readable_version
 from api.http import MAX_COUNT, ApiError, problem, whole_number
+from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
 from opendata.settings import Settings
 from opendata.store import exports
@@ -40,7 +42,13 @@ def _check_ext(ext: str) -> None:
 
 
 def _version(name: str, number: int | None) -> Version:
-    return Catalog(_settings().catalog_url).version(name, number)
+    """A published version, or one of a draft the caller owns (else the same 404)."""
+    try:
+        return Catalog(_settings().catalog_url).version(name, number)
+    except NotFound:
+        if (draft := readable_version(name, number)) is not None:
+            return draft
+        raise
 
 
 @bp.get("/datasets/<name>/versions/<int:version>/<filename>")

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from api.auth.drafts import readable_draft
 from api.http import (
     ApiError,
     allow_params,
@@ -25,7 +26,7 @@ from api.ogc import query as fq
 from api.ogc import render as fr
 from api.ogc.openapi import openapi_paths  # noqa: F401 - part of the blueprint contract
 from opendata.query import items as query
-from opendata.query.tables import QueryError, extent_of
+from opendata.query.tables import QueryError, extent_of, source
 from opendata.settings import Settings
 from opendata.store.publish import version_path
 
@@ -65,7 +66,14 @@ def get_collection(name: str) -> fq.Collection:
         )
         if entry is not None:
             version_path(s, entry[1])
-    return fq.collection(s.catalog_url, str(s.store_dir), name)
+    try:
+        return fq.collection(s.catalog_url, str(s.store_dir), name)
+    except ApiError as err:
+        draft = readable_draft(name) if err.status == 404 else None
+        if draft is None:
+            raise
+    path = version_path(s, draft[1])  # the owner's draft: same 404 for everyone else
+    return fq.Collection(draft[0], draft[1], str(path), source(str(path)))
 
 
 def text_response(body: str, mimetype: str, tag: str, crs: str) -> Response:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 
+from api.auth.drafts import readable_draft
 from api.http import ApiError, cacheable, csp, json_response, negotiate, not_modified
 from api.site import i18n, usage
 from api.site.catalog import catalog_page, home_page, parse_catalog, scenario_list
@@ -26,7 +27,7 @@ from api.site.sql import sql_page
 from api.site.studio_text import withdrawn_note
 from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
-from opendata.metadata.search import Entry, entries
+from opendata.metadata.search import Entry, entries, entry
 from opendata.settings import Settings
 from opendata.store import exports
 from opendata.store.catalog import Catalog
@@ -132,9 +133,13 @@ def _entries() -> list[Entry]:
 
 
 def _find(name: str) -> Entry | None:
+    """A published dataset's entry, or a draft's for its owner (and admins)."""
     if not NAME_RE.match(name):
         return None
-    return next((i for i in _entries() if i.name == name), None)
+    found = next((i for i in _entries() if i.name == name), None)
+    if found is None and (draft := readable_draft(name)) is not None:
+        return entry(*draft)
+    return found
 
 
 def home() -> Response:
@@ -167,7 +172,7 @@ def dataset(name: str) -> Response:
         return not_found(site, site.t("error.no_dataset", name=name[:80]))
     settings = _settings()
     catalog = Catalog(settings.catalog_url)
-    spec = catalog.dataset(name).spec.get("metadata", {})
+    spec = catalog.dataset(name, hidden=True).spec.get("metadata", {})  # _find checked
     path = exports.stored_file(settings, item.version)
     geometry = "geometry" if exports.is_spatial(item.version) else None
     page = dataset_page(
@@ -177,7 +182,7 @@ def dataset(name: str) -> Response:
         site,
         notes=spec.get("notes"),
     )
-    if not wants_json():
+    if not wants_json() and item.kind != "draft":  # an owner's look is no public use
         usage.record(usage.usage_file(settings.data_dir), name, "view")
     return render("site/datasets/dataset.html", page, site)
 

@@ -212,9 +212,10 @@ class Catalog:
         with self.engine.connect() as conn:
             return [_version(r) for r in conn.execute(query)]
 
-    def version(self, name: str, version: int | None = None) -> Version:
-        """A given version, or the current one when `version` is None."""
-        dataset = self.dataset(name)  # a hidden dataset's versions are hidden too
+    def version(self, name: str, version: int | None = None, *, hidden: bool = False) -> Version:
+        """A given version, or the current one when `version` is None (`hidden`: also of a
+        draft or withdrawn dataset, for the callers that checked who may see it)."""
+        dataset = self.dataset(name, hidden=hidden)  # a hidden dataset's versions are hidden too
         if version is None:
             current = dataset.current_version
             if current is None:

@@ -4,12 +4,16 @@ data, deleting a published run withdraws it (versions kept), deleting a draft re
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import requests
 
 from api.app import create_app
 from api.auth import accounts
 from opendata.settings import Settings
 from opendata.store.publish import dataset_dir
+from tests.api.conftest_data import live_server
 from tests.twin.jobs.test_worker import copy_store, scenario
 from twin.jobs import worker
 from twin.scenarios.cache import BaselineCache
@@ -70,7 +74,7 @@ PUBLIC_URLS = (
 def test_owner_sees_the_finished_draft_with_its_maps(api, auth, draft):
     doc = api.get(f"/api/scenarios/{draft}", headers=auth["anna"]).get_json()
     assert (doc["status"], doc["visibility"]) == ("done", "draft")
-    assert doc["datasets"] == {} and "flows" in doc["maps"]
+    assert doc["datasets"]["links"]["name"] == f"scenario_{NAME}_links" and "flows" in doc["maps"]
     page = api.get(f"/api/scenarios/{draft}/maps/flows", headers=auth["anna"])
     assert page.status_code == 200
     assert api.get(f"/api/scenarios/{draft}", headers=auth["root"]).status_code == 200  # admin
@@ -93,6 +97,62 @@ def test_draft_results_are_in_no_public_listing_or_url(api, draft, path):
     names = [d["name"] for d in api.get("/api/datasets").get_json()["datasets"]]
     assert not [n for n in names if NAME in n]
     assert NAME not in api.get("/api/3/action/package_list").get_data(as_text=True)
+
+
+#: A draft's own URLs: its site page, catalogue record, OGC collection and items, downloads.
+OWN_URLS = (
+    f"/datasets/scenario_{NAME}_links",
+    f"/datasets/scenario_{NAME}_links/preview.geojson",
+    f"/api/datasets/scenario_{NAME}_links",
+    f"/collections/scenario_{NAME}_links",
+    f"/collections/scenario_{NAME}_links/items?limit=2&f=json",
+    f"/collections/scenario_{NAME}_links/items/1?f=json",
+    f"/datasets/scenario_{NAME}_totals/versions/1/scenario_{NAME}_totals.csv",
+    f"/datasets/scenario_{NAME}_links/latest.geojson",
+)
+
+
+@pytest.fixture(scope="module")
+def http(store: Settings, draft: str):
+    """A real HTTP server over the store holding the finished draft."""
+    with live_server(store) as url:
+        yield url
+
+
+@pytest.mark.parametrize("who", ["anna", "root"])
+@pytest.mark.parametrize("path", OWN_URLS)
+def test_owner_and_admin_read_the_drafts_own_urls_privately(http, auth, who, path):
+    resp = requests.get(http + path, headers=auth[who], timeout=30, allow_redirects=False)
+    assert resp.status_code in (200, 302), resp.text[:200]
+    assert resp.headers["Cache-Control"] == "private, no-store"
+    assert {"Authorization", "Cookie"} <= {v.strip() for v in resp.headers["Vary"].split(",")}
+
+
+@pytest.mark.parametrize("who", ["anon", "bob"])
+@pytest.mark.parametrize("path", OWN_URLS)
+def test_drafts_own_urls_are_404_to_everybody_else(http, auth, who, path):
+    resp = requests.get(http + path, headers=auth[who], timeout=30, allow_redirects=False)
+    assert resp.status_code == 404
+    assert NAME not in resp.headers.get("Location", "")
+
+
+def test_owner_reads_draft_items_with_real_features(http, auth):
+    url = f"{http}/collections/scenario_{NAME}_links/items?limit=2&f=json"
+    doc = requests.get(url, headers=auth["anna"], timeout=30).json()
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 2
+    assert doc["numberMatched"] > 2
+
+
+def test_owner_signed_in_with_a_session_cookie_sees_the_draft_page(http, store):
+    accounts.set_password(store.catalog_url, "anna", "a long enough password")
+    browser = requests.Session()
+    form = browser.get(f"{http}/studio/signin", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    login = {"name": "anna", "password": "a long enough password", "csrf_token": token}
+    assert browser.post(f"{http}/studio/signin", data=login, timeout=30).status_code == 200
+    page = browser.get(f"{http}/datasets/scenario_{NAME}_links?lang=en", timeout=30)
+    assert page.status_code == 200 and f"scenario_{NAME}_links" in page.text
+    assert requests.get(f"{http}/datasets/scenario_{NAME}_links", timeout=30).status_code == 404
 
 
 def test_another_planner_cannot_publish_or_take_the_name(api, auth, draft):
