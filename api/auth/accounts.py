@@ -26,8 +26,6 @@ RIGHTS = {
     "admin": {"scenarios", "datasets", "others"},
 }
 NAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
-MAX_FAILURES = 5  #: failed sign-ins in a row before the account is locked
-LOCK_MINUTES = 15
 SESSION_HOURS = 8  #: a working day; sign in again the next morning
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
@@ -141,7 +139,8 @@ def user_for_secret(url: str, secret: str, kind: str) -> User | None:
 
 
 def set_password(url: str, name: str, password: str) -> None:
-    """Store an argon2id hash of `password` and unlock the account."""
+    """Store an argon2id hash of `password` (the old `failed_logins`/`locked_until` columns are
+    reset; the lock-out now lives in `api.auth.throttle`, per name and client address)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     get_user(url, name)
@@ -151,24 +150,16 @@ def set_password(url: str, name: str, password: str) -> None:
 
 
 def sign_in(url: str, name: str, password: str) -> str:
-    """A new session id for a correct name and password; `AccountError` otherwise. After
-    `MAX_FAILURES` wrong passwords in a row the account is locked for `LOCK_MINUTES`."""
+    """A new session id for a correct name and password; `AccountError` otherwise. Repeated
+    failures are throttled per name and client address by the caller (`api.auth.throttle`)."""
     refused = AccountError("wrong user name or password")
     with engine_for(url).connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.name == name)).first()
     if row is None or row.password_hash is None:
         _verify(_DUMMY, password)  # spend the same time: do not reveal which names exist
         raise refused
-    if row.locked_until and row.locked_until > now():
-        raise AccountError(
-            f"too many failed sign-ins; the account is locked until {row.locked_until}"
-        )
     if not _verify(row.password_hash, password):
-        _count_failure(url, name, row.failed_logins + 1)
         raise refused
-    with engine_for(url).begin() as conn:
-        reset = users.update().where(users.c.name == name)
-        conn.execute(reset.values(failed_logins=0, locked_until=None))
     return _new_secret(url, name, "session", expires_at=_later(hours=SESSION_HOURS))
 
 
@@ -177,10 +168,3 @@ def _verify(stored: str, password: str) -> bool:
         return _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _count_failure(url: str, name: str, failures: int) -> None:
-    locked = _later(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-    values = {"failed_logins": 0 if locked else failures, "locked_until": locked}
-    with engine_for(url).begin() as conn:
-        conn.execute(users.update().where(users.c.name == name).values(**values))

@@ -10,6 +10,7 @@ from flask import Flask
 from api.auth.access import csrf
 from api.auth.accounts import SESSION_HOURS
 from api.auth.drafts import keep_private
+from api.auth.throttle import SignInThrottle
 from opendata.settings import Settings
 
 
@@ -30,4 +31,5 @@ def install(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
     csrf.init_app(app)
+    app.extensions["civic_signin_throttle"] = SignInThrottle(settings.rate_limit_storage)
     app.after_request(keep_private)  # an owner's draft is never kept by a shared cache

@@ -1,6 +1,7 @@
 """Blueprint `api.site.studio`: the planners' studio. Sign-in with a password (argon2 hashes,
-lock-out after repeated failures), sign-out, and the signed-in planner's own scenario runs.
-Every form carries a CSRF token; every page is private (`Cache-Control: no-store`)."""
+lock-out per name and client address, see `api.auth.throttle`), sign-out, and the signed-in
+planner's own scenario runs. Every form carries a CSRF token; every page is private
+(`Cache-Control: no-store`)."""
 
 from __future__ import annotations
 
@@ -106,10 +107,17 @@ def signin() -> Response:
     name = request.form.get("name", "").strip().lower()[:64]
     password = request.form.get("password", "")[:1024]
     target = _next_path(request.form.get("next"))
+    throttle, address = current_app.extensions["civic_signin_throttle"], request.remote_addr or ""
+    if refused := throttle.refusal(name, address):  # before argon2: a locked pair costs nothing
+        resp = _render("site/studio/signin.html", SignInPage(target, refused[0]), status=429)
+        resp.headers["Retry-After"] = str(refused[1])
+        return resp
     try:
         sid = accounts.sign_in(_settings().catalog_url, name, password)
     except accounts.AccountError as err:
+        throttle.failed(name, address)
         return _render("site/studio/signin.html", SignInPage(target, str(err)), status=401)
+    throttle.succeeded(name, address)
     session.clear()
     session.permanent = True
     session["sid"] = sid

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from api.app import create_app
-from api.auth import accounts
+from api.auth import accounts, throttle
 from opendata.settings import Settings
 
 PASSWORD = "a long enough password"
@@ -129,15 +129,40 @@ def test_sign_in_without_csrf_token_is_refused(client):
     assert client.get("/studio").status_code == 303  # not signed in
 
 
-def test_wrong_password_is_401_and_the_sixth_try_is_locked(client, store):
-    accounts.add_user(store.catalog_url, "bert", "planner")
-    accounts.set_password(store.catalog_url, "bert", PASSWORD)
-    for _ in range(accounts.MAX_FAILURES):
-        resp = _sign_in(client, "not the password", name="bert")
+def _sign_in_from(client, address: str, password: str, name: str = "bert"):
+    """Sign in as if from `address` (the WSGI REMOTE_ADDR a real server would set)."""
+    client.environ_base["REMOTE_ADDR"] = address
+    return _sign_in(client, password, name=name)
+
+
+@pytest.fixture
+def bert(store: Settings) -> str:
+    """A planner with a password, created once per store."""
+    if "bert" not in [u.name for u in accounts.list_users(store.catalog_url)]:
+        accounts.add_user(store.catalog_url, "bert", "planner")
+        accounts.set_password(store.catalog_url, "bert", PASSWORD)
+    return "bert"
+
+
+def test_five_failures_lock_the_name_only_for_the_attackers_address(client, bert):
+    for _ in range(throttle.MAX_FAILURES):
+        resp = _sign_in_from(client, "198.51.100.9", "not the password")
         assert resp.status_code == 401
         assert "wrong user name or password" in resp.get_data(as_text=True)
-    locked = _sign_in(client, name="bert")
-    assert locked.status_code == 401 and "locked until" in locked.get_data(as_text=True)
+    locked = _sign_in_from(client, "198.51.100.9", PASSWORD)  # even the right password
+    assert locked.status_code == 429 and 0 < int(locked.headers["Retry-After"]) <= 900
+    assert "too many failed sign-ins for this name" in locked.get_data(as_text=True)
+    owner = _sign_in_from(client, "203.0.113.5", PASSWORD)  # the owner, elsewhere
+    assert owner.status_code == 303 and owner.headers["Location"] == "/studio"
+
+
+def test_one_address_cannot_guess_through_many_names(client, bert):
+    for i in range(throttle.MAX_ADDRESS_FAILURES):
+        assert _sign_in_from(client, "2001:db8:5::1", "x" * 12, name=f"guess{i}").status_code == 401
+    same_block = _sign_in_from(client, "2001:db8:5::2", PASSWORD)  # same IPv6 /64
+    assert same_block.status_code == 429
+    assert "from this address" in same_block.get_data(as_text=True)
+    assert _sign_in_from(client, "192.0.2.44", PASSWORD).status_code == 303
 
 
 def test_session_write_needs_the_csrf_token(client):
