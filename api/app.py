@@ -25,6 +25,7 @@ BLUEPRINT_MODULES = (
     "api.catalog.ckan",
     "api.site.pages",
     "api.scenarios",
+    "api.network",
     "api.scenario_writes",
     "api.site.studio",
 )

@@ -77,6 +77,8 @@ QUERY: dict[str, st.SearchStrategy[str]] = {
     "license": junk, "licence": junk, "format": enum("json", "csv", "parquet"), "keyword": junk,
     "layers": enum("buildings,streets", "nope", ",,,"), "address": junk,
     "next": enum("/datasets", "//evil.example", "https://evil.example/"), "status": enum("done"),
+    "from": enum("24.94,60.17", "24.9,", "nan,60.1", "999,999", ""),
+    "to": enum("24.95,60.16", "x,y", "24.94,60.17,1"),
     "sql": enum("SELECT 1", "SELECT * FROM buildings LIMIT 99999999999999999999", "DROP x"),
 }  # fmt: skip
 #: Queryable properties (`name=value` on items) by their schema type.
@@ -128,7 +130,8 @@ OPERATIONS = (
     "getFeature", "getFeatures", "getFeatures_*", "getHealth", "getLandingPage", "getMetrics",
     "getOpenAPI",
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
-    "getReadiness", "listScenarios", "searchDatasets", "siteCatalog", "siteDataset",
+    "getReadiness", "listScenarios", "nearestStreet", "streetStretch", "searchDatasets",
+    "siteCatalog", "siteDataset",
     "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",
     "sqlGet", "studio", "studioSignInForm",
 )  # fmt: skip
