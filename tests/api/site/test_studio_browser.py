@@ -150,3 +150,61 @@ def test_an_area_drawn_on_the_map_becomes_a_checked_edit(browser, live_site, pla
     assert page.locator("#studio-map path.leaflet-interactive").count() == 1  # drawn as made
     assert page.recorder.errors == []
     context.close()
+
+
+def _street_points(settings: Settings, street: str) -> list[tuple[float, float]]:
+    """(lat, lon) midpoints of a street's two longest published links (what a planner clicks)."""
+    import geopandas as gpd
+
+    from opendata.store.catalog import Catalog
+    from opendata.store.publish import version_path
+
+    roads = gpd.read_parquet(version_path(settings, Catalog(settings.catalog_url).version("roads")))
+    links = roads[roads["name"] == street].to_crs(3067)
+    longest = links.assign(length=links.length).nlargest(2, "length")
+    middles = longest.geometry.interpolate(0.5, normalized=True).to_crs(4326)
+    return [(p.y, p.x) for p in middles]
+
+
+def _click_at(page, lat: float, lon: float) -> None:
+    """Centre the map on (lat, lon) at street zoom and click there, as a planner would."""
+    page.evaluate("([lat, lon]) => window.studioMap.map.setView([lat, lon], 17, {animate: false})",
+                  [lat, lon])  # fmt: skip
+    page.locator("#studio-map").scroll_into_view_if_needed()
+    box = page.locator("#studio-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_pointing_at_a_street_closes_it_whole_or_slows_a_stretch(
+    browser, live_site, site_settings, planners, request
+):
+    (a_lat, a_lon), (b_lat, b_lon) = _street_points(site_settings, "Mannerheimintie")
+    context, page = _signed_in(browser, live_site, request, planners[1])
+    page.click("#studio-start button[type=submit]")  # an empty scenario
+    page.fill("#studio-name", "pointed_edits")
+    _click_at(page, a_lat, a_lon)
+    wait_until(page, "!document.querySelector('#studio-pick-actions').hidden", 30)
+    assert page.text_content("#studio-pick-found").startswith("Mannerheimintie — ")
+    page.click("#studio-pick-whole")
+    wait_until(page, "document.querySelectorAll('#studio-edits li').length === 1")
+    _click_at(page, a_lat, a_lon)  # a stretch: first end, then the other
+    wait_until(page, "!document.querySelector('#studio-pick-actions').hidden", 30)
+    page.click("#studio-pick-stretch")
+    assert "other end" in page.text_content("#studio-pick-found")
+    _click_at(page, b_lat, b_lon)
+    wait_until(page, "!document.querySelector('#studio-stretch-row').hidden", 30)
+    assert " road links, " in page.text_content("#studio-pick-found")
+    page.select_option("#studio-stretch-type", "change")
+    page.fill("#studio-stretch-speed", "30")
+    page.click("#studio-stretch-add")
+    wait_until(page, "document.querySelectorAll('#studio-edits li').length === 2")
+    wait_until(page, "!document.querySelector('#studio-check').textContent.includes('…')", 90)
+    edits = page.locator("#studio-edits li").all_text_contents()
+    assert edits[0].startswith("Close: Mannerheimintie (whole street)") and "road links" in edits[0]
+    assert edits[1].startswith("Speed limit 30 km/h: ") and "Mannerheimintie" in edits[1]
+    assert "(stretch " in edits[1] and "road links" in edits[1], page.text_content("#studio-check")
+    assert page.locator("#studio-map path.leaflet-interactive").count() >= 2  # drawn as made
+    page.locator("#studio-edits li button").first.click()  # removed again
+    assert page.locator("#studio-edits li").count() == 1
+    assert page.recorder.errors == []
+    context.close()

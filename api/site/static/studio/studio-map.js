@@ -1,6 +1,7 @@
-// The studio's map: the city's streets (basemap tiles), every edit that has an area drawn on
-// it, and drawing a new area by clicking its corners (a speed limit inside it, or a cordon
-// charge on every street entering it). Plain Leaflet (vendored), no drawing plugin: a polygon
+// The studio's map: the city's streets (basemap tiles), every edit drawn on it (an area, or the
+// streets a pointed-at edit selects), drawing a new area by clicking its corners (a speed limit
+// inside it, or a cordon charge on every street entering it), and pointing at a street (any
+// click while no area is being drawn goes to `onPick`, see studio-pick.js). Plain Leaflet (vendored), no drawing plugin: a polygon
 // is a list of clicked points, which is all a planner needs here. The street search beside the
 // map stays the keyboard way to add edits.
 "use strict";
@@ -13,8 +14,11 @@ window.studioMap = (function () {
   L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution }).addTo(map);
   map.fitBounds([[cfg.bbox[1], cfg.bbox[0]], [cfg.bbox[3], cfg.bbox[2]]]);
   const edits = L.layerGroup().addTo(map);
+  const found = L.layerGroup().addTo(map);  // the street or stretch just pointed at
+  const shapes = new WeakMap();  // edit -> GeoJSON of its streets (not part of the spec)
   let points = null;
   let sketch = null;
+  let picked = null;
 
   function parse(wkt) {  // POLYGON ((lon lat, ...)) -> [[lat, lon], ...]; other shapes: null
     const m = /^\s*POLYGON\s*\(\(([^()]+)\)\)\s*$/i.exec(wkt || "");
@@ -27,16 +31,24 @@ window.studioMap = (function () {
     return "POLYGON ((" + ring.join(", ") + "))";
   }
 
-  function show(list) {  // draw every edit with an area, as it is made
+  function show(list) {  // draw every edit with an area or pointed-at streets, as it is made
     edits.clearLayers();
     list.forEach((edit) => {
       const ring = parse(edit.polygon);
-      if (ring) {
-        const colour = edit.type === "cordon_charge" ? "#b3261e" : "#0b5cad";
-        L.polygon(ring, { color: colour, weight: 3, fillOpacity: 0.1 }).addTo(edits);
-      }
+      const colour = edit.type === "cordon_charge" ? "#b3261e" : edit.type === "close" ? "#1b1b1b" : "#0b5cad";
+      if (ring) L.polygon(ring, { color: colour, weight: 3, fillOpacity: 0.1 }).addTo(edits);
+      if (shapes.has(edit)) L.geoJSON(shapes.get(edit), { style: { color: colour, weight: 6, opacity: 0.8 } }).addTo(edits);
     });
   }
+
+  function remember(edit, geometry) { shapes.set(edit, geometry); }
+
+  function highlight(geometry) {  // the street or stretch found by the last click (or none)
+    found.clearLayers();
+    if (geometry) L.geoJSON(geometry, { style: { color: "#e66100", weight: 7, dashArray: "6 6" } }).addTo(found);
+  }
+
+  function onPick(fn) { picked = fn; }
 
   function start() {
     points = [];
@@ -47,7 +59,7 @@ window.studioMap = (function () {
   }
 
   map.on("click", (event) => {
-    if (points === null) return;
+    if (points === null) { if (picked) picked(event.latlng); return; }
     points.push(event.latlng);
     sketch.setLatLngs(points);
     el.dataset.points = String(points.length);
@@ -69,5 +81,5 @@ window.studioMap = (function () {
     map.fitBounds([[cfg.bbox[1], cfg.bbox[0]], [cfg.bbox[3], cfg.bbox[2]]]);
   }
 
-  return { show, start, finish, refresh };
+  return { map, show, start, finish, refresh, remember, highlight, onPick };
 })();

@@ -30,7 +30,8 @@
   }
 
   function describe(edit) {
-    const where = edit.name ? [].concat(edit.name).join(", ") : (edit.polygon ? T.area : "");
+    const where = edit.name ? [].concat(edit.name).join(", ") : edit.polygon ? T.area
+      : edit.road_fid ? (edit.note || T.links.replace("{n}", edit.road_fid.length)) : "";
     if (edit.type === "close") return T.edit_close + ": " + where;
     if (edit.type === "change") return T.edit_speed + " " + (edit.speed_kmh || edit.max_speed_kmh) + " km/h: " + where;
     if (edit.type === "cordon_charge") return T.edit_cordon + " " + edit.amount + " " + (edit.currency || "EUR");
@@ -111,9 +112,13 @@
     return Object.assign({}, spec, { name, title });
   }
 
+  let checks = 0;  // a slower, older dry run must not overwrite a newer one's answer
+
   async function check() {
+    const mine = ++checks;
     say("studio-check", T.checking);
     const { status, doc } = await call("POST", "/api/scenarios/validate", current());
+    if (mine !== checks) return;
     if (status !== 200) { say("studio-check", doc ? doc.detail : String(status), true); return; }
     renderEdits(doc.edits);
     say("studio-check", doc.valid ? T.valid : doc.problem, !doc.valid);
@@ -250,6 +255,13 @@
     renderEdits();
     check();
   }
+
+  // other parts of the studio (pointing at the map, studio-pick.js) add edits through here
+  window.studioEdits = {
+    add(edit) { spec.edits.push(edit); renderEdits(); check(); },
+    say(text, isError) { say("studio-check", text, isError); },
+    call, T,
+  };
 
   $("studio-draw").addEventListener("click", draw);
   $("studio-area").addEventListener("submit", addArea);
