@@ -12,6 +12,7 @@ import requests
 from api.app import create_app
 from api.auth import accounts
 from opendata.settings import Settings
+from opendata.store.catalog import Catalog
 from opendata.store.publish import dataset_dir
 from tests.api.conftest_data import live_server
 from tests.twin.jobs.test_worker import copy_store, scenario
@@ -259,3 +260,13 @@ def test_withdrawn_scenario_page_says_so_and_when(api, auth, published, lang, wo
     assert page.status_code == 410
     text = page.get_data(as_text=True)
     assert words in text and job["changed"][:10] in text
+
+
+def test_validate_names_the_zone_a_development_lands_in(api, auth, store):
+    west, south, east, north = Catalog(store.catalog_url).version("roads").bbox
+    point = f"POINT ({(west + east) / 2} {(south + north) / 2})"
+    doc = _validate(api, auth, [{"type": "development", "geometry": point, "dwellings": 100}])
+    assert doc["valid"] is True
+    zones = doc["edits"][0]["zones"]
+    assert len(zones) == 1 and zones[0]["share"] == 1.0 and isinstance(zones[0]["zone"], int)
+    assert doc["edits"][0]["residents"] > 100  # more than one person per new home

@@ -9,17 +9,22 @@ import difflib
 import unicodedata
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pyarrow.parquet as pq
 
 from opendata.errors import SpecError
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from opendata.store.publish import version_path
+from twin.city.developments import zone_shares
+from twin.city.roads import METRIC_CRS
 from twin.scenarios.cache import Memo, city_for
 from twin.scenarios.edits import apply_edits, baseline_variant, link_arrays, select_links
 from twin.scenarios.model import ScenarioSpec
 
 MAX_STREETS = 20  #: street names listed per edit
+MAX_ZONES = 5  #: zones listed for a development spread over several
 NAME_COLUMNS = ("name", "name_sv")
 _NAMES = Memo(2)
 
@@ -93,7 +98,7 @@ def dry_run(settings: Settings, spec: ScenarioSpec) -> dict[str, Any]:
     try:
         variant = apply_edits(city, spec, base)
         for note in variant.notes:
-            edits[note["index"]].update({k: v for k, v in note.items() if k not in ("index",)})
+            edits[note["index"]].update(_described(city, note, spec.edits[note["index"]]))
     except SpecError as err:
         problem = str(err)
     return {"valid": problem is None, "problem": problem, "edits": edits}
@@ -116,4 +121,22 @@ def _resolve(city: Any, base: Any, edit: Any, index: int, known: list[str]) -> d
     fids = base.road_fid[idx]
     names = city.roads.set_index("fid").reindex(fids)["name"].dropna().unique()
     out.update(links=int(idx.size), streets=sorted(map(str, names))[:MAX_STREETS])
+    return out
+
+
+def _described(city: Any, note: dict[str, Any], edit: Any) -> dict[str, Any]:
+    """What an applied edit reports: its note, and for a development the zones it lands in
+    (the zone numbers the demand model uses, with each one's share of its homes and jobs)."""
+    out = {k: v for k, v in note.items() if k not in ("index", "geometry")}
+    if note["type"] == "development":
+        zones = city.model.zones
+        n = int((zones["kind"] == "grid").sum())
+        metric = gpd.GeoSeries([edit.geometry], crs="EPSG:4326").to_crs(METRIC_CRS).iloc[0]
+        share = zone_shares(city.model, metric, n)
+        top = np.argsort(share)[::-1][:MAX_ZONES]
+        out["zones"] = [
+            {"zone": int(zones["zone"].iloc[i]), "share": round(float(share[i]), 3)}
+            for i in top
+            if share[i] > 0
+        ]
     return out

@@ -208,3 +208,32 @@ def test_pointing_at_a_street_closes_it_whole_or_slows_a_stretch(
     assert page.locator("#studio-edits li").count() == 1
     assert page.recorder.errors == []
     context.close()
+
+
+def test_a_development_placed_on_the_map_lands_in_a_zone(
+    browser, live_site, site_settings, planners, request
+):
+    (lat, lon), _ = _street_points(site_settings, "Mannerheimintie")
+    context, page = _signed_in(browser, live_site, request, planners[1])
+    page.click("#studio-start button[type=submit]")  # an empty scenario
+    page.fill("#studio-name", "placed_homes")
+    page.fill("#studio-dev-lon", "10.5")  # typed, but outside the city
+    page.fill("#studio-dev-lat", "59.9")
+    page.fill("#studio-dev-dwellings", "200")
+    page.click("#studio-dev button[type=submit]")
+    assert "inside the city" in page.text_content("#studio-dev-status")
+    page.click("#studio-dev-place")
+    _click_at(page, lat, lon)
+    assert abs(float(page.input_value("#studio-dev-lon")) - lon) < 1e-4  # one pixel at zoom 17
+    page.fill("#studio-dev-jobs", "-5")
+    page.click("#studio-dev button[type=submit]")
+    assert "whole numbers from 0 to" in page.text_content("#studio-dev-status")
+    page.fill("#studio-dev-jobs", "50")
+    page.click("#studio-dev button[type=submit]")
+    wait_until(page, "document.querySelectorAll('#studio-edits li').length === 1")
+    wait_until(page, "!document.querySelector('#studio-check').textContent.includes('…')", 90)
+    edit = page.text_content("#studio-edits li")
+    assert edit.startswith("New homes / jobs: 200 / 50") and "lands in zone " in edit
+    assert page.locator("#studio-map path.leaflet-interactive").count() == 1  # its marker
+    assert page.recorder.errors == []
+    context.close()

@@ -19,6 +19,7 @@ window.studioMap = (function () {
   let points = null;
   let sketch = null;
   let picked = null;
+  let once = null;  // a one-shot click handler (placing a development) before `picked`
 
   function parse(wkt) {  // POLYGON ((lon lat, ...)) -> [[lat, lon], ...]; other shapes: null
     const m = /^\s*POLYGON\s*\(\(([^()]+)\)\)\s*$/i.exec(wkt || "");
@@ -37,6 +38,8 @@ window.studioMap = (function () {
       const ring = parse(edit.polygon);
       const colour = edit.type === "cordon_charge" ? "#b3261e" : edit.type === "close" ? "#1b1b1b" : "#0b5cad";
       if (ring) L.polygon(ring, { color: colour, weight: 3, fillOpacity: 0.1 }).addTo(edits);
+      const at = edit.type === "development" ? point(edit.geometry) : null;
+      if (at) L.circleMarker(at, { radius: 9, color: "#6a1b9a", weight: 3, fillOpacity: 0.5 }).addTo(edits);
       if (shapes.has(edit)) L.geoJSON(shapes.get(edit), { style: { color: colour, weight: 6, opacity: 0.8 } }).addTo(edits);
     });
   }
@@ -50,6 +53,13 @@ window.studioMap = (function () {
 
   function onPick(fn) { picked = fn; }
 
+  function placeOnce(fn) { once = fn; el.classList.add("drawing"); }
+
+  function point(wkt) {  // POINT (lon lat) -> [lat, lon]; other shapes: null
+    const m = /^\s*POINT\s*\(\s*([-0-9.]+)\s+([-0-9.]+)\s*\)\s*$/i.exec(wkt || "");
+    return m ? [Number(m[2]), Number(m[1])] : null;
+  }
+
   function start() {
     points = [];
     if (sketch) sketch.remove();
@@ -59,6 +69,7 @@ window.studioMap = (function () {
   }
 
   map.on("click", (event) => {
+    if (points === null && once) { const fn = once; once = null; el.classList.remove("drawing"); fn(event.latlng); return; }
     if (points === null) { if (picked) picked(event.latlng); return; }
     points.push(event.latlng);
     sketch.setLatLngs(points);
@@ -81,5 +92,5 @@ window.studioMap = (function () {
     map.fitBounds([[cfg.bbox[1], cfg.bbox[0]], [cfg.bbox[3], cfg.bbox[2]]]);
   }
 
-  return { map, show, start, finish, refresh, remember, highlight, onPick };
+  return { map, show, start, finish, refresh, remember, highlight, onPick, placeOnce, bbox: cfg.bbox };
 })();

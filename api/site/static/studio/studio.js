@@ -54,6 +54,7 @@
         let words = "";
         if (info.links !== undefined) words = " — " + T.links.replace("{n}", info.links);
         if (info.streets && info.streets.length) words += " (" + info.streets.join(", ") + ")";
+        if (info.zones && info.zones.length) words += " — " + T.in_zone.replace("{z}", info.zones.map((z) => z.zone).join(", "));
         if (info.suggestions) {
           const names = Object.values(info.suggestions).flat();
           words += " — " + (names.length ? T.did_you_mean + " " + names.join(", ") : T.no_such_street);
