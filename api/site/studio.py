@@ -14,6 +14,7 @@ from api.auth import accounts
 from api.auth.access import csrf, current_user
 from api.site import i18n
 from api.site.pages import html_response, site_for_request
+from api.site.scenario_data import MIN_FLOW_CHANGE
 from api.site.studio_text import studio_text
 from opendata.errors import NotFound, SpecError
 from opendata.settings import Settings
@@ -47,12 +48,14 @@ class StudioPage:
 
 
 def _map_config(settings: Settings) -> dict[str, Any]:
-    """What the studio map shows: the basemap and the extent of the published roads."""
+    """What the studio maps show: the basemap, the extent of the published roads, and the
+    smallest flow change the result map colours (the site's scenario pages use the same)."""
     try:
         bbox = Catalog(settings.catalog_url).version("roads").bbox or list(settings.city_bbox)
     except NotFound:
         bbox = list(settings.city_bbox)
-    return {"tiles": settings.tile_url, "attribution": settings.tile_attribution, "bbox": bbox}
+    return {"tiles": settings.tile_url, "attribution": settings.tile_attribution, "bbox": bbox,
+            "min_change": MIN_FLOW_CHANGE}  # fmt: skip
 
 
 def _bundled(settings: Settings, lang: str) -> list[dict[str, str]]:

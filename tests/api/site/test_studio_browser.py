@@ -71,11 +71,19 @@ def test_planner_journey_draft_publish_withdraw(browser, live_site, planners, re
     assert page.locator("#studio-totals tr").count() > 5
     assert "noise" in page.text_content("#studio-noise")
     assert "elastic" in page.text_content("#studio-demand")
+    wait_until(page, "document.querySelector('#studio-result-map').dataset.features > 0", 60)
+    strokes = page.eval_on_selector_all(
+        "#studio-result-map path", "paths => paths.map(p => p.getAttribute('stroke'))"
+    )
+    assert "rgb(179, 88, 6)" in strokes and "rgb(33, 102, 172)" in strokes  # orange and blue
+    assert "veh/h" in page.text_content("#studio-flow-legend")
+    assert _fetch(page, "GET", f"/datasets/scenario_{NAME}_links") == 200  # the owner's draft
 
     anon_context, anon = open_page(browser, live_site, request)
     anon.goto(live_site + "/")
     assert _fetch(anon, "GET", f"/api/scenarios/{job}") == 404
     assert _fetch(anon, "GET", f"/api/datasets/scenario_{NAME}_links") == 404
+    assert _fetch(anon, "GET", f"/collections/scenario_{NAME}_links/items") == 404
     other_context, other = _signed_in(browser, live_site, request, planners[1])
     assert _fetch(other, "GET", f"/api/scenarios/{job}") == 404
     assert _fetch(other, "DELETE", f"/api/scenarios/{job}") == 404

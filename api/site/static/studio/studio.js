@@ -187,6 +187,7 @@
       maps.append(li);
     }
     $("studio-results").hidden = false;
+    if (window.studioResultMap) window.studioResultMap.show(job);  // after unhiding: it measures
     $("studio-results-h").focus();
   }
 
