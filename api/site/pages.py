@@ -24,7 +24,7 @@ from api.site.map import map_page, parse_map, preview_etag, preview_text
 from api.site.openapi import openapi_paths  # noqa: F401 - part of the blueprint contract
 from api.site.scenario import scenario_page
 from api.site.sql import sql_page
-from api.site.studio_text import withdrawn_note
+from api.site.studio_messages import withdrawn_note
 from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
 from opendata.metadata.search import Entry, entries, entry
@@ -228,7 +228,7 @@ def scenario(name: str) -> Response:
     try:
         page = scenario_page(_settings(), _entries(), name, request.args, site)
     except NotFound:
-        if note := withdrawn_note(_settings().catalog_url, name, site.lang):
+        if note := withdrawn_note(_settings().catalog_url, name, site.t):
             return gone(site, note)
         return not_found(site, site.t("error.no_scenario", name=name[:80]))
     except ValueError as err:

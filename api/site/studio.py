@@ -15,7 +15,7 @@ from api.auth.access import csrf, current_user
 from api.site import i18n
 from api.site.pages import html_response, site_for_request
 from api.site.scenario_data import MIN_FLOW_CHANGE
-from api.site.studio_text import studio_text
+from api.site.studio_messages import script_strings
 from opendata.errors import NotFound, SpecError
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
@@ -92,11 +92,6 @@ def _next_path(value: str | None) -> str:
     return value if value and value.startswith("/studio") and "//" not in value else "/studio"
 
 
-@bp.app_context_processor
-def _studio_globals() -> dict[str, Any]:
-    return {"studio_text": studio_text}
-
-
 @bp.get("/studio/signin")
 def signin_form() -> Response:
     """The sign-in form (a CSRF token is issued with it)."""
@@ -155,9 +150,8 @@ def studio_home() -> Response:
         }
         for j in jobs
     ]
-    lang = site_for_request().lang
-    texts = studio_text(lang)
-    strings = {k.removeprefix("js."): v for k, v in texts.items() if k.startswith("js.")}
+    site = site_for_request()
+    lang, strings = site.lang, script_strings(site.t)
     settings = _settings()
     page = StudioPage(
         user.name, user.role, runs, _bundled(settings, lang), strings, _map_config(settings)
