@@ -69,7 +69,7 @@ def list_command(ctx: click.Context) -> None:
 )
 @click.pass_context
 def passwd_command(ctx: click.Context, name: str, password_stdin: bool) -> None:
-    """Set NAME's password for the browser sign-in (at least 12 characters); unlocks them."""
+    """Set NAME's password for the browser sign-in (at least 12 characters)."""
     accounts.get_user(_url(ctx), name)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
