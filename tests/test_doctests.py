@@ -14,7 +14,7 @@ MODULES = [
     "api.site.catalog",
     "api.site.map",
     "api.site.legend",
-    "api.site.numbers",
+    "api.site.formats",
     "api.ogc.tiles_meta",
     "api.site.scenario",
     "api.site.sql",
