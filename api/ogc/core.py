@@ -79,6 +79,18 @@ HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options"}
 URI_TOO_LONG = {"description": "URI Too Long: the request line is over 4,094 bytes"}
 
 
+def _contact(settings: Settings) -> dict[str, Any]:
+    """`info.contact` from the city's settings (city.toml): who answers questions about the API."""
+    city = settings.city
+    contact = {
+        "name": city.contact_name or city.publisher_name,
+        "email": city.contact_email,
+        "url": city.homepage or city.publisher_uri,
+    }
+    contact = {k: v for k, v in contact.items() if v}
+    return {"contact": contact} if contact else {}
+
+
 def openapi_document(settings: Settings) -> dict[str, Any]:
     """One OpenAPI 3.0.3 document merging every module's path items."""
     paths: dict[str, Any] = {}
@@ -96,6 +108,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "OGC API - Features (Parts 1-3), files, catalogue, SQL, DCAT and CKAN.",
             "license": {"name": "EUPL-1.2"},
+            **_contact(settings),
         },
         "servers": [{"url": settings.base_url}],
         "paths": dict(sorted(paths.items())),
