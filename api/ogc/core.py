@@ -129,7 +129,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "name": "lang",
         "in": "query",
         "required": False,
-        "description": "Language of the HTML home page (also remembered in a cookie)",
+        "description": "Language of the HTML page (the home page remembers it in a cookie)",
         "schema": {"type": "string", "enum": ["fi", "sv", "en", "da"]},
     }
 
@@ -158,7 +158,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
     return {
         "/": get("getLandingPage", "Landing page", "application/json", [f, lang]),
         "/conformance": get("getConformance", "Conformance classes", "application/json"),
-        "/openapi": get("getOpenAPI", "This API definition", OPENAPI),
+        "/openapi": get("getOpenAPI", "This API definition", OPENAPI, [f, lang]),
     }
 
 
@@ -185,7 +185,7 @@ def conformance() -> Response:
 
 @bp.get("/openapi")
 def openapi() -> Response:
-    allow_params({"f"})
+    allow_params({"f", "lang"})  # `lang`: the language of the HTML page's own chrome
     mimetype = negotiate({"json": OPENAPI, "html": "text/html"})
     doc = openapi_document(_settings())
     if mimetype == "text/html":
