@@ -77,9 +77,17 @@ def base_map(result: ScenarioResult, ctx: MapContext, title: str) -> tuple[Figur
     return fig, m
 
 
-def _streets(links: gpd.GeoDataFrame, ctx: MapContext) -> pd.Series:
+def _links(result: ScenarioResult, ctx: MapContext) -> gpd.GeoDataFrame:
+    """The result's links with street names (else the road class in brackets) and road classes
+    as the map's language says them."""
+    t = ctx.text
+    links = result.links.assign(
+        highway=[
+            t.t(f"highway.{v}") if t.has(f"highway.{v}") else v for v in result.links["highway"]
+        ]
+    )
     names = links["road_fid"].map(ctx.names).fillna("")
-    return names.where(names != "", "(" + links["highway"] + ")")
+    return links.assign(street=names.where(names != "", "(" + links["highway"] + ")"))
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def flows_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Baseline peak-hour flows: line colour and width by flow."""
     t = ctx.text
     fig, m = base_map(result, ctx, t.t("flows.title"))
-    links = result.links.assign(street=_streets(result.links, ctx))
+    links = _links(result, ctx)
     flow = links["flow_base"].to_numpy()
     unit = t.t("unit.flow")
     classes = sequential(float(np.quantile(flow, 0.98)), unit, t)
@@ -128,7 +136,7 @@ def difference_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Scenario minus baseline flow: orange where traffic grows, blue where it falls."""
     t = ctx.text
     fig, m = base_map(result, ctx, t.t("difference.title"))
-    links = result.links.assign(street=_streets(result.links, ctx))
+    links = _links(result, ctx)
     links["edit"] = [_edit(v, t) for v in links["edit"]]
     change = links["d_flow"].to_numpy()
     unit = t.t("unit.flow")
@@ -264,11 +272,21 @@ def render(page: Page) -> str:
     return f"{head}{page.table}\n</body>{tail}"
 
 
-def road_names(settings: Settings, version: int | None = None) -> dict[int, str]:
-    """Street names of the published roads (Finnish, else Swedish) by fid."""
+def road_names(
+    settings: Settings, version: int | None = None, langs: tuple[str, ...] = ("fi",)
+) -> dict[str, dict[int, str]]:
+    """Street names of the published roads by fid, per language: Swedish names on Swedish maps,
+    else Finnish (the `name` tag), else whichever the street has."""
     roads, _ = read_published(settings, "roads", version)
-    names = roads["name"].fillna(roads.get("name_sv", pd.Series(dtype=object))).fillna("")
-    return dict(zip(roads["fid"].astype(int), names.astype(str), strict=True))
+    finnish = roads["name"]
+    swedish = roads.get("name_sv", pd.Series(index=roads.index, dtype=object))
+    fids = roads["fid"].astype(int)
+    out = {}
+    for lang in langs:
+        first, second = (swedish, finnish) if lang == "sv" else (finnish, swedish)
+        names = first.fillna(second).fillna("").astype(str)
+        out[lang] = dict(zip(fids, names, strict=True))
+    return out
 
 
 def map_dir(settings: Settings, name: str) -> Path:
@@ -284,10 +302,12 @@ def map_file(kind: str, lang: str) -> str:
 def write_maps(settings: Settings, result: ScenarioResult) -> dict[str, Path]:
     """Build every map kind in every map language and replace each file atomically; returns the
     English page of each kind (the others sit beside it, see `map_file`)."""
-    names = road_names(settings, result.provenance.get("datasets", {}).get("roads"))
+    roads = result.provenance.get("datasets", {}).get("roads")
+    names = road_names(settings, roads, MAP_LANGS)
     out = {}
     for lang in MAP_LANGS:
-        ctx = MapContext(settings.tile_url, settings.tile_attribution, names, MapText(lang))
+        text = MapText(lang)
+        ctx = MapContext(settings.tile_url, settings.tile_attribution, names[lang], text)
         for kind, build in BUILDERS.items():
             path = map_dir(settings, result.spec.name) / map_file(kind, lang)
             write_text_atomic(path, render(build(result, ctx)))

@@ -212,7 +212,7 @@ STYLE = """<style>
 .civic-legend{background:#fff;padding:6px 8px;font:13px/1.4 sans-serif;border-radius:4px;
 box-shadow:0 1px 4px rgba(0,0,0,.4)}.civic-legend ul{list-style:none;margin:4px 0 0;padding:0}
 .civic-legend .swatch{display:inline-block;width:14px;height:10px;margin-right:6px;
-border:1px solid #555}.civic-table{font:14px/1.4 sans-serif;margin:1rem}
+border:1px solid #555}.civic-table{font:14px/1.4 sans-serif;margin:1rem;overflow-x:auto}
 .civic-table table{border-collapse:collapse}.civic-table th,.civic-table td{padding:2px 8px;
 border-bottom:1px solid #ccc;text-align:left}.civic-table td.num{text-align:right}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;z-index:2000;background:#fff}

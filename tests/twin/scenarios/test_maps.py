@@ -206,7 +206,7 @@ def test_finnish_numbers_and_units_in_legend_table_and_tooltips(store, pages):
     assert re.search(r"\d\u00a0\d{3}\u00a0autoa/h", shown)  # width key grouped the Finnish way
     assert "Ohita kartta: taulukko" in shown and "tieluokka" in shown  # skip link, tooltip
     text = (folder / map_file("difference", "sv")).read_text("utf-8")
-    assert "<td>Mannerheimintie</td><td>stängd</td>" in text
+    assert "<td>Mannerheimvägen</td><td>stängd</td>" in text  # Swedish street names
     assert re.search(r'<td class="num">−?\d[\d\u00a0]*,\d</td>', text)  # decimal comma
 
 
@@ -228,5 +228,5 @@ def test_map_text_numbers_follow_the_language():
         "12,346",
     ]
     assert MapText("fi").num(float("nan")) == "–"
-    assert sequential(2000.0, "autoa/h", MapText("fi")).labels[1] == "500–1\u00a0000"
+    assert sequential(2000.0, "autoa/h", MapText("fi")).labels[1] == "500 – 1\u00a0000"
     assert diverging(400.0, "bilar/h", MapText("sv")).labels[0] == "mindre än −300"
