@@ -22,6 +22,8 @@ MODULES = [
     "opendata.query.sql",
     "opendata.query.sql_check",
     "opendata.metadata.languages",
+    "opendata.city",
+    "twin.scenarios.maps_text",
 ]
 
 
