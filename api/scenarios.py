@@ -20,7 +20,8 @@ from opendata.store.catalog import Catalog
 from twin.jobs import queue
 from twin.jobs.queue import Job
 from twin.scenarios import drafts
-from twin.scenarios.maps import BUILDERS, map_dir
+from twin.scenarios.maps import BUILDERS, map_dir, map_file
+from twin.scenarios.maps_text import MAP_LANGS
 from twin.scenarios.model import NAME_RE, ScenarioSpec
 from twin.scenarios.run import PARTS
 from twin.scenarios.spec import load_scenario
@@ -203,17 +204,34 @@ def show_job(job_id: str) -> Response:
     return resp
 
 
+def _map_lang() -> str:
+    """The map's language as the site chooses a page's: `?lang=`, then the site's language
+    cookie, then `Accept-Language`; English when none is a map language."""
+    for code in (request.args.get("lang"), request.cookies.get("civic_lang")):
+        if code in MAP_LANGS:
+            return code
+    ranked = sorted(request.accept_languages, key=lambda pair: -pair[1])  # `fi-FI` reads `fi`
+    primary = (tag.split("-")[0].lower() for tag, quality in ranked if quality > 0)
+    return next((code for code in primary if code in MAP_LANGS), "en")
+
+
 def _map_page(settings: Settings, name: str, kind: str) -> Response:
-    """A stored map page with our CSP and an ETag from the file's size and time."""
+    """A stored map page in the reader's language, with our CSP and an ETag from the file's
+    size and time (maps written before they had languages are served in English)."""
     if kind not in BUILDERS:
         raise ApiError(404, f"no map kind {kind[:40]!r}; use one of {', '.join(BUILDERS)}")
-    path = map_dir(settings, name) / f"{kind}.html"
+    folder, lang = map_dir(settings, name), _map_lang()
+    path = folder / map_file(kind, lang)
+    if not path.is_file():
+        path, lang = folder / map_file(kind, "en"), "en"
     if not path.is_file():
         raise ApiError(404, f"scenario {name} has no {kind} map", title="Not Found")
     stat = path.stat()
-    tag = f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
+    tag = f"{lang}-{stat.st_mtime_ns:x}-{stat.st_size:x}"
     resp = not_modified(tag) or Response(path.read_bytes(), mimetype="text/html")
     resp.set_etag(tag)
+    resp.headers["Content-Language"] = lang
+    resp.vary.update(("Cookie", "Accept-Language"))
     # folium writes self-contained pages with inline scripts and styles
     resp.headers["Content-Security-Policy"] = csp(settings.tile_url, inline=True)
     return resp
@@ -277,6 +295,13 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "schema": {"type": "string", "enum": list(BUILDERS)},
     }
     name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    lang = {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "The map's language (else the site's cookie, then Accept-Language)",
+        "schema": {"type": "string", "enum": list(MAP_LANGS)},
+    }
     html = {"content": {"text/html": {"schema": {"type": "string"}}}}
     return {
         "/api/scenarios": {
@@ -308,7 +333,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "getPublishedScenarioMap",
                 "The latest map of a published scenario",
                 {"200": "The map page", "404": "No such scenario or map"},
-                parameters=[name, kind],
+                parameters=[name, kind, lang],
                 content=html,
             )
         },
@@ -317,7 +342,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "getScenarioMap",
                 "A result map (HTML) with a table of the largest changes",
                 {"200": "The map page", "404": "No such job or map, or not done"},
-                parameters=[JOB_ID, kind],
+                parameters=[JOB_ID, kind, lang],
                 content=html,
             )
         },

@@ -83,7 +83,7 @@ def _ingest_one(name: str, spec_path: Path, settings: Settings, *, debug: bool) 
     """Ingest one dataset and print its line; its status: published, unchanged, failed or
     unexpected (a failure that is not the data's). Never raises: the batch goes on."""
     try:
-        result = ingest(load_spec(spec_path), settings)
+        result = ingest(load_spec(spec_path, settings.city), settings)
     except CivicError as err:
         _failed(name, public_message(str(err), settings), err, debug)
         return "unexpected" if isinstance(err, InternalError) else "failed"

@@ -14,10 +14,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from opendata.city import CITY_FILE, City, load_city, with_env
 from opendata.errors import SettingsError
 
 #: Languages the platform writes metadata and pages in.
 LANGUAGES = ("fi", "sv", "en", "da")
+#: The city of settings built without one: replaced by the city file's when there is one.
+_NEUTRAL = City()
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class Settings:
     #: Where the city is, lon/lat (west, south, east, north): ingested features must lie inside
     #: (a spec's `schema.extent` overrides it). The default is the Helsinki region.
     city_bbox: tuple[float, float, float, float] = (24.5, 59.9, 25.5, 60.5)
+    #: The city file (publisher, contact, city name, homepage); "" = `<datasets_dir>/city.toml`
+    #: when it exists. `city` is what was read from it (and from `CIVIC_CITY_<KEY>` variables).
+    city_file: Path = Path("")
+    city: City = _NEUTRAL
     #: Metadata language order when a text is missing in the asked language.
     lang_fallback: tuple[str, ...] = ("fi", "sv", "en")
     #: What the DCAT catalog says about itself ("" = a neutral default, or the datasets' publisher).
@@ -95,6 +102,8 @@ class Settings:
             "store_url": _store(self.store_url) if self.store_url else str(data_dir),
             "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
         }
+        if self.city is _NEUTRAL:  # built without a city: read the file, as `from_env` does
+            derived["city"] = _city_of(self.city_file, datasets_dir)
         for key, value in derived.items():
             object.__setattr__(self, key, value)
 
@@ -108,10 +117,13 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"CIVIC_{f.name.upper()}")
-            if raw is None or f.name in overrides:
+            if raw is None or f.name in overrides or f.name == "city":
                 continue
             values[f.name] = _parse(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "city" not in values:
+            folder = Path(values.get("datasets_dir", cls.datasets_dir))
+            values["city"] = with_env(_city_of(values.get("city_file", Path("")), folder), env)
         return cls(**values)
 
     @property
@@ -132,6 +144,13 @@ class Settings:
         host, port = host or self.host, port or self.port
         derived = self.base_url == f"http://{self.host}:{self.port}"
         return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
+
+
+def _city_of(city_file: Path | str, datasets_dir: Path) -> City:
+    """The city named by `city_file` (which must exist), else `<datasets_dir>/city.toml` if any."""
+    if Path(city_file) != Path(""):
+        return load_city(Path(city_file), required=True)
+    return load_city(datasets_dir / CITY_FILE, required=False)
 
 
 def _store(raw: str) -> str:
@@ -173,6 +192,7 @@ def _languages(raw: str) -> tuple[str, ...]:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "data_dir": Path,
     "datasets_dir": Path,
+    "city_file": Path,
     "source_roots": lambda raw: tuple(Path(p) for p in raw.split(os.pathsep) if p),
     "port": int,
     "workers": int,

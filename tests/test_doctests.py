@@ -14,7 +14,7 @@ MODULES = [
     "api.site.catalog",
     "api.site.map",
     "api.site.legend",
-    "api.site.numbers",
+    "api.site.formats",
     "api.ogc.tiles_meta",
     "api.site.scenario",
     "api.site.sql",
@@ -22,6 +22,8 @@ MODULES = [
     "opendata.query.sql",
     "opendata.query.sql_check",
     "opendata.metadata.languages",
+    "opendata.city",
+    "twin.scenarios.maps_text",
 ]
 
 

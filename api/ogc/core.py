@@ -79,6 +79,18 @@ HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options"}
 URI_TOO_LONG = {"description": "URI Too Long: the request line is over 4,094 bytes"}
 
 
+def _contact(settings: Settings) -> dict[str, Any]:
+    """`info.contact` from the city's settings (city.toml): who answers questions about the API."""
+    city = settings.city
+    contact = {
+        "name": city.contact_name or city.publisher_name,
+        "email": city.contact_email,
+        "url": city.homepage or city.publisher_uri,
+    }
+    contact = {k: v for k, v in contact.items() if v}
+    return {"contact": contact} if contact else {}
+
+
 def openapi_document(settings: Settings) -> dict[str, Any]:
     """One OpenAPI 3.0.3 document merging every module's path items."""
     paths: dict[str, Any] = {}
@@ -96,6 +108,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "OGC API - Features (Parts 1-3), files, catalogue, SQL, DCAT and CKAN.",
             "license": {"name": "EUPL-1.2"},
+            **_contact(settings),
         },
         "servers": [{"url": settings.base_url}],
         "paths": dict(sorted(paths.items())),
@@ -116,7 +129,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "name": "lang",
         "in": "query",
         "required": False,
-        "description": "Language of the HTML home page (also remembered in a cookie)",
+        "description": "Language of the HTML page (the home page remembers it in a cookie)",
         "schema": {"type": "string", "enum": ["fi", "sv", "en", "da"]},
     }
 
@@ -145,7 +158,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
     return {
         "/": get("getLandingPage", "Landing page", "application/json", [f, lang]),
         "/conformance": get("getConformance", "Conformance classes", "application/json"),
-        "/openapi": get("getOpenAPI", "This API definition", OPENAPI),
+        "/openapi": get("getOpenAPI", "This API definition", OPENAPI, [f, lang]),
     }
 
 
@@ -172,7 +185,7 @@ def conformance() -> Response:
 
 @bp.get("/openapi")
 def openapi() -> Response:
-    allow_params({"f"})
+    allow_params({"f", "lang"})  # `lang`: the language of the HTML page's own chrome
     mimetype = negotiate({"json": OPENAPI, "html": "text/html"})
     doc = openapi_document(_settings())
     if mimetype == "text/html":

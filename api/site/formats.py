@@ -60,6 +60,15 @@ class Formatter:
         text = self.number(abs(value), digits)
         return ("+" if value > 0 else "−" if value < 0 else "") + text
 
+    def with_unit(self, value: float | None, unit: str, digits: int | None = None) -> str:
+        """A formatted value and its unit joined by a no-break space (`54,3 dB`, `1 200 autoa/h`).
+
+        >>> Formatter("fi").with_unit(54.31, "dB", 1)
+        '54,3\xa0dB'
+        """
+        text = self.number(value, digits)
+        return f"{text}\u00a0{unit}" if unit and text != MISSING else text
+
     def percent(self, value: float | None, digits: int = 0) -> str:
         """A share given in percent (`12.5` → `12,5 %` in Finnish, `12.5%` in English)."""
         if value is None or not math.isfinite(value):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from flask import has_request_context, request
 from werkzeug.datastructures import LanguageAccept
 
 from api.site.formats import Formatter
@@ -120,3 +121,12 @@ class Translator:
         key = f"{prefix}.{value}"
         text = self._lookup(key, None)
         return value if text == key else text
+
+
+def core_chrome() -> dict[str, Translator]:
+    """`core_t`, a translator in the request's language, for templates whose routes live outside
+    the site (the OpenAPI page of `api.ogc`), so their own chrome is translated too."""
+    if not has_request_context():
+        return {"core_t": Translator(DEFAULT)}
+    asked, cookie = request.args.get("lang"), request.cookies.get(COOKIE)
+    return {"core_t": Translator(choose(asked, cookie, request.accept_languages))}

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from api.site.common import Site, web_url
-from api.site.numbers import format_number
+from api.site.formats import Formatter
 from api.site.scenario_data import line_weight
 from opendata.metadata.search import Entry
 
@@ -87,8 +87,9 @@ def width_key(top: float, lang: str, unit: str, steps: int = 3) -> list[WidthSte
     """Round flows up to `top` with the width `line_weight` gives them, labelled in `lang`."""
     values = [_round(top * (i + 1) / steps) for i in range(steps)]
     widths = line_weight(pd.Series(values), top)  # the same scale the maps draw with
+    fmt = Formatter(lang)
     return [
-        WidthStep(f"{format_number(v, lang)}\u00a0{unit}", round(float(w), 1))
+        WidthStep(fmt.with_unit(v, unit, 0), round(float(w), 1))
         for v, w in zip(values, widths, strict=True)
     ]
 

@@ -46,6 +46,8 @@ def _settings() -> Settings:
 def _configure(state: Any) -> None:
     # `/` belongs to the OGC landing page (`api.ogc.core`); browsers get this home page there.
     state.app.extensions["civic_home_page"] = home
+    # The OGC pages' templates live with the site's; their own chrome gets a translator here.
+    state.app.context_processor(i18n.core_chrome)
 
 
 def site_for_request() -> Site:

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from opendata.ingest.report import render_text
-from opendata.ingest.specs import parse_spec
+from opendata.ingest.specs import inherit, parse_spec
 from opendata.settings import Settings
 from opendata.store.catalog import now
 from opendata.store.publish import FORMAT_VERSION, Outcome, Release, publish
@@ -32,7 +32,7 @@ def publish_frame(
     covers rows + metadata + provenance, so rerunning with identical output adds no version."""
     spec = {
         "name": name,
-        "metadata": metadata,
+        "metadata": inherit({"metadata": metadata}, settings.city)["metadata"],
         "source": {"path": f"{name}.parquet", "format": "parquet"},
         "schema": {"fields": fields, "geometry": "any"},
     }

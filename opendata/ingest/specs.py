@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from opendata.city import AGENT_KEYS, CITY_FILE, City, load_city
 from opendata.errors import SpecError
 from opendata.ingest.spec_model import (
     FIELD_TYPES,
@@ -261,8 +262,19 @@ def parse_spec(
     )
 
 
-def load_spec(path: str | Path) -> DatasetSpec:
-    """Load and check one spec file; source paths are relative to the spec's folder."""
+def inherit(data: dict[str, Any], city: City) -> dict[str, Any]:
+    """`data` with the city's publisher and contact where its `metadata` names none, so a
+    city states them once (`city.toml`) and every spec and scenario result carries them."""
+    meta = data.get("metadata")
+    if not isinstance(meta, dict):
+        return data  # parse_spec names the problem
+    given = {role: city.agent(role) for role in AGENT_KEYS if role not in meta}
+    return data | {"metadata": meta | {k: v for k, v in given.items() if v}}
+
+
+def load_spec(path: str | Path, city: City | None = None) -> DatasetSpec:
+    """Load and check one spec file; source paths are relative to the spec's folder. Publisher
+    and contact come from `city` (default: the `city.toml` beside the spec) unless it sets them."""
     path = Path(path)
     shown = path.name  # messages name the file, never the server's folders
     if not path.is_file():
@@ -278,11 +290,13 @@ def load_spec(path: str | Path) -> DatasetSpec:
             f"{shown}: cannot be read ({err.strerror or 'input/output error'})"
         ) from None
     try:
-        return parse_spec(data, name=path.stem, base=path.parent, spec_path=path)
+        city = city or load_city(path.parent / CITY_FILE, required=False)
+        return parse_spec(inherit(data, city), name=path.stem, base=path.parent, spec_path=path)
     except SpecError as err:
         raise SpecError(f"{shown}: {err}") from None
 
 
 def find_specs(folder: Path) -> dict[str, Path]:
-    """Spec files in a folder by dataset name (the file stem)."""
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+    """Spec files in a folder by dataset name (the file stem); `city.toml` is the city's
+    settings, not a dataset."""
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if p.name != CITY_FILE}

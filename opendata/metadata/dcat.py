@@ -57,7 +57,8 @@ MAX_PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class CatalogInfo:
-    """What the catalog says about itself (`CIVIC_CATALOG_*` settings override the defaults)."""
+    """What the catalog says about itself: the city's publisher, which `CIVIC_CATALOG_*` settings
+    override."""
 
     title: dict[str, str]
     description: dict[str, str]
@@ -65,9 +66,8 @@ class CatalogInfo:
     licence: str = "CC0-1.0"
 
     @classmethod
-    def of(cls, settings: Settings, items: list[Entry]) -> CatalogInfo:
-        named = [i.publisher for i in items if i.publisher.get("name")]
-        default_publisher = named[0] if named else {"name": "Open data platform"}
+    def of(cls, settings: Settings) -> CatalogInfo:
+        default_publisher = settings.city.agent("publisher")  # the city file's (city.toml)
         publisher = {
             "name": settings.catalog_publisher_name or default_publisher.get("name", ""),
             "uri": settings.catalog_publisher_uri or default_publisher.get("uri", ""),
@@ -345,7 +345,7 @@ def catalog_graph(
     """The catalog with the datasets of one page (all of them when `page` is None); `hydra`
     adds the paging description (page URLs end with `suffix`, e.g. `.ttl`)."""
     iris = Iris(settings.base_url)
-    info = CatalogInfo.of(settings, items)
+    info = CatalogInfo.of(settings)
     graph = new_graph()
     node = iris.catalog
     graph.add((node, RDF.type, DCAT.Catalog))

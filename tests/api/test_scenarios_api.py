@@ -236,6 +236,35 @@ def test_published_scenario_lists_and_serves_its_maps(api, done_job):
     assert again.status_code == 304
 
 
+@pytest.mark.parametrize(
+    ("query", "cookie", "accept", "lang", "title"),
+    [
+        ("?lang=fi", "sv", "", "fi", "<h1 class='civic-table'>Saavutettavuuden muutos"),
+        ("", "sv", "fi", "sv", "<h1 class='civic-table'>Förändring i tillgänglighet"),
+        (
+            "",
+            "",
+            "de, fi-FI;q=0.8, en;q=0.5",
+            "fi",
+            "<h1 class='civic-table'>Saavutettavuuden muutos",
+        ),
+        ("?lang=da", "", "de", "en", "<h1 class='civic-table'>Change in accessibility"),
+    ],
+)
+def test_published_map_is_served_in_the_readers_language(
+    api, done_job, query, cookie, accept, lang, title
+):
+    client = api.application.test_client()  # its own cookie jar
+    if cookie:
+        client.set_cookie("civic_lang", cookie)
+    path = f"/api/scenarios/published/api_closure/maps/accessibility{query}"
+    resp = client.get(path, headers={"Accept-Language": accept} if accept else {})
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
+    assert {"Cookie", "Accept-Language"} <= set(resp.vary)
+    page = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page and title in page
+
+
 @pytest.mark.parametrize("name", ["..", "API_closure", "no_such_scenario"])
 def test_published_map_of_an_unknown_name_is_404(api, name):
     resp = api.get(f"/api/scenarios/published/{name}/maps/flows")

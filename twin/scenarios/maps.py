@@ -1,6 +1,8 @@
-"""Result maps of a scenario as self-contained HTML (folium on our vendored Leaflet): baseline
-flows, flow difference, noise bands and accessibility change, each followed by a table of the
-largest changes as its text alternative. Written to `data_dir/maps/<scenario>/<kind>.html`."""
+"""Result maps of a scenario as self-contained HTML (folium on our vendored Leaflet, over the
+city's own vector-tile basemap): baseline flows, flow difference, noise bands and accessibility
+change, each followed by a table of the largest changes as its text alternative. One file per
+language, written when the scenario runs: `data_dir/maps/<scenario>/<kind>.<lang>.html`
+(`<kind>.html` is the English one); the API serves the one the reader asked for."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from opendata.store._atomic import write_text_atomic
 from opendata.store.published import read_published
 from twin.city.roads import METRIC_CRS
 from twin.scenarios.maps_layers import (
+    BASEMAP_TILES,
     NOISE,
     STYLE,
+    Basemap,
     Legend,
-    SelfHostedMap,
+    VectorBasemapMap,
     diverging,
     geojson_layer,
     nice,
@@ -33,6 +37,7 @@ from twin.scenarios.maps_layers import (
     table_html,
     tooltip_frame,
 )
+from twin.scenarios.maps_text import MAP_LANGS, MapText
 from twin.scenarios.run import ScenarioResult
 
 TOP = 15
@@ -42,101 +47,134 @@ AREA = {"weight": 1, "opacity": 0.9, "fillOpacity": 0.6}
 
 @dataclass(frozen=True)
 class MapContext:
-    """What maps need beyond the result: the basemap and street names by road fid."""
+    """What maps need beyond the result: the basemap (our vector tiles unless a city opted in
+    to a raster `tile_url`), street names by road fid, and the language's words and numbers."""
 
     tile_url: str
     attribution: str
     names: dict[int, str] = field(default_factory=dict)
+    text: MapText = field(default_factory=MapText)
+    basemap: str = BASEMAP_TILES
 
 
 def base_map(result: ScenarioResult, ctx: MapContext, title: str) -> tuple[Figure, folium.Map]:
-    """A page titled `title` with a skip link and a map fitted to the result, basemap only."""
-    fig = Figure(title=f"{title} – {result.spec.title['en']}")
+    """A page titled `title` with a skip link and a map fitted to the result over the basemap."""
+    t = ctx.text
+    scenario = result.spec.title.get(t.lang) or result.spec.title["en"]
+    fig = Figure(title=t.t("page.title", map=title, scenario=scenario))
     fig.header.add_child(Element(STYLE), name="civic_style")
-    fig.html.add_child(Element('<a class="skip" href="#table">Skip the map: table</a>'))
+    skip = html.escape(t.t("page.skip"))
+    fig.html.add_child(Element(f'<a class="skip" href="#table">{skip}</a>'))
     fig.html.add_child(Element(f"<h1 class='civic-table'>{html.escape(fig.title)}</h1>"))
-    m = SelfHostedMap(tiles=None, height="70vh", control_scale=True)
-    if ctx.tile_url:  # an opted-in third-party basemap; by default the result is drawn alone
+    m = VectorBasemapMap(tiles=None, height="70vh", control_scale=True)
+    if ctx.tile_url:  # an opted-in third-party raster basemap
         folium.TileLayer(ctx.tile_url, attr=ctx.attribution, name="basemap").add_to(m)
+    else:  # the city's own vector tiles, the same style as the site's /map
+        Basemap(ctx.basemap, ctx.attribution).add_to(m)
     x0, y0, x1, y1 = result.bbox
     m.fit_bounds([[y0, x0], [y1, x1]])
     fig.add_child(m)
     return fig, m
 
 
-def _streets(links: gpd.GeoDataFrame, ctx: MapContext) -> pd.Series:
+def _links(result: ScenarioResult, ctx: MapContext) -> gpd.GeoDataFrame:
+    """The result's links with street names (else the road class in brackets) and road classes
+    as the map's language says them."""
+    t = ctx.text
+    links = result.links.assign(
+        highway=[
+            t.t(f"highway.{v}") if t.has(f"highway.{v}") else v for v in result.links["highway"]
+        ]
+    )
     names = links["road_fid"].map(ctx.names).fillna("")
-    return names.where(names != "", "(" + links["highway"] + ")")
+    return links.assign(street=names.where(names != "", "(" + links["highway"] + ")"))
 
 
 @dataclass(frozen=True)
 class Page:
-    """A map figure and its text alternative (placed after the map when rendered)."""
+    """A map figure, its text alternative (placed after the map when rendered), its language."""
 
     figure: Figure
     table: str
+    lang: str = "en"
 
 
-def _finish(fig: Figure, m: folium.Map, table: str, legend: Legend) -> Page:
+def _finish(fig: Figure, m: folium.Map, table: str, legend: Legend, lang: str) -> Page:
     legend.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return Page(fig, table)
+    return Page(fig, table, lang)
+
+
+def _edit(value: str, t: MapText) -> str:
+    """An edit label (closed, added, charged, changed) in the map's language; "-" for none."""
+    return t.t(f"edit.{value}") if value and t.has(f"edit.{value}") else value or t.t("page.none")
 
 
 def flows_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Baseline peak-hour flows: line colour and width by flow."""
-    fig, m = base_map(result, ctx, "Traffic flows, baseline")
-    links = result.links.assign(street=_streets(result.links, ctx))
+    t = ctx.text
+    fig, m = base_map(result, ctx, t.t("flows.title"))
+    links = _links(result, ctx)
     flow = links["flow_base"].to_numpy()
-    classes = sequential(float(np.quantile(flow, 0.98)), "veh/h")
-    frame = tooltip_frame(
-        links, {"street": "street", "highway": "road class", "flow_base": "veh/h"}
-    )
+    unit = t.t("unit.flow")
+    classes = sequential(float(np.quantile(flow, 0.98)), unit, t)
+    labels = {"street": t.t("flows.street"), "highway": t.t("flows.road_class"), "flow_base": unit}
+    frame = tooltip_frame(links, labels, t)
     frame["_color"] = [classes.color(v) for v in flow]
     top = max(float(flow.max()), 1.0)
     frame["_weight"] = 1.0 + 7.0 * np.sqrt(flow / top)
     steps = [nice(top / 4), nice(top / 2), nice(top)]
-    widths = [(f"{v:,.0f} veh/h", 1.0 + 7.0 * np.sqrt(min(v, top) / top)) for v in steps]
-    geojson_layer(frame, "baseline flow", LINE).add_to(m)
+    widths = [(f"{t.num(v, 0)}\u00a0{unit}", 1.0 + 7.0 * np.sqrt(min(v, top) / top)) for v in steps]
+    geojson_layer(frame, t.t("flows.layer"), LINE).add_to(m)
     top = links.sort_values("flow_base", ascending=False).drop_duplicates("street").head(TOP)
     rows = [(r.street, r.highway, r.flow_base) for r in top.itertuples()]
-    table = table_html(
-        "Busiest road links, baseline", ["street", "road class", "veh/h"], rows, anchor="table"
-    )
-    return _finish(fig, m, table, Legend("Baseline flow", classes, widths))
+    table = table_html(t.t("flows.caption"), list(labels.values()), rows, anchor="table", text=t)
+    return _finish(fig, m, table, Legend(t.t("flows.legend"), classes, widths, t), t.lang)
 
 
 def difference_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Scenario minus baseline flow: orange where traffic grows, blue where it falls."""
-    fig, m = base_map(result, ctx, "Change in traffic flow")
-    links = result.links.assign(street=_streets(result.links, ctx))
+    t = ctx.text
+    fig, m = base_map(result, ctx, t.t("difference.title"))
+    links = _links(result, ctx)
+    links["edit"] = [_edit(v, t) for v in links["edit"]]
     change = links["d_flow"].to_numpy()
-    classes = diverging(float(np.quantile(np.abs(change), 0.98)), "veh/h")
-    fields = {"street": "street", "edit": "edit", "flow_base": "before", "flow_scen": "after"}
-    frame = tooltip_frame(links, fields | {"d_flow": "change veh/h"})
+    unit = t.t("unit.flow")
+    classes = diverging(float(np.quantile(np.abs(change), 0.98)), unit, t)
+    before, after, changed = (
+        f"{t.t(f'difference.{k}')} {unit}" for k in ("before", "after", "change")
+    )
+    fields = {"street": t.t("flows.street"), "edit": t.t("difference.edit")}
+    numbers = {"flow_base": before, "flow_scen": after, "d_flow": changed}
+    frame = tooltip_frame(links, fields | numbers, t)
     frame["_color"] = [classes.color(v) for v in change]
     frame["_weight"] = np.where(np.abs(change) >= classes.breaks[4], 4.0, 1.5)
-    geojson_layer(frame, "change in flow", LINE).add_to(m)
+    geojson_layer(frame, t.t("difference.layer"), LINE).add_to(m)
     order = np.argsort(-np.abs(change), kind="stable")
     top = links.iloc[order].drop_duplicates("street").head(TOP)  # one row per street
-    rows = [(r.street, r.edit or "-", r.flow_base, r.flow_scen, r.d_flow) for r in top.itertuples()]
-    columns = ["street", "edit", "before veh/h", "after veh/h", "change veh/h"]
-    table = table_html("Largest changes in traffic flow", columns, rows, anchor="table")
-    return _finish(fig, m, table, Legend("Change in flow, scenario minus baseline", classes))
+    rows = [(r.street, r.edit, r.flow_base, r.flow_scen, r.d_flow) for r in top.itertuples()]
+    columns = [*fields.values(), before, after, changed]
+    table = table_html(t.t("difference.caption"), columns, rows, anchor="table", text=t)
+    return _finish(fig, m, table, Legend(t.t("difference.legend"), classes, text=t), t.lang)
 
 
 def noise_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Facade Lden per home in the scenario, in 5 dB bands from 55 dB(A)."""
-    fig, m = base_map(result, ctx, "Road traffic noise at homes (Lden)")
+    t = ctx.text
+    fig, m = base_map(result, ctx, t.t("noise.title"))
     homes = result.buildings
-    classes = noise_bands()
-    fields = {"lden_base": "before dB", "lden_scen": "after dB", "d_lden": "change dB"}
-    frame = tooltip_frame(homes, fields | {"residents_scen": "residents (est.)"})
+    classes = noise_bands(t)
+    db = t.t("unit.db")
+    before, after, changed = (
+        f"{t.t(f'difference.{k}')} {db}" for k in ("before", "after", "change")
+    )
+    fields = {"lden_base": before, "lden_scen": after, "d_lden": changed}
+    frame = tooltip_frame(homes, fields | {"residents_scen": t.t("noise.residents")}, t)
     frame["_color"] = [classes.color(v) for v in homes["lden_scen"].fillna(0).to_numpy()]
-    geojson_layer(frame, "Lden, scenario", AREA).add_to(m)
+    geojson_layer(frame, t.t("noise.layer"), AREA).add_to(m)
     totals = result.totals.set_index("metric")
     bands = {f"residents_lden_{b}": b for b in NOISE if b != "<55"} | {
-        "residents_lden_55_plus": "55 or more"
+        "residents_lden_55_plus": t.t("noise.band_top")
     }
     rows = [
         (b, *totals.loc[k, ["base", "scen", "change"]])
@@ -144,11 +182,16 @@ def noise_map(result: ScenarioResult, ctx: MapContext) -> Page:
         if k in totals.index
     ]
     top = homes.iloc[np.argsort(-np.abs(homes["d_lden"].fillna(0).to_numpy()))[:TOP]]
-    rows += [(f"building {r.fid}", r.lden_base, r.lden_scen, r.d_lden) for r in top.itertuples()]
-    columns = ["band / building", "before", "after", "change"]
-    caption = "Residents per Lden band (persons), then homes with the largest change (dB)"
-    table = table_html(caption, columns, rows, anchor="table")
-    return _finish(fig, m, table, Legend("Noise at the facade", classes))
+    rows += [
+        (t.t("noise.building", fid=r.fid), r.lden_base, r.lden_scen, r.d_lden)
+        for r in top.itertuples()
+    ]
+    columns = [
+        t.t("noise.band_or_building"),
+        *(t.t(f"difference.{k}") for k in ("before", "after", "change")),
+    ]
+    table = table_html(t.t("noise.caption"), columns, rows, anchor="table", text=t)
+    return _finish(fig, m, table, Legend(t.t("noise.legend"), classes, text=t), t.lang)
 
 
 def zone_cells(zones: gpd.GeoDataFrame, bbox: tuple[float, ...]) -> gpd.GeoSeries:
@@ -175,37 +218,41 @@ def access_changes(zones: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _label(measure: str) -> str:
-    if measure == "time_from":
-        return "mean trip time from the zone"
-    mode, category, _ = measure.split("_")
-    return f"{mode} minutes to the nearest {category}"
+def _label(measure: str, t: MapText) -> str:
+    """A measure (`walk_grocery_min`, `time_from`) in words; an unknown one as written."""
+    key = f"accessibility.{measure.removesuffix('_min')}"
+    return t.t(key) if t.has(key) else measure.replace("_", " ")
 
 
 def accessibility_map(result: ScenarioResult, ctx: MapContext) -> Page:
     """Change in minutes to the nearest services (and in mean trip time) per zone."""
-    fig, m = base_map(result, ctx, "Change in accessibility")
+    t = ctx.text
+    fig, m = base_map(result, ctx, t.t("accessibility.title"))
     zones = result.zones[result.zones["kind"] == "grid"]
     changes = access_changes(zones)
     limit = max(float(np.nanquantile(np.abs(v), 0.98)) for v in changes.values())
-    classes = diverging(limit, "min", noise=0.05)
+    classes = diverging(limit, t.t("unit.min"), t, noise=0.05)
     cells = zones.set_geometry(zone_cells(zones, result.bbox))
+    zone, change_min = t.t("accessibility.zone"), t.t("accessibility.change_min")
     rows = []
     for i, (measure, change) in enumerate(changes.items()):
         frame = gpd.GeoDataFrame(
-            {"zone": cells["zone"].to_numpy(), "change min": np.round(change, 2)},
+            {zone: cells["zone"].astype(str).to_numpy(), change_min: np.round(change, 2)},
             geometry=cells.geometry.to_numpy(),
             crs=4326,
         )
+        frame[change_min] = [t.num(v, 1) for v in frame[change_min]]
         frame["_color"] = [classes.color(v) for v in change]
-        geojson_layer(frame, _label(measure), AREA, show=i == 0).add_to(m)
+        geojson_layer(frame, _label(measure, t), AREA, show=i == 0).add_to(m)
         rows += [
-            (f"zone {z}", _label(measure), c) for z, c in zip(cells["zone"], change, strict=True)
+            (t.t("accessibility.zone_n", zone=z), _label(measure, t), c)
+            for z, c in zip(cells["zone"], change, strict=True)
         ]
     rows = sorted(rows, key=lambda r: -abs(r[2]) if r[2] == r[2] else 0)[:TOP]
-    caption = "Zones with the largest change in minutes (positive: longer, worse)"
-    table = table_html(caption, ["zone", "measure", "change min"], rows, anchor="table")
-    return _finish(fig, m, table, Legend("Change in travel time", classes))
+    columns = [zone, t.t("accessibility.measure"), change_min]
+    table = table_html(t.t("accessibility.caption"), columns, rows, anchor="table", text=t)
+    legend = Legend(t.t("accessibility.legend"), classes, text=t)
+    return _finish(fig, m, table, legend, t.lang)
 
 
 BUILDERS: dict[str, Callable[[ScenarioResult, MapContext], Page]] = {
@@ -217,19 +264,29 @@ BUILDERS: dict[str, Callable[[ScenarioResult, MapContext], Page]] = {
 
 
 def render(page: Page) -> str:
-    """The page's HTML: map, then its table; declared English (the labels are) and zoomable
+    """The page's HTML: map, then its table; declared in its language and zoomable
     (WCAG 1.4.4)."""
-    html_text = page.figure.render().replace("<html>", '<html lang="en">', 1)
+    html_text = page.figure.render().replace("<html>", f'<html lang="{page.lang}">', 1)
     html_text = html_text.replace(", maximum-scale=1.0, user-scalable=no", "")
     head, tail = html_text.rsplit("</body>", 1)
     return f"{head}{page.table}\n</body>{tail}"
 
 
-def road_names(settings: Settings, version: int | None = None) -> dict[int, str]:
-    """Street names of the published roads (Finnish, else Swedish) by fid."""
+def road_names(
+    settings: Settings, version: int | None = None, langs: tuple[str, ...] = ("fi",)
+) -> dict[str, dict[int, str]]:
+    """Street names of the published roads by fid, per language: Swedish names on Swedish maps,
+    else Finnish (the `name` tag), else whichever the street has."""
     roads, _ = read_published(settings, "roads", version)
-    names = roads["name"].fillna(roads.get("name_sv", pd.Series(dtype=object))).fillna("")
-    return dict(zip(roads["fid"].astype(int), names.astype(str), strict=True))
+    finnish = roads["name"]
+    swedish = roads.get("name_sv", pd.Series(index=roads.index, dtype=object))
+    fids = roads["fid"].astype(int)
+    out = {}
+    for lang in langs:
+        first, second = (swedish, finnish) if lang == "sv" else (finnish, swedish)
+        names = first.fillna(second).fillna("").astype(str)
+        out[lang] = dict(zip(fids, names, strict=True))
+    return out
 
 
 def map_dir(settings: Settings, name: str) -> Path:
@@ -237,13 +294,23 @@ def map_dir(settings: Settings, name: str) -> Path:
     return settings.data_dir / "maps" / name
 
 
+def map_file(kind: str, lang: str) -> str:
+    """The file name of a map kind in a language (`flows.fi.html`; English: `flows.html`)."""
+    return f"{kind}.html" if lang == "en" else f"{kind}.{lang}.html"
+
+
 def write_maps(settings: Settings, result: ScenarioResult) -> dict[str, Path]:
-    """Build every map kind and replace `data_dir/maps/<scenario>/<kind>.html` atomically."""
-    names = road_names(settings, result.provenance.get("datasets", {}).get("roads"))
-    ctx = MapContext(settings.tile_url, settings.tile_attribution, names)
+    """Build every map kind in every map language and replace each file atomically; returns the
+    English page of each kind (the others sit beside it, see `map_file`)."""
+    roads = result.provenance.get("datasets", {}).get("roads")
+    names = road_names(settings, roads, MAP_LANGS)
     out = {}
-    for kind, build in BUILDERS.items():
-        path = map_dir(settings, result.spec.name) / f"{kind}.html"
-        write_text_atomic(path, render(build(result, ctx)))
-        out[kind] = path
+    for lang in MAP_LANGS:
+        text = MapText(lang)
+        ctx = MapContext(settings.tile_url, settings.tile_attribution, names[lang], text)
+        for kind, build in BUILDERS.items():
+            path = map_dir(settings, result.spec.name) / map_file(kind, lang)
+            write_text_atomic(path, render(build(result, ctx)))
+            if lang == "en":
+                out[kind] = path
     return out

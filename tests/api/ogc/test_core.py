@@ -105,6 +105,32 @@ def test_openapi_html_page_lists_the_paths(client):
     assert "<code>/collections/{collectionId}/items</code>" in body
 
 
+@pytest.mark.parametrize(
+    ("lang", "chrome"),
+    [
+        ("fi", ["<caption>Parametrit</caption>", ">Etusivu</a>", ">Tämä sivu JSON-muodossa</a>"]),
+        ("sv", ["<caption>Parametrar</caption>", ">Startsida</a>", "<td>fråga</td>"]),
+        ("en", ["<caption>Parameters</caption>", ">Home</a>", ">This page as JSON</a>"]),
+    ],
+)
+def test_openapi_html_page_chrome_is_in_the_readers_language(client, lang, chrome):
+    resp = client.get(f"/openapi?f=html&lang={lang}")
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in body and all(text in body for text in chrome)
+    # the API's own texts stay English and say so
+    assert '<span lang="en">Civic open data API</span>' in body
+    assert re.search(r'<td lang="en">[^<]+</td>', body)
+
+
+def test_openapi_html_page_follows_the_language_cookie_and_other_pages_stay_english(client):
+    fresh = client.application.test_client()
+    fresh.set_cookie("civic_lang", "sv")
+    assert '<html lang="sv">' in fresh.get("/openapi?f=html").get_data(as_text=True)
+    conformance = fresh.get("/conformance?f=html").get_data(as_text=True)
+    assert '<html lang="en">' in conformance and ">Home</a>" in conformance
+
+
 def _openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?([A-Za-z_]+)>", r"{\1}", rule)
 

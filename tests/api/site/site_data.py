@@ -115,11 +115,14 @@ def _publish_table(cfg: Settings) -> None:
 
 
 def _run_scenario(cfg: Settings) -> None:
+    from twin.scenarios.maps import write_maps
     from twin.scenarios.run import publish_result, run_scenario
     from twin.scenarios.spec import load_scenario
 
     spec = load_scenario(DATASETS / "scenarios" / f"{SCENARIO}.toml")
-    publish_result(cfg, run_scenario(cfg, spec))
+    result = run_scenario(cfg, spec)
+    publish_result(cfg, result)
+    write_maps(cfg, result)  # its result maps in fi/sv/en, as `civic twin run` writes them
 
 
 def build_site_store(root: Path) -> Settings:

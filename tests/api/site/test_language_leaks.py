@@ -1,5 +1,6 @@
-"""Every page of the site in Finnish and Swedish, in a real browser: no visible English unless it is
-marked `lang="en"`, no decimal points and no ISO dates in running text.
+"""Every page of the site in Finnish and Swedish, in a real browser (the scenario result maps and
+the OpenAPI page included): no visible English unless it is marked `lang="en"`, no decimal points
+and no ISO dates in running text.
 
 A word-list heuristic: words that are common in English and are not words of Finnish or Swedish.
 Text inside an element whose nearest `lang` is not the page's, inside `code`/`pre`, or marked
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
@@ -68,7 +70,8 @@ def leaks(texts: list[str]) -> list[str]:
 
 
 def site_pages(base: str) -> list[str]:
-    """Every page of the site: home, catalog, each dataset, map, each scenario, SQL, errors."""
+    """Every page of the site: home, catalog, each dataset, map, each scenario and its result
+    maps, SQL, the API documentation, errors."""
     with urlopen(f"{base}/datasets?f=json&page=1") as resp:  # noqa: S310 - our own server
         first = json.load(resp)
     names, page = [i["name"] for i in first["items"]], 1
@@ -78,11 +81,15 @@ def site_pages(base: str) -> list[str]:
             names += [i["name"] for i in json.load(resp)["items"]]
     with urlopen(f"{base}/scenarios?f=json") as resp:  # noqa: S310
         scenarios = [s["href"] for s in json.load(resp)["scenarios"]]
+    with urlopen(f"{base}/api/scenarios") as resp:  # noqa: S310 - the result maps
+        published = json.load(resp)["published"]
+    maps = [urlsplit(u).path for p in published for u in p["maps"].values()]
     datasets = [f"/datasets/{n}" for n in names if not n.startswith("scenario_")]
     results = [f"/datasets/{n}" for n in names if n.startswith("scenario_")]
     return [
         "/", "/datasets", "/datasets?q=katu", *datasets, *results, "/map?layers=roads,stops",
-        "/scenarios", *scenarios, "/sql", "/datasets/no_such_thing", "/scenarios/no_such_thing",
+        "/scenarios", *scenarios, *maps, "/sql", "/openapi?f=html",
+        "/datasets/no_such_thing", "/scenarios/no_such_thing",
     ]  # fmt: skip
 
 
@@ -104,6 +111,7 @@ def test_no_english_leaks_into_finnish_or_swedish_pages(browser, live_site, lang
     finally:
         context.close()
     assert len(urls) > 10
+    assert sum("/maps/" in u for u in urls) == 4 and "/openapi?f=html" in urls
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
 
 

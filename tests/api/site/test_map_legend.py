@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from api.site.formats import Formatter
 from api.site.legend import is_internal, short_label, width_key
-from api.site.numbers import format_number, with_unit
 from tests.api.site.site_data import SCENARIO
 
 HTML = {"Accept": "text/html"}
@@ -82,12 +82,14 @@ def test_width_key_follows_the_map_scale():
     ],
 )
 def test_numbers_follow_the_page_language(value, lang, digits, text):
-    assert format_number(value, lang, digits=digits) == text
+    assert Formatter(lang).number(value, digits) == text
 
 
 def test_values_carry_their_unit():
-    assert with_unit(54.31, "dB", "fi", digits=1) == "54,3\u00a0dB"
-    assert format_number(-12, "en", sign=True) == "-12"
+    assert Formatter("fi").with_unit(54.31, "dB", 1) == "54,3\u00a0dB"
+    assert Formatter("fi").with_unit(None, "dB") == "–"  # no unit after a missing value
+    assert Formatter("en").signed(-12) == "−12"  # a true minus sign, as the scenario pages show
+    assert Formatter("sv").signed(3) == "+3"
 
 
 def test_internal_keys_and_labels():

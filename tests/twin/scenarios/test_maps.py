@@ -3,6 +3,7 @@ units, increases and decreases coloured apart, noise in 5 dB bands, and a table 
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 import shapely
 
 from opendata.settings import Settings
+from tests.api.site.test_language_leaks import leaks
 from tests.conftest import ROOT
 from tests.twin.jobs.test_worker import copy_store
-from twin.scenarios.maps import BUILDERS, write_maps, zone_cells
+from twin.scenarios.maps import BUILDERS, map_dir, map_file, write_maps, zone_cells
 from twin.scenarios.maps_layers import (
     DECREASE,
     INCREASE,
@@ -25,6 +27,7 @@ from twin.scenarios.maps_layers import (
     sequential,
     tooltip_frame,
 )
+from twin.scenarios.maps_text import MAP_LANGS, MapText, texts
 from twin.scenarios.run import ScenarioResult
 
 SCENARIOS = ROOT / "datasets" / "scenarios"
@@ -48,7 +51,9 @@ def pages(store: Settings, result: ScenarioResult) -> dict[str, str]:
 
 def test_maps_are_written_under_the_data_dir(store, pages):
     folder = store.data_dir / "maps" / "close_mannerheimintie"
-    assert sorted(p.stem for p in folder.glob("*.html")) == sorted(BUILDERS)
+    written = sorted(p.name for p in folder.glob("*.html"))
+    assert written == sorted(map_file(k, lang) for k in BUILDERS for lang in MAP_LANGS)
+    assert "flows.html" in written and "flows.fi.html" in written
 
 
 @pytest.mark.parametrize("kind", list(BUILDERS))
@@ -56,10 +61,16 @@ def test_map_loads_scripts_and_styles_only_from_our_static_files(store, pages, k
     page = pages[kind]
     sources = re.findall(r'<script[^>]+src="([^"]+)"', page)
     sheets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
-    assert sources == ["/static/vendor/leaflet-1.9.4/leaflet.js"]
+    assert sources == [
+        "/static/vendor/leaflet-1.9.4/leaflet.js",
+        "/static/vendor/protomaps-leaflet-5.1.0/protomaps-leaflet.js",
+        "/static/site/basemap.js",
+    ]
     assert sheets == ["/static/vendor/leaflet-1.9.4/leaflet.css"]
     hosts = {store.tile_url} if store.tile_url else set()  # none unless a city opts in
     assert set(re.findall(r"https?://[^\s\"'<>)]+", page)) == hosts
+    # the city's own vector basemap, drawn with the same renderer and style as /map
+    assert 'window.civicBasemap("/tiles/basemap.pmtiles", ' in page
 
 
 @pytest.mark.parametrize("kind", list(BUILDERS))
@@ -159,3 +170,63 @@ def test_zone_cells_contain_their_zone_centre(result):
     assert len(cells) == len(zones)
     inside = shapely.contains(cells.to_numpy(), zones.geometry.to_numpy())
     assert np.all(inside | cells.is_empty.to_numpy())
+
+
+def _visible_texts(page: str) -> list[str]:
+    """What a reader sees of a map page: heading, skip link, legend, layer names, tooltip
+    labels and the table (the legend and names sit in the page's script as JSON)."""
+    legend = json.loads(re.search(r"div\.innerHTML = (\".*?\");", page).group(1))
+    layers = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.S).group(1)
+    tooltips = [json.loads(f) for f in re.findall(r"let fields = (\[.*?\]);", page)]
+    table = re.search(r'<section class="civic-table".*?</section>', page, re.S).group(0)
+    names = [json.loads(n) for n in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', layers)]
+    parts = [legend, table, *names]
+    parts += [re.search(r"<h1[^>]*>(.*?)</h1>", page).group(1)]
+    parts += [re.search(r'<a class="skip"[^>]*>(.*?)</a>', page).group(1)]
+    parts += [label for fields in tooltips for label in fields]
+    return [t for p in parts for t in re.split(r"<[^>]+>", p) if t.strip()]
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv"])
+@pytest.mark.parametrize("kind", list(BUILDERS))
+def test_each_map_is_written_in_finnish_and_swedish(store, pages, kind, lang):
+    page = (map_dir(store, "close_mannerheimintie") / map_file(kind, lang)).read_text("utf-8")
+    assert f'<html lang="{lang}">' in page
+    texts = _visible_texts(page)
+    assert len(texts) > 20
+    assert leaks(texts) == []  # no English words, no decimal points
+    assert leaks(_visible_texts(pages[kind]))  # while the English page's are seen as English
+    assert 'window.civicBasemap("/tiles/basemap.pmtiles", ' in page
+
+
+def test_finnish_numbers_and_units_in_legend_table_and_tooltips(store, pages):
+    folder = map_dir(store, "close_mannerheimintie")
+    shown = " | ".join(_visible_texts((folder / map_file("flows", "fi")).read_text("utf-8")))
+    assert "Liikennemäärä, nykytila (autoa/h)" in shown and "Viivan leveys" in shown
+    assert re.search(r"\d\u00a0\d{3}\u00a0autoa/h", shown)  # width key grouped the Finnish way
+    assert "Ohita kartta: taulukko" in shown and "tieluokka" in shown  # skip link, tooltip
+    text = (folder / map_file("difference", "sv")).read_text("utf-8")
+    assert "<td>Mannerheimvägen</td><td>stängd</td>" in text  # Swedish street names
+    assert re.search(r'<td class="num">−?\d[\d\u00a0]*,\d</td>', text)  # decimal comma
+
+
+def test_every_map_text_has_every_language():
+    missing = [
+        f"{section}.{key}.{lang}"
+        for section, entries in texts().items()
+        for key, entry in entries.items()
+        for lang in MAP_LANGS
+        if not entry.get(lang)
+    ]
+    assert missing == []
+
+
+def test_map_text_numbers_follow_the_language():
+    assert [MapText(lang).num(12345.67) for lang in MAP_LANGS] == [
+        "12\u00a0346",
+        "12\u00a0346",
+        "12,346",
+    ]
+    assert MapText("fi").num(float("nan")) == "–"
+    assert sequential(2000.0, "autoa/h", MapText("fi")).labels[1] == "500 – 1\u00a0000"
+    assert diverging(400.0, "bilar/h", MapText("sv")).labels[0] == "mindre än −300"
