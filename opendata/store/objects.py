@@ -110,3 +110,27 @@ def delete_prefix(store_url: str, prefix: str) -> int:
     if paths:
         _obstore().delete(store, paths)
     return len(paths)
+
+
+def put_bytes(store_url: str, key: str, data: bytes) -> None:
+    """Write one small object (a single PUT: readers see the old or the new bytes, never half)."""
+    _obstore().put(_store(store_url), key, data)
+
+
+def get_bytes(store_url: str, key: str) -> bytes | None:
+    """One small object's bytes, or None when there is no such object."""
+    try:
+        return bytes(_obstore().get(_store(store_url), key).bytes())
+    except FileNotFoundError:
+        return None
+
+
+def prefixes(store_url: str, top: str, *, depth: int) -> list[str]:
+    """The distinct `depth`-part prefixes of the objects under `top` (e.g. `tiles/<key>`)."""
+    found = set()
+    for batch in _obstore().list(_store(store_url), prefix=top + "/"):
+        for meta in batch:
+            parts = meta["path"].split("/")
+            if len(parts) > depth:
+                found.add("/".join(parts[:depth]))
+    return sorted(found)
