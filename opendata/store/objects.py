@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,9 @@ def prefixes(store_url: str, top: str, *, depth: int) -> list[str]:
             if len(parts) > depth:
                 found.add("/".join(parts[:depth]))
     return sorted(found)
+
+
+def presigned_url(store_url: str, key: str, *, seconds: int) -> str:
+    """A URL that lets anyone GET one object for `seconds` (obstore's SigV4 signing, no
+    credentials in it): a client that follows it gets Range and ETag from the S3 server."""
+    return str(_obstore().sign(_store(store_url), "GET", key, timedelta(seconds=seconds)))

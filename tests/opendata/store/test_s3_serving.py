@@ -1,12 +1,15 @@
 """Serving from object storage (a real moto S3 server, a real PostgreSQL catalog): host B serves
-the basemap tiles host A built without building its own, and the orphans command knows
-superseded tiles."""
+the basemap tiles host A built without building its own, the orphans command knows superseded
+tiles, and in redirect mode a download is a 302 to a presigned URL whose bytes, Range and ETag
+come from the S3 server itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import requests
 
 from api.app import create_app
 from opendata.settings import Settings
@@ -18,6 +21,8 @@ from tests import s3
 from tests.api.conftest_data import buildings, release
 
 pytestmark = pytest.mark.slow  # a moto S3 server, PostgreSQL and tippecanoe
+
+PARQUET = "/datasets/buildings/versions/1/buildings.parquet"
 
 
 def _host(root: Path, host: str, store: str, catalog_url: str) -> Settings:
@@ -69,3 +74,30 @@ def test_orphans_lists_tiles_the_record_no_longer_names(hosts, s3_env):
     assert find_orphans(host_a, delete=True) == ["tiles/0123456789abcdef"]
     assert stale not in s3.objects(s3_env, host_a.store_url)
     assert find_orphans(host_a) == []
+
+
+def test_redirect_mode_answers_302_to_a_presigned_url(hosts, s3_env):
+    _, host_b = hosts
+    client = create_app(replace(host_b, store_downloads="redirect")).test_client()
+    resp = client.get(PARQUET)
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    assert location.startswith(s3_env["AWS_ENDPOINT_URL"]) and "X-Amz-Signature=" in location
+    assert resp.headers["Cache-Control"] == "private, max-age=300"
+    stored = s3.objects(s3_env, host_b.store_url)["datasets/buildings/v1/buildings.parquet"]
+    whole = requests.get(location, timeout=10)
+    part = requests.get(location, headers={"Range": "bytes=4-99"}, timeout=10)
+    assert (whole.status_code, whole.content) == (200, stored)
+    assert (part.status_code, part.content) == (206, stored[4:100])
+    assert part.headers["Content-Range"] == f"bytes 4-99/{len(stored)}"
+    assert part.headers["ETag"] == whole.headers["ETag"] != ""
+    again = requests.get(location, headers={"If-None-Match": whole.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304
+
+
+def test_proxy_mode_stays_the_default_and_other_formats_are_sent(hosts):
+    _, host_b = hosts
+    redirecting = create_app(replace(host_b, store_downloads="redirect")).test_client()
+    assert create_app(host_b).test_client().get(PARQUET).status_code == 200
+    csv = redirecting.get("/datasets/buildings/versions/1/buildings.csv")
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
