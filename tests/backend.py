@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,7 @@ def copy_store(settings: Settings, data_dir: Path, **overrides: Any) -> Settings
     so what one test module publishes stays out of the others'."""
     shutil.copytree(settings.data_dir, data_dir)
     if not settings.store_is_remote:
-        return replace(Settings(data_dir=data_dir), **_carried(settings), **overrides)
+        return Settings(data_dir=data_dir, **_carried(settings), **overrides)
     from tests import s3
 
     store_url = s3.fresh_prefix()
