@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +44,11 @@ def _timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
+def _progress(name: str, seconds: float) -> None:
+    """Each figure as it is measured (a long run under load still leaves its partial figures)."""
+    print(f"{name}: {seconds:.1f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+
+
 def _sweeps(cfg, spec, variants, n: int, times: dict, cpu: dict) -> list:
     """Shared and unshared sweeps on one running n-worker cluster; their summaries."""
     from distributed import Client, LocalCluster
@@ -66,6 +72,7 @@ def _sweeps(cfg, spec, variants, n: int, times: dict, cpu: dict) -> list:
             )
             times[name].append(seconds)
             cpu[name].append(sum(client.run(time.process_time).values()) - start)
+            _progress(name, seconds)
             out.append(sweep)
     return out
 
@@ -91,9 +98,11 @@ def main() -> None:
             before = time.process_time()
             seconds, serial = _timed(lambda: run_serial(cfg, spec, variants))
             times["serial"].append(seconds)
+            _progress("serial", seconds)
             cpu["serial"].append(time.process_time() - before)
             seconds, sweep = _timed(lambda: run_sweep(cfg, spec, variants, n_workers=2))
             times["dask2_startup"].append(seconds)
+            _progress("dask2_startup", seconds)
             expected = [s["totals"] for s in serial.summaries]
             assert [s["totals"] for s in sweep.summaries] == expected
             assert len({s["sweep"]["baseline"] for s in sweep.summaries}) == 1
