@@ -10,7 +10,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 # i18n targets: see api/site/i18n.py
 .PHONY: i18n-extract i18n-compile i18n-check
-.PHONY: all run scenarios ingest serve sysdeps lock test test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
+.PHONY: all run scenarios ingest serve sysdeps lock test test-pg test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
 	bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic clean help
 
 all: lint test
@@ -48,8 +48,17 @@ serve: $(STAMP) ## serve the site and APIs on 127.0.0.1:8000
 sysdeps: ## Debian packages the tests use (ogr2ogr, chromium, wrk); installs only what is missing
 	@bash .ci/sysdeps.sh
 
-test: $(STAMP) sysdeps ## the whole test suite (unit, integration and end-to-end)
+test: $(STAMP) sysdeps ## the whole test suite (unit, integration and end-to-end), then test-pg
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-pg
+
+# The integration suite: the data APIs (OGC, CKAN, DCAT, SQL, downloads) and scenario writes
+# through real servers, whose shared stores follow CIVIC_TEST_BACKEND (tests/backend.py).
+INTEGRATION_TESTS := tests/api/ogc tests/api/catalog tests/api/test_scenarios_api.py \
+	tests/api/test_scenario_drafts.py tests/opendata/query/test_sql_sandbox.py
+
+test-pg: $(STAMP) sysdeps ## the integration suite again, on a PostgreSQL catalog and an S3 (moto) store
+	CIVIC_TEST_BACKEND=pg-s3 $(BIN)/python -m pytest $(INTEGRATION_TESTS) $(PYTEST_ARGS)
 
 # The pure parts: no live server, browser, worker process, Dask cluster or bundled-city scenario.
 FAST_TESTS := tests/opendata/ingest tests/opendata/readers tests/opendata/query tests/opendata/store \

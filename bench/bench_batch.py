@@ -1,11 +1,14 @@
-"""Benchmark: a sweep of 8 cordon-charge variants on a 2-worker Dask LocalCluster against the
-same 8 variants one after another in one process. Prints a Markdown table (median of --reps).
+"""Benchmark: a sweep of 8 cordon-charge variants on a Dask LocalCluster of 1 and of 2 workers
+against the same 8 variants one after another in one process. Prints a Markdown table (median of
+--reps) and writes bench/out/bench_batch.json.
 
     .venv/bin/python bench/bench_batch.py [--reps 3] [--variants 8]
 
-Both sides start cold each repetition: the serial run solves its one baseline, every Dask worker
-solves its own (then keeps it for its later variants). "with start-up" also counts starting the
-LocalCluster (worker processes importing the twin).
+Every run starts cold: the serial run solves its one baseline; a sweep solves the baseline once
+on the client and broadcasts it to the workers ("shared"), or, as the reference for what sharing
+saves, lets every variant solve its own ("unshared", `run_sweep(share=False)`). "cluster
+running" times a sweep on a cluster already started (its workers still import the twin on their
+first task); "with start-up" also counts starting the LocalCluster.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,13 +44,44 @@ def _timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
+def _progress(name: str, seconds: float) -> None:
+    """Each figure as it is measured (a long run under load still leaves its partial figures)."""
+    print(f"{name}: {seconds:.1f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+
+
+def _sweeps(cfg, spec, variants, n: int, times: dict, cpu: dict) -> list:
+    """Shared and unshared sweeps on one running n-worker cluster; their summaries."""
+    from distributed import Client, LocalCluster
+
+    from twin.scenarios.sweeps import run_sweep
+
+    out = []
+    with (
+        LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        for share in (True, False):
+            name = f"dask{n}" + ("" if share else "_unshared")
+            start = sum(client.run(time.process_time).values())
+            seconds, sweep = _timed(
+                lambda share=share: run_sweep(
+                    cfg, spec, variants, scheduler=cluster.scheduler_address, share=share
+                )
+            )
+            times[name].append(seconds)
+            cpu[name].append(sum(client.run(time.process_time).values()) - start)
+            _progress(name, seconds)
+            out.append(sweep)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--variants", type=int, default=8)
     args = parser.parse_args()
-
-    from distributed import Client, LocalCluster
 
     from twin.scenarios.spec import load_scenario
     from twin.scenarios.sweeps import run_serial, run_sweep
@@ -54,30 +89,26 @@ def main() -> None:
     spec = load_scenario(DATASETS / "scenarios" / "cordon_esplanadi.toml")
     variants = [{"edits[0].amount": 2.0 * i} for i in range(args.variants)]
     load_before = os.getloadavg()[0]
-    times: dict[str, list[float]] = {k: [] for k in ("serial", "dask", "dask_startup")}
-    cpu: dict[str, list[float]] = {"serial": [], "dask": []}
+    names = ("serial", "dask1", "dask1_unshared", "dask2", "dask2_unshared", "dask2_startup")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names if k != "dask2_startup"}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = _settings(Path(tmp) / "data")
         for _ in range(args.reps):
             before = time.process_time()
             seconds, serial = _timed(lambda: run_serial(cfg, spec, variants))
             times["serial"].append(seconds)
+            _progress("serial", seconds)
             cpu["serial"].append(time.process_time() - before)
             seconds, sweep = _timed(lambda: run_sweep(cfg, spec, variants, n_workers=2))
-            times["dask_startup"].append(seconds)
-            assert [s["totals"] for s in sweep.summaries] == [s["totals"] for s in serial.summaries]
-            with (
-                LocalCluster(
-                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                start = sum(client.run(time.process_time).values())
-                cluster_sweep = lambda: run_sweep(  # noqa: E731
-                    cfg, spec, variants, scheduler=cluster.scheduler_address
-                )
-                times["dask"].append(_timed(cluster_sweep)[0])
-                cpu["dask"].append(sum(client.run(time.process_time).values()) - start)
+            times["dask2_startup"].append(seconds)
+            _progress("dask2_startup", seconds)
+            expected = [s["totals"] for s in serial.summaries]
+            assert [s["totals"] for s in sweep.summaries] == expected
+            assert len({s["sweep"]["baseline"] for s in sweep.summaries}) == 1
+            for n in (1, 2):
+                for run in _sweeps(cfg, spec, variants, n, times, cpu):
+                    assert [s["totals"] for s in run.summaries] == expected
     report(times, cpu, args, load_before)
 
 
@@ -90,18 +121,24 @@ def report(
     """The Markdown table and a JSON record in bench/out/."""
     med = {k: statistics.median(v) for k, v in times.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
-    rows = [
-        ("serial, one process", med["serial"], cpu_med["serial"]),
-        ("Dask LocalCluster 2x1, cluster running", med["dask"], cpu_med["dask"]),
-        ("Dask LocalCluster 2x1, with start-up", med["dask_startup"], None),
-    ]
+    rows = [("serial, one process (one baseline)", "serial")]
+    for n in (1, 2):
+        rows += [
+            (f"Dask {n} worker(s), baseline shared, cluster running", f"dask{n}"),
+            (f"Dask {n} worker(s), a baseline per variant, cluster running", f"dask{n}_unshared"),
+        ]
+    rows.append(("Dask 2 workers, baseline shared, with start-up", "dask2_startup"))
     print(f"\n{args.variants} cordon-charge variants, median of {args.reps}; ", end="")
     print(f"{os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}\n")
     print("| run | wall s | speed-up vs serial | CPU s (workers) |")
     print("| --- | ---: | ---: | ---: |")
-    for name, seconds, cpu_s in rows:
-        used = "-" if cpu_s is None else f"{cpu_s:.1f}"
-        print(f"| {name} | {seconds:.1f} | {med['serial'] / seconds:.2f}x | {used} |")
+    for label, key in rows:
+        used = f"{cpu_med[key]:.1f}" if key in cpu_med else "-"
+        print(f"| {label} | {med[key]:.1f} | {med['serial'] / med[key]:.2f}x | {used} |")
+    for n in (1, 2):
+        saved = med[f"dask{n}_unshared"] - med[f"dask{n}"]
+        print(f"\nsharing the baseline saves {saved:.1f} s wall on {n} worker(s)", end="")
+    print()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     record = {"variants": args.variants, "reps": args.reps, "wall": times, "cpu": cpu}
     OUT.write_text(json.dumps(record, indent=2))

@@ -31,6 +31,10 @@ class Settings:
     #: Where published versions live, shared by every host of a deployment ("" = `data_dir`);
     #: a local or mounted folder (`/srv/store` or `file:///srv/store`).
     store_url: str = ""
+    #: How bulk downloads of stored GeoParquet leave an object store: `proxy` (the API host sends
+    #: its cached copy, with Range and ETag) or `redirect` (302 to a short-lived presigned URL, so
+    #: the bytes, Range and ETag come from the S3 server itself). Local stores always send.
+    store_downloads: str = "proxy"
     #: SQLAlchemy URL of the catalog; "" means `sqlite:///<data_dir>/catalog.db`.
     catalog_url: str = ""
     datasets_dir: Path = Path("datasets")
@@ -172,6 +176,12 @@ def _count(raw: str, *, high: int) -> int:
     return value
 
 
+def _downloads(raw: str) -> str:
+    if raw not in ("proxy", "redirect"):
+        raise ValueError("not proxy or redirect")
+    return raw
+
+
 def _flag(raw: str) -> bool:
     return raw.strip().lower() not in ("0", "false", "no", "off", "")
 
@@ -205,6 +215,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "items_default_limit": int,
     "items_max_limit": int,
     "columnar": _flag,
+    "store_downloads": _downloads,
     "city_bbox": _bbox,
     "lang_fallback": _languages,
     "scenario_workers": int,
@@ -224,5 +235,6 @@ def _parse(name: str, raw: str) -> Any:
 
 
 _HINTS = {
+    "store_downloads": " (expected proxy or redirect)",
     "city_bbox": " (expected west,south,east,north in degrees, e.g. 24.5,59.9,25.5,60.5)",
 }

@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 from opendata.settings import Settings
+from tests import backend
 from twin.traffic.paths import THREAD_ENV
 
 for _key, _value in THREAD_ENV.items():  # as `civic` does, before any parallel loop runs
@@ -128,6 +129,23 @@ def _toml(data: dict[str, Any], prefix: str = "") -> str:
     return out
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse an unknown `CIVIC_TEST_BACKEND` before collecting anything."""
+    if backend.BACKEND not in backend.BACKENDS:
+        raise pytest.UsageError(
+            f"CIVIC_TEST_BACKEND={backend.BACKEND!r}: expected one of {', '.join(backend.BACKENDS)}"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_backend(request: pytest.FixtureRequest) -> str:
+    """The back end of the shared stores (tests/backend.py); on `pg-s3` this starts the
+    session's PostgreSQL cluster and S3 server before any store is built."""
+    if backend.remote():
+        backend.start(request.getfixturevalue("postgres_admin"), request.getfixturevalue("s3_env"))
+    return backend.BACKEND
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on an empty temporary store; sources may come from tmp_path or datasets/."""
@@ -145,7 +163,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from opendata.ingest.specs import find_specs, load_spec
 
     data = tmp_path_factory.mktemp("bundled")
-    cfg = Settings(data_dir=data / "data", datasets_dir=DATASETS, source_roots=(DATASETS,))
+    cfg = backend.store_settings(data / "data", datasets_dir=DATASETS, source_roots=(DATASETS,))
     for path in find_specs(DATASETS).values():
         ingest(load_spec(path), cfg)
     return cfg

@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from opendata.settings import Settings
+from tests import backend
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Variables a developer's shell may carry that would change what the test server does.
@@ -50,8 +51,7 @@ def civic_server(
     port = free_port()
     full = {
         **os.environ,
-        "CIVIC_DATA_DIR": str(settings.data_dir),
-        "CIVIC_CATALOG_URL": settings.catalog_url,
+        **backend.host_env(settings, log.parent / "host"),
         "CIVIC_RATE_LIMIT": "0",
         **(env or {}),
     }

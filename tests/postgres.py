@@ -71,11 +71,21 @@ def cluster() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def fresh_database(admin_url: str) -> str:
-    """A new, empty database on the cluster; returns its URL."""
+def fresh_database(admin_url: str, *, template: str = "") -> str:
+    """A new database on the cluster, empty or a copy of `template` (whose other sessions are
+    ended first: PostgreSQL copies only an idle template); returns its URL."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        if template:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": template},
+            )
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{suffix}'))
     engine.dispose()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"

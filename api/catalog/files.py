@@ -14,13 +14,15 @@ from api.http import MAX_COUNT, ApiError, problem, whole_number
 from opendata.errors import NotFound
 from opendata.ingest.spec_model import NAME_RE
 from opendata.settings import Settings
-from opendata.store import exports
+from opendata.store import exports, objects
 from opendata.store.catalog import Catalog, Version
 
 bp = Blueprint("files", __name__)
 CONFORMANCE: list[str] = []
 IMMUTABLE = "public, max-age=31536000, immutable"
 LATEST_MAX_AGE = 60
+#: How long a presigned download URL stays valid (redirect mode).
+PRESIGNED_S = 900
 
 
 def _settings() -> Settings:
@@ -61,6 +63,8 @@ def download(name: str, version: int, filename: str) -> Response:
     _check_ext(ext)
     whole_number(version, "version", low=1)  # the catalog's integer column holds no more
     release = _version(name, version)
+    if ext == "parquet" and _redirects(_settings()):
+        return _presigned(release)
     path = exports.export_file(_settings(), release, ext)
     attachment = exports.download_name(name, version, ext)
     resp = send_file(
@@ -73,6 +77,21 @@ def download(name: str, version: int, filename: str) -> Response:
     resp.headers["Cache-Control"] = IMMUTABLE
     resp.headers["Accept-Ranges"] = "bytes"
     resp.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'
+    return resp
+
+
+def _redirects(settings: Settings) -> bool:
+    """Whether stored files are handed out as presigned URLs (`CIVIC_STORE_DOWNLOADS=redirect`
+    on an object store) rather than sent through this host."""
+    return settings.store_is_remote and settings.store_downloads == "redirect"
+
+
+def _presigned(release: Version) -> Response:
+    """302 to a presigned URL of the stored GeoParquet; the redirect is cached for less time than
+    the URL lives, so a cached Location never points at an expired signature."""
+    url = objects.presigned_url(_settings().store_url, release.path, seconds=PRESIGNED_S)
+    resp = redirect(url, code=302)
+    resp.headers["Cache-Control"] = f"private, max-age={PRESIGNED_S // 3}"
     return resp
 
 
@@ -106,6 +125,7 @@ def _file_responses(description: str) -> dict:
             },
         },
         "206": {"description": "The requested byte range (`Range: bytes=...`)."},
+        "302": {"description": "GeoParquet on an object store in redirect mode: a presigned URL."},
         "304": {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)."},
         "404": {"description": "No such dataset, version or format."},
         "416": {"description": "Range not satisfiable."},

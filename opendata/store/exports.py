@@ -93,11 +93,12 @@ def download_name(name: str, version: int, ext: str) -> str:
 
 
 def stored_file(settings: Settings, version: Version) -> Path:
-    """The version's GeoParquet file, refusing any path that leaves the store."""
-    if settings.store_is_remote:
-        objects.cached(settings.store_url, settings.data_dir, version.path)
+    """The version's GeoParquet file, refusing any path that leaves the store (checked before
+    anything is fetched from an object store)."""
     root = settings.store_dir.resolve()
     path = (root / version.path).resolve()
+    if path.is_relative_to(root) and settings.store_is_remote:
+        objects.cached(settings.store_url, settings.data_dir, version.path)
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound(f"the file of {version.dataset} v{version.version} is not available")
     return path

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,33 @@ def delete_prefix(store_url: str, prefix: str) -> int:
     if paths:
         _obstore().delete(store, paths)
     return len(paths)
+
+
+def put_bytes(store_url: str, key: str, data: bytes) -> None:
+    """Write one small object (a single PUT: readers see the old or the new bytes, never half)."""
+    _obstore().put(_store(store_url), key, data)
+
+
+def get_bytes(store_url: str, key: str) -> bytes | None:
+    """One small object's bytes, or None when there is no such object."""
+    try:
+        return bytes(_obstore().get(_store(store_url), key).bytes())
+    except FileNotFoundError:
+        return None
+
+
+def prefixes(store_url: str, top: str, *, depth: int) -> list[str]:
+    """The distinct `depth`-part prefixes of the objects under `top` (e.g. `tiles/<key>`)."""
+    found = set()
+    for batch in _obstore().list(_store(store_url), prefix=top + "/"):
+        for meta in batch:
+            parts = meta["path"].split("/")
+            if len(parts) > depth:
+                found.add("/".join(parts[:depth]))
+    return sorted(found)
+
+
+def presigned_url(store_url: str, key: str, *, seconds: int) -> str:
+    """A URL that lets anyone GET one object for `seconds` (obstore's SigV4 signing, no
+    credentials in it): a client that follows it gets Range and ETag from the S3 server."""
+    return str(_obstore().sign(_store(store_url), "GET", key, timedelta(seconds=seconds)))

@@ -1,5 +1,6 @@
 """Files no catalog row names: versions whose publish was killed after its files were written
-and before the catalog commit (never visible, but they take space). Each dataset is checked
+and before the catalog commit (never visible, but they take space), and on object storage basemap
+tiles that are no longer current. Each dataset is checked
 under its publication lock, so a publish in progress on another host is never mistaken for one.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import shutil
 
 from opendata.settings import Settings
-from opendata.store import objects
+from opendata.store import objects, tiles_store
 from opendata.store.catalog import Catalog
 from opendata.store.publish import dataset_lock
 
@@ -46,4 +47,6 @@ def find_orphans(settings: Settings, *, delete: bool = False) -> list[str]:
                 else:
                     shutil.rmtree(settings.store_dir / prefix, ignore_errors=True)
             orphans += mine
+    if remote:  # superseded basemap tiles, or an upload killed before its record
+        orphans += tiles_store.orphan_prefixes(settings, delete=delete)
     return orphans

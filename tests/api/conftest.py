@@ -19,6 +19,7 @@ import shapely
 from api.app import create_app
 from opendata.settings import Settings
 from opendata.store.publish import Release, publish, version_path
+from tests import backend
 from tests.live import civic_server, free_port, wait_ready  # noqa: F401 - re-exported
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +163,7 @@ def publish_fixtures(settings: Settings) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def features_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, Path]]:
     data_dir = tmp_path_factory.mktemp("store")
-    settings = Settings(data_dir=data_dir, rate_limit=0, base_url="http://api.test")
+    settings = backend.store_settings(data_dir, rate_limit=0, base_url="http://api.test")
     return settings, publish_fixtures(settings)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from shapely.geometry import LineString, Point, box
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
 from opendata.store.publish import Release, publish
+from tests import backend
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -220,7 +223,7 @@ _STORES: dict[str, Store] = {}
 
 def build_store(root: Path) -> Store:
     """Publish buildings (v1: 280, v2: 300 rows), services and streets under `root`."""
-    settings = Settings(data_dir=root, base_url="http://data.example.test", rate_limit=0)
+    settings = backend.store_settings(root, base_url="http://data.example.test", rate_limit=0)
     publish(settings, release("buildings", buildings(280)), buildings(280))
     frames = {"buildings": buildings(300), "services": services(), "streets": streets()}
     for name, frame in frames.items():
@@ -240,7 +243,7 @@ def build_table_store(root: Path) -> Store:
     """A store with one plain (non-spatial) twin scenario result with a minimal spec."""
     import pandas as pd
 
-    settings = Settings(data_dir=root, base_url="http://data.example.test", rate_limit=0)
+    settings = backend.store_settings(root, base_url="http://data.example.test", rate_limit=0)
     frame = pd.DataFrame({"zone": [1, 2, 3], "trips": [120.5, 80.0, 33.25]})
     spec = {"metadata": {"title": {"en": "Scenario trips", "fi": "Skenaarion matkat"}}}
     columns = [{"name": "zone", "type": "integer"}, {"name": "trips", "type": "float"}]
@@ -290,12 +293,8 @@ server.serve_forever()
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
     """A real HTTP server (werkzeug, threaded) over `settings`' store; yields its base URL."""
-    env = dict(
-        os.environ,
-        CIVIC_DATA_DIR=str(settings.data_dir),
-        CIVIC_CATALOG_URL=settings.catalog_url,
-        PYTHONPATH=str(REPO),
-    )
+    host_dir = Path(tempfile.mkdtemp(prefix="civic-host-"))
+    env = dict(os.environ, **backend.host_env(settings, host_dir), PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [PYTHON if Path(PYTHON).exists() else sys.executable, "-c", _SERVER],
         cwd=REPO,
@@ -315,6 +314,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         proc.kill()
         proc.wait(timeout=10)
         proc.stdout.close()
+        shutil.rmtree(host_dir, ignore_errors=True)
 
 
 def _wait_until_up(url: str, timeout: float = 20.0) -> None:

@@ -17,6 +17,7 @@ import requests
 from api.app import create_app
 from api.auth import accounts
 from opendata.settings import Settings
+from tests import backend
 from tests.api.conftest import ROOT, free_port
 from tests.api.conftest import _wait_ready as wait_ready
 from tests.twin.jobs.test_worker import copy_store, scenario
@@ -299,7 +300,7 @@ def live_service(store: Settings, tmp_path_factory: pytest.TempPathFactory):
     port, log = free_port(), tmp_path_factory.mktemp("live_service") / "service.log"
     env = {
         **os.environ,
-        "CIVIC_DATA_DIR": str(store.data_dir),
+        **backend.host_env(store, log.parent / "host"),
         "CIVIC_DATASETS_DIR": str(store.datasets_dir),
         "CIVIC_SOURCE_ROOTS": os.pathsep.join(map(str, store.source_roots)),
         "CIVIC_RATE_LIMIT": "0",

@@ -85,3 +85,10 @@ def test_an_unknown_store_scheme_is_refused_naming_the_variable():
 def test_trusted_proxies_must_be_a_small_count(raw):
     with pytest.raises(SettingsError, match="CIVIC_TRUSTED_PROXIES"):
         Settings.from_env({"CIVIC_TRUSTED_PROXIES": raw})
+
+
+def test_store_downloads_is_proxy_by_default_and_takes_only_proxy_or_redirect():
+    assert Settings.from_env({}).store_downloads == "proxy"
+    assert Settings.from_env({"CIVIC_STORE_DOWNLOADS": "redirect"}).store_downloads == "redirect"
+    with pytest.raises(SettingsError, match="CIVIC_STORE_DOWNLOADS='presign'.*proxy or redirect"):
+        Settings.from_env({"CIVIC_STORE_DOWNLOADS": "presign"})

@@ -1,14 +1,18 @@
 """Scenario sweeps on Dask distributed: one base scenario, many variants (a charge from 0 to 60, a
-set of speed limits...), each run as a task on a worker that solves the baseline once and keeps
-it. A LocalCluster by default; a real cluster by scheduler address (`CIVIC_DASK_SCHEDULER`)."""
+set of speed limits...), each run as a task. The baseline is solved once for the whole sweep (by
+the client, once per distinct baseline) and broadcast to every worker, so no worker and no
+variant solves it again. A LocalCluster by default; a real cluster by its scheduler's address
+(`CIVIC_DASK_SCHEDULER`)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,16 +25,13 @@ import pandas as pd
 from opendata.errors import CivicError, SpecError
 from opendata.settings import Settings
 from twin.errors import USER_ERRORS
-from twin.scenarios.cache import BaselineCache
 from twin.scenarios.cli import HEADLINE
 from twin.scenarios.model import ScenarioSpec
-from twin.scenarios.run import publish_result, run_scenario
+from twin.scenarios.run import Baseline, prepare_baseline, publish_result, run_scenario
 from twin.scenarios.spec import load_scenario, parse_scenario
 
-PLUGIN = "civic-baselines"
 _STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 _PATH = re.compile(r"^[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*$")
-_LOCAL = BaselineCache()  # the serial path's cache (no Dask worker to hold it)
 
 
 @dataclass(frozen=True)
@@ -85,43 +86,45 @@ def variant_specs(base: dict[str, Any], variants: list[dict[str, Any]]) -> list[
     return specs
 
 
-def _cache() -> BaselineCache:
-    """The worker-local baseline cache (a Dask worker plugin), else the process's own."""
-    from distributed import get_worker
+@dataclass(frozen=True)
+class SharedBaseline:
+    """A baseline solved once for a sweep, with a token naming that one solve (process and a
+    random id), which every variant run on it reports back in its summary."""
 
-    try:
-        return get_worker().plugins[PLUGIN].cache
-    except (ValueError, KeyError):
-        return _LOCAL
+    token: str
+    baseline: Baseline
+
+
+def solve_baseline(settings: Settings, spec_dict: dict[str, Any]) -> SharedBaseline:
+    """Solve the baseline `spec_dict` runs against, in this process."""
+    baseline = prepare_baseline(settings, parse_scenario(spec_dict))
+    return SharedBaseline(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", baseline)
 
 
 def run_variant(
     settings: Settings,
     spec_dict: dict[str, Any],
     publish: bool = False,
-    cache: BaselineCache | None = None,
+    shared: SharedBaseline | None = None,
 ) -> dict:
-    """One variant (a Dask task): reuse or solve the baseline, run, optionally publish."""
-    spec = parse_scenario(spec_dict)
-    cache = cache or _cache()
-    result = run_scenario(settings, spec, baseline=cache.get(settings, spec))
+    """One variant (a Dask task): run it on the shared baseline (solving its own only when none
+    is given), optionally publish; the summary says which baseline solve it used."""
+    shared = shared or solve_baseline(settings, spec_dict)
+    result = run_scenario(settings, parse_scenario(spec_dict), baseline=shared.baseline)
     summary = result.to_dict()
+    summary["sweep"] = {"baseline": shared.token, "pid": os.getpid()}
     if publish:
         summary["versions"] = publish_result(settings, result)
     return summary
 
 
-def baseline_plugin() -> Any:
-    """A worker plugin holding a `BaselineCache` on every worker, present and future."""
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class BaselinePlugin(WorkerPlugin):
-        name = PLUGIN
-
-        def setup(self, worker: Any) -> None:
-            self.cache = BaselineCache()
-
-    return BaselinePlugin()
+def baseline_groups(specs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One spec per distinct baseline among the variants (a sweep over a charge has one; one over
+    the assignment's settings needs one baseline per setting)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        groups.setdefault(parse_scenario(spec).baseline_key(), spec)
+    return groups
 
 
 @contextmanager
@@ -157,14 +160,33 @@ def run_sweep(
     scheduler: str | None = None,
     n_workers: int = 2,
     publish: bool = False,
+    share: bool = True,
 ) -> Sweep:
-    """Run every variant of `base_spec` on Dask; summaries come back in variant order."""
+    """Run every variant of `base_spec` on Dask; summaries come back in variant order. The
+    baseline is solved once and shared (`share=False`: every variant solves its own, the
+    reference the benchmark compares against)."""
     base = base_spec.raw if isinstance(base_spec, ScenarioSpec) else base_spec
     specs = variant_specs(base, variants)
     start = time.perf_counter()
     with dask_client(settings, scheduler, n_workers) as client:
-        client.register_plugin(baseline_plugin(), name=PLUGIN)
-        futures = [client.submit(run_variant, settings, s, publish, pure=False) for s in specs]
+        # Solved here, once, then copied to every worker up front (not fetched on demand, which
+        # would draw every variant to the worker already holding the baseline).
+        groups = baseline_groups(specs) if share else {}
+        solved = {
+            k: client.scatter(solve_baseline(settings, s), broadcast=True, hash=False)
+            for k, s in groups.items()
+        }
+        futures = [
+            client.submit(
+                run_variant,
+                settings,
+                s,
+                publish,
+                solved.get(parse_scenario(s).baseline_key()),
+                pure=False,
+            )
+            for s in specs
+        ]
         summaries = client.gather(futures)
     return Sweep(summaries, headline_table(summaries, variants), time.perf_counter() - start)
 
@@ -176,8 +198,10 @@ def run_serial(
     base = base_spec.raw if isinstance(base_spec, ScenarioSpec) else base_spec
     specs = variant_specs(base, variants)
     start = time.perf_counter()
-    cache = BaselineCache()
-    summaries = [run_variant(settings, s, cache=cache) for s in specs]
+    solved = {k: solve_baseline(settings, s) for k, s in baseline_groups(specs).items()}
+    summaries = [
+        run_variant(settings, s, shared=solved[parse_scenario(s).baseline_key()]) for s in specs
+    ]
     return Sweep(summaries, headline_table(summaries, variants), time.perf_counter() - start)
 
 

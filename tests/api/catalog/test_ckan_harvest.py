@@ -16,6 +16,7 @@ from api.app import create_app
 from api.catalog.ckan_search import Range, Term, parse_fq
 from opendata.settings import Settings
 from opendata.store.publish import publish
+from tests import backend
 from tests.api.conftest_data import buildings, live_server, release, services, streets
 
 NAMES = ("buildings", "services", "streets")  # published in this order, a second apart
@@ -25,7 +26,7 @@ NAMES = ("buildings", "services", "streets")  # published in this order, a secon
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Three datasets with distinct `metadata_modified` (the catalog stores whole seconds)."""
     root: Path = tmp_path_factory.mktemp("harvested")
-    settings = Settings(data_dir=root, base_url="http://data.example.test", rate_limit=0)
+    settings = backend.store_settings(root, base_url="http://data.example.test", rate_limit=0)
     frames = {"buildings": buildings(50), "services": services(20), "streets": streets(10)}
     for i, name in enumerate(NAMES):
         if i:

@@ -19,6 +19,7 @@ from api.app import create_app
 from opendata.errors import NotFound
 from opendata.store import exports
 from opendata.store.catalog import Catalog
+from opendata.store.publish import version_path
 from tests.api.conftest_data import Store, as_json, live_server, published_store, table_store
 
 PARQUET = "/datasets/buildings/versions/2/buildings.parquet"
@@ -37,7 +38,7 @@ def client(store: Store):
 @pytest.fixture(scope="module")
 def stored_bytes(store: Store) -> bytes:
     version = Catalog(store.settings.catalog_url).version("buildings", 2)
-    return (store.settings.data_dir / version.path).read_bytes()
+    return version_path(store.settings, version).read_bytes()
 
 
 def test_parquet_is_served_as_stored_with_cache_headers(client, stored_bytes: bytes) -> None:
@@ -214,7 +215,7 @@ def test_catalog_path_outside_data_dir_is_refused(store: Store) -> None:
 @pytest.mark.e2e
 def test_pyarrow_reads_remote_parquet_over_http(store: Store) -> None:
     version = Catalog(store.settings.catalog_url).version("buildings", 2)
-    local = pq.read_table(store.settings.data_dir / version.path)
+    local = pq.read_table(version_path(store.settings, version))
     with live_server(store.settings) as url:
         fs = fsspec.filesystem("http")
         with fs.open(f"{url}{PARQUET}", block_size=4096) as handle:

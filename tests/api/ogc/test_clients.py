@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 
@@ -140,3 +141,10 @@ def test_owslib_passes_a_cql2_filter(live_server, frames):
     frame = frames["buildings"]
     expected = frame[(frame["floors"] > 5) & (frame["use"] == "office")]
     assert sorted(f["id"] for f in doc["features"]) == sorted(expected.index)
+
+
+def test_the_shared_store_is_on_the_selected_back_end(settings):
+    """`make test-pg` really runs this suite on PostgreSQL + S3 (tests/backend.py)."""
+    remote = os.environ.get("CIVIC_TEST_BACKEND") == "pg-s3"
+    assert settings.catalog_url.startswith("postgresql+psycopg://") is remote
+    assert settings.store_url.startswith("s3://") is remote

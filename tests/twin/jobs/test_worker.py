@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from opendata.errors import SpecError
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
+from tests import backend
 from tests.conftest import ROOT
 from twin.jobs import queue, worker
 from twin.jobs.queue import MAX_ATTEMPTS, claim, enqueue, recover
@@ -34,13 +34,7 @@ def scenario(source: str = "close_mannerheimintie", **changes: object) -> dict:
 
 def copy_store(bundled: Settings, target: Path) -> Settings:
     """A private copy of the bundled store, so published results and jobs stay in this module."""
-    shutil.copytree(bundled.data_dir, target / "data")
-    return Settings(
-        data_dir=target / "data",
-        datasets_dir=bundled.datasets_dir,
-        source_roots=bundled.source_roots,
-        rate_limit=0,
-    )
+    return backend.copy_store(bundled, target / "data", rate_limit=0)
 
 
 @pytest.fixture(scope="module")

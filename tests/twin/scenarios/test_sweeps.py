@@ -61,7 +61,10 @@ def serial(bundled: Settings):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Creating scratch directories is taking:UserWarning")
 def test_local_cluster_sweep_equals_running_the_variants_serially(bundled, serial):
+    """...and solves the baseline once: every variant, on both workers, reports the same solve."""
     sweep = run_sweep(bundled, load_scenario(CORDON), VARIANTS, n_workers=2)
+    assert len({s["sweep"]["baseline"] for s in sweep.summaries}) == 1
+    assert len({s["sweep"]["pid"] for s in sweep.summaries}) == 2
     assert [s["scenario"]["name"] for s in sweep.summaries] == list(
         serial.table["variant"].unique()
     )
