@@ -42,12 +42,15 @@ class Layer:
     columns: dict[str, str]  #: tile attribute -> dataset column
 
 
-#: What the basemap draws, bottom to top; a dataset that is not published is left out.
+#: What the basemap draws, bottom to top; a dataset that is not published is left out. `fid`
+#: lets /map find a clicked road or building in the OGC items endpoint (its popup).
 LAYERS = (
     Layer("water", "water", {"name": "name"}),
     Layer("green", "green_areas", {"name": "name"}),
-    Layer("buildings", "buildings", {}),
-    Layer("roads", "roads", {"kind": "highway", "name": "name", "name_sv": "name_sv"}),
+    Layer("buildings", "buildings", {"fid": "fid"}),
+    Layer(
+        "roads", "roads", {"kind": "highway", "name": "name", "name_sv": "name_sv", "fid": "fid"}
+    ),
     Layer("places", "place_names", {"name": "name", "name_sv": "name_sv", "kind": "place"}),
 )
 

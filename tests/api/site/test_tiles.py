@@ -123,3 +123,16 @@ def test_gdal_reads_a_tile(live_site, tmp_path: Path):
     ).stdout  # fmt: skip
     assert "using driver `MVT' successful" in out
     assert "Layer name: roads" in out and "Geometry: Multi Line String" in out
+
+
+def test_map_page_names_the_tiles_of_roads_and_buildings_and_their_fid_finds_the_item(client):
+    layers = {x["name"]: x for x in client.get("/map?f=json").get_json()["layers"]}
+    assert layers["roads"]["tiles"]["url"].startswith("/collections/roads/tiles/WebMercatorQuad/")
+    assert layers["buildings"]["tiles"]["shape"] == "area"
+    assert layers["stops"]["tiles"] is None  # small layers stay GeoJSON previews
+    tile = mapbox_vector_tile.decode(
+        client.get(f"/collections/roads/tiles/WebMercatorQuad/{Z}/{Y}/{X}").data
+    )
+    road = next(f["properties"] for f in tile["roads"]["features"] if f["properties"].get("name"))
+    item = client.get(f"/collections/roads/items/{road['fid']}?f=json").get_json()
+    assert item["properties"]["name"] == road["name"]

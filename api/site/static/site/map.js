@@ -1,6 +1,7 @@
 /* Maps of the citizens' website (Leaflet, served from our own host).
    Each `[data-map]` element has a JSON config in `#<id>-config`. Data layers are drawn as SVG
-   from our preview endpoint; tiles come from the configured tile URL and may fail without harm.
+   from our preview endpoint, large ones from their vector tiles (datatiles.js); tiles come from
+   the configured tile URL and may fail without harm.
    Every data string reaches the page through textContent, never innerHTML. */
 (function () {
   "use strict";
@@ -196,8 +197,30 @@
     report(state);
   }
 
+  /* A large layer from its vector tiles (site/datatiles.js); a click on it opens its popup. */
+  function drawTiles(state, layer) {
+    var tiled = window.civicDataTiles(layer, function (feature, latlng) {
+      L.popup().setLatLng(latlng).setContent(popup(feature, state.texts, layer.labels)).openOn(state.map);
+    }, function (n) {
+      if (state.layers[layer.name] !== tiled) { return; }
+      state.drawn[layer.name] = n;
+      report(state);
+    }).addTo(state.map);
+    document.querySelectorAll("[data-symbol='" + CSS.escape(layer.name) + "']").forEach(function (el) {
+      el.classList.add("symbol-" + (layer.tiles.shape === "line" ? "line" : "area"));
+    });
+    state.layers[layer.name] = tiled;
+    state.drawn[layer.name] = 0;
+    state.notes[layer.name] = fmt(state.texts.tiled, { layer: layer.title, z: layer.tiles.minzoom });
+    report(state);
+  }
+
   function addLayer(state, layer) {
     if (state.layers[layer.name]) { return; }
+    if (layer.tiles && window.civicDataTiles) {
+      drawTiles(state, layer);
+      return;
+    }
     if (layer.ref) {
       draw(state, layer, JSON.parse(document.getElementById(layer.ref).textContent));
       return;
