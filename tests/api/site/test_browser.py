@@ -355,3 +355,18 @@ def test_map_draws_roads_and_buildings_from_vector_tiles_with_popups(page, live_
     labels = popup.locator("th").all_inner_texts()
     assert "Kadun nimi" in labels and "fid" not in labels and "osm_key" not in labels
     assert own_console_errors(page, "/map") == [] and page.recorder.foreign == []
+
+
+def test_scenario_zones_switch_on_over_the_after_map_with_popups(page, live_site):
+    load(page, live_site, f"/scenarios/{SCENARIO}?lang=fi")
+    zones = page.request.get(f"{live_site}/scenarios/{SCENARIO}?f=json").json()["zones"]
+    before = rendered(page, "#map-after")
+    page.check("#zones-toggle")
+    wait_until(page, f"document.querySelector('#map-after').dataset.rendered !== '{before}'")
+    assert rendered(page, "#map-after") == before + len(zones["geojson"]["features"])
+    page.locator("#map-after path.leaflet-interactive").last.dispatch_event("click")
+    popup = page.locator("#map-after .leaflet-popup-content")
+    popup.wait_for()
+    assert {"Alue", "Ennen", "Jälkeen", "Muutos"} <= set(popup.locator("th").all_inner_texts())
+    page.uncheck("#zones-toggle")
+    wait_until(page, f"document.querySelector('#map-after').dataset.rendered === '{before}'")

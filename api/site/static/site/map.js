@@ -78,6 +78,13 @@
 
   function pointFor(layer) {
     return function (feature, latlng) {
+      if (layer.mode === "zones") {  /* a zone's trip time: longer, shorter or about the same */
+        var d = (feature.properties || {})._d;
+        return L.circleMarker(latlng, {
+          radius: 9, color: "#ffffff", weight: 2, fillOpacity: 0.9,
+          fillColor: d > 0 ? MORE : (d < 0 ? LESS : SAME)
+        });
+      }
       var count = (feature.properties || {}).count;
       var radius = count ? Math.min(22, 5 + 3 * Math.log2(count)) : 6;
       return L.circleMarker(latlng, {
@@ -320,4 +327,17 @@
     if (group) { (groups[group] = groups[group] || []).push(s); }
   });
   Object.keys(groups).forEach(function (g) { sync(groups[g]); });
+
+  /* Layers a page offers beside a map (the scenario's zones): a checkbox whose
+     `data-toggle-map` names the map and `data-toggle-layer` holds the layer's config. */
+  document.querySelectorAll("input[data-toggle-map]").forEach(function (box) {
+    var state = (document.getElementById(box.getAttribute("data-toggle-map")) || {}).civicMap;
+    if (!state) { return; }
+    var layer = JSON.parse(box.getAttribute("data-toggle-layer"));
+    function apply() {
+      if (box.checked) { addLayer(state, layer); } else { removeLayer(state, layer.name); }
+    }
+    box.addEventListener("change", apply);
+    if (box.checked) { apply(); }
+  });
 })();
