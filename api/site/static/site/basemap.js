@@ -21,8 +21,9 @@
 
   function rules() {
     return [
-      { dataLayer: "water", symbolizer: new P.PolygonSymbolizer({ fill: "#b5d0e6" }) },
       { dataLayer: "green", symbolizer: new P.PolygonSymbolizer({ fill: "#d4e6c3" }) },
+      /* water over green: ponds and basins lie inside parks */
+      { dataLayer: "water", symbolizer: new P.PolygonSymbolizer({ fill: "#9ec5e4", stroke: "#7aa9cf", width: 0.8 }) },
       { dataLayer: "buildings", minzoom: 14, symbolizer: new P.PolygonSymbolizer({ fill: "#dcd6ce", stroke: "#c4bcb1", width: 0.6 }) },
       { dataLayer: "roads", minzoom: 15, filter: isPath, symbolizer: new P.LineSymbolizer({ color: "#c9c2b8", width: 1, dash: [2, 2] }) },
       { dataLayer: "roads", filter: isMinor, symbolizer: new P.LineSymbolizer({ color: "#bdb5aa", width: grow(3) }) },
