@@ -141,8 +141,11 @@ def test_popup_shows_human_labels_and_no_internal_keys(page, live_site):
 
 
 def test_roads_popup_formats_numbers_in_the_page_language(page, live_site):
-    load(page, live_site, "/map?layers=roads&lat=60.1699&lon=24.9410&z=17&lang=fi")
-    page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
+    lat, lon = _mid_mannerheimintie(page, live_site)  # roads are drawn from vector tiles
+    load(page, live_site, f"/map?layers=roads&lat={lat:.6f}&lon={lon:.6f}&z=18&lang=fi")
+    wait_until(page, "Number(document.querySelector('#map').dataset.rendered) > 0")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     heads, cells = popup.locator("th").all_inner_texts(), popup.locator("td").all_inner_texts()

@@ -32,7 +32,7 @@
 
   /* A popup lists a feature's attributes under human labels with units (from the dataset's
      column descriptions); a column without a description keeps its name. */
-  function popup(feature, texts, labels) {
+  function popup(feature, texts, labels, order) {
     var props = feature.properties || {};
     var box = document.createElement("div");
     if (props.count !== undefined && Object.keys(props).length === 1) {
@@ -40,8 +40,8 @@
       return box;
     }
     var table = document.createElement("table");
-    Object.keys(props).forEach(function (key) {
-      if (INTERNAL.test(key)) { return; }
+    (order || Object.keys(props)).forEach(function (key) {
+      if (INTERNAL.test(key) || props[key] === undefined) { return; }
       var label = (labels && labels[key]) || { label: key };
       var row = table.insertRow();
       var th = document.createElement("th");
@@ -65,6 +65,9 @@
       var line = kind === "LineString" || kind === "MultiLineString";
       var base = { color: layer.color, weight: line ? 3 : 1.5, opacity: 0.9, fillOpacity: 0.3 };
       var p = feature.properties || {};
+      if (layer.mode === "zones") {  /* a zone's trip time: longer, shorter or about the same */
+        return { color: "#ffffff", weight: 2, fillOpacity: 0.9, fillColor: p._d > 0 ? MORE : (p._d < 0 ? LESS : SAME) };
+      }
       if (layer.mode === "before") { base.weight = p._wb; }
       if (layer.mode === "before") { base.color = SAME; }
       if (layer.mode === "after" || layer.mode === "near") {
@@ -78,13 +81,7 @@
 
   function pointFor(layer) {
     return function (feature, latlng) {
-      if (layer.mode === "zones") {  /* a zone's trip time: longer, shorter or about the same */
-        var d = (feature.properties || {})._d;
-        return L.circleMarker(latlng, {
-          radius: 9, color: "#ffffff", weight: 2, fillOpacity: 0.9,
-          fillColor: d > 0 ? MORE : (d < 0 ? LESS : SAME)
-        });
-      }
+      if (layer.mode === "zones") { return L.circleMarker(latlng, { radius: 9 }); }  /* styleFor */
       var count = (feature.properties || {}).count;
       var radius = count ? Math.min(22, 5 + 3 * Math.log2(count)) : 6;
       return L.circleMarker(latlng, {
@@ -194,7 +191,7 @@
       pointToLayer: pointFor(layer),
       interactive: !passive,
       onEachFeature: function (feature, item) {
-        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts, layer.labels); }); }
+        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts, layer.labels, layer.order); }); }
       }
     }).addTo(state.map);
     state.layers[layer.name] = drawn;
