@@ -133,6 +133,7 @@ def test_map_page_names_the_tiles_of_roads_and_buildings_and_their_fid_finds_the
     tile = mapbox_vector_tile.decode(
         client.get(f"/collections/roads/tiles/WebMercatorQuad/{Z}/{Y}/{X}").data
     )
-    road = next(f["properties"] for f in tile["roads"]["features"] if f["properties"].get("name"))
-    item = client.get(f"/collections/roads/items/{road['fid']}?f=json").get_json()
-    assert item["properties"]["name"] == road["name"]
+    road = next(f for f in tile["roads"]["features"] if f["properties"].get("name"))
+    assert "fid" not in road["properties"]  # the feature id, not a text attribute
+    item = client.get(f"/collections/roads/items/{road['id']}?f=json").get_json()
+    assert item["properties"]["name"] == road["properties"]["name"]

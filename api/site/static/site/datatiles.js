@@ -1,9 +1,9 @@
 /* Large data layers (roads, buildings) drawn from their collection's vector tiles (OGC API -
    Tiles, /collections/<name>/tiles/WebMercatorQuad/{z}/{y}/{x}) with the vendored
    protomaps-leaflet, in the layer's legend colour, instead of one big GeoJSON. A click asks the
-   loaded tiles which feature lies under the pointer and reads that feature, by the `fid` its tile
-   carries, from the OGC API - Features items endpoint, so its popup shows every attribute with
-   human labels. No request leaves our host. */
+   loaded tiles which feature lies under the pointer and reads that feature, by its tile feature
+   id (the dataset's `fid`), from the OGC API - Features items endpoint, so its popup shows every
+   attribute with human labels. No request leaves our host. */
 (function () {
   "use strict";
   if (!window.L || !window.protomapsL) { return; }
@@ -19,13 +19,13 @@
     return [{ dataLayer: tiles.layer, symbolizer: new P.PolygonSymbolizer({ fill: layer.color, opacity: 0.45, stroke: layer.color, width: 1 }) }];
   }
 
-  /* The `fid` of the feature under `latlng` in the loaded tiles, or null. */
+  /* The id (`fid`) of the feature under `latlng` in the loaded tiles, or null. */
   function pick(tiled, layer, latlng) {
     var found = null;
     tiled.queryTileFeaturesDebug(latlng.lng, latlng.lat, REACH).forEach(function (picked) {
       picked.forEach(function (p) {
-        if (found === null && p.layerName === layer.tiles.layer && p.feature.props.fid) {
-          found = p.feature.props.fid;
+        if (found === null && p.layerName === layer.tiles.layer && p.feature.id) {
+          found = p.feature.id;
         }
       });
     });
@@ -40,7 +40,7 @@
       tiled.views.forEach(function (view) {
         view.tileCache.cache.forEach(function (entry, key) {
           if (Number(key.split(":")[2]) !== z) { return; }
-          (entry.data.get(layer.tiles.layer) || []).forEach(function (f) { seen[f.props.fid] = 1; });
+          (entry.data.get(layer.tiles.layer) || []).forEach(function (f) { seen[f.id] = 1; });
         });
       });
     } catch (err) { return 0; }
