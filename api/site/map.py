@@ -117,7 +117,7 @@ def vector_tiles(basemap: Basemap | None, items: Sequence[Entry]) -> dict[str, d
         name = layer.dataset
         if name in VECTOR_LAYERS and basemap.datasets.get(name) == current.get(name):
             out[name] = {
-                "url": f"/collections/{name}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}",
+                "template": f"/collections/{name}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}",
                 "layer": layer.name, "shape": VECTOR_LAYERS[name],
                 "minzoom": basemap.min_zoom, "maxzoom": basemap.max_zoom,
                 "items": f"/collections/{name}/items/",

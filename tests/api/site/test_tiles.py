@@ -127,7 +127,9 @@ def test_gdal_reads_a_tile(live_site, tmp_path: Path):
 
 def test_map_page_names_the_tiles_of_roads_and_buildings_and_their_fid_finds_the_item(client):
     layers = {x["name"]: x for x in client.get("/map?f=json").get_json()["layers"]}
-    assert layers["roads"]["tiles"]["url"].startswith("/collections/roads/tiles/WebMercatorQuad/")
+    roads = layers["roads"]["tiles"]  # a URI template, not a URL (no "url" key for crawlers)
+    assert roads["template"] == "/collections/roads/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    assert "url" not in roads
     assert layers["buildings"]["tiles"]["shape"] == "area"
     assert layers["stops"]["tiles"] is None  # small layers stay GeoJSON previews
     tile = mapbox_vector_tile.decode(

@@ -53,7 +53,7 @@
      lowest zoom (those would be 404s). */
   window.civicDataTiles = function (layer, show, count) {
     var tiled = P.leafletLayer({
-      url: layer.tiles.url, paintRules: rules(layer), labelRules: [], levelDiff: 0,
+      url: layer.tiles.template, paintRules: rules(layer), labelRules: [], levelDiff: 0,
       maxDataZoom: layer.tiles.maxzoom, minZoom: layer.tiles.minzoom, attribution: ""
     });
     function click(e) {
