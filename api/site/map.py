@@ -4,7 +4,7 @@ map previews every map on the site draws."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -16,11 +16,15 @@ from api.site.legend import Source, popup_labels, source
 from opendata.metadata.search import Entry
 from opendata.query.preview import PREVIEW_VERSION, make_preview, to_json
 from opendata.store import exports
+from opendata.store.tiles import LAYERS, Basemap
 
 MAX_LAYERS = 8
 #: What `/map` shows when the link names no layers (the basemap already draws the streets):
 #: the public services, else the first of these that is published.
 DEFAULT_LAYERS = ("services", "green_areas", "roads")
+#: The large layers that reach `/map` as vector tiles (OGC API – Tiles of their collection, with
+#: `fid` in the tiles for the popup's lookup), and what they are drawn as.
+VECTOR_LAYERS = {"roads": "line", "buildings": "area"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Layer:
     href: str  #: the dataset page (table, downloads)
     labels: dict[str, dict[str, str]]  #: popup label and unit per column (no internal keys)
     source: Source  #: attribution and licence, shown in the legend
+    tiles: dict[str, object] | None = None  #: vector tiles instead of the GeoJSON preview
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,33 @@ def parse_map(args: Sequence[tuple[str, str]]) -> MapRequest:
     return MapRequest(tuple(layers[:MAX_LAYERS]), view, asked)
 
 
-def spatial_layers(items: Sequence[Entry], site: Site, selected: Sequence[str]) -> list[Layer]:
-    """A `Layer` per spatial dataset, coloured by its position in the catalog."""
+def vector_tiles(basemap: Basemap | None, items: Sequence[Entry]) -> dict[str, dict[str, object]]:
+    """The tile source of each large layer whose collection tiles were cut from its current
+    version (an older basemap would answer popups with another version's features)."""
+    if basemap is None:
+        return {}
+    current = {i.name: i.version.version for i in items}
+    out: dict[str, dict[str, object]] = {}
+    for layer in LAYERS:
+        name = layer.dataset
+        if name in VECTOR_LAYERS and basemap.datasets.get(name) == current.get(name):
+            out[name] = {
+                "template": f"/collections/{name}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}",
+                "layer": layer.name, "shape": VECTOR_LAYERS[name],
+                "minzoom": basemap.min_zoom, "maxzoom": basemap.max_zoom,
+                "items": f"/collections/{name}/items/",
+            }  # fmt: skip
+    return out
+
+
+def spatial_layers(
+    items: Sequence[Entry],
+    site: Site,
+    selected: Sequence[str],
+    tiled: Mapping[str, dict[str, object]] | None = None,
+) -> list[Layer]:
+    """A `Layer` per spatial dataset, coloured by its position in the catalog; `tiled` layers
+    are drawn from vector tiles."""
     out = []
     spatial = [i for i in items if exports.is_spatial(i.version)]
     for index, item in enumerate(sorted(spatial, key=lambda e: (e.kind != "dataset", e.name))):
@@ -121,6 +151,7 @@ def spatial_layers(items: Sequence[Entry], site: Site, selected: Sequence[str]) 
                 href=f"/datasets/{item.name}",
                 labels=popup_labels(item.version.columns, site),
                 source=source(item),
+                tiles=(tiled or {}).get(item.name),
             )
         )
     return out
@@ -147,12 +178,14 @@ def share_href(layers: Sequence[str], view: MapView | None) -> str:
     return "/map" + ("?" + urlencode(params, safe=",") if params else "")
 
 
-def map_page(items: Sequence[Entry], req: MapRequest, site: Site) -> MapPage:
+def map_page(
+    items: Sequence[Entry], req: MapRequest, site: Site, basemap: Basemap | None = None
+) -> MapPage:
     """The map viewer context; unknown layer names are dropped. A link without `layers` opens
     on the city's public services over the basemap (a first look, not an empty map)."""
     known = {i.name for i in items if exports.is_spatial(i.version)}
     wanted = req.layers if req.asked else default_layers(known)
-    layers = spatial_layers(items, site, wanted)
+    layers = spatial_layers(items, site, wanted, vector_tiles(basemap, items))
     selected = [n for n in wanted if n in known]
     by_name = {i.name: i for i in items}
     shown = selected or sorted(known)

@@ -32,6 +32,7 @@ from opendata.settings import Settings
 from opendata.store import exports
 from opendata.store.catalog import Catalog
 from opendata.store.publish import version_path
+from opendata.store.tiles import read_basemap
 
 bp = Blueprint("pages", __name__)
 CONFORMANCE: list[str] = []
@@ -213,7 +214,8 @@ def map_viewer() -> Response:
         req = parse_map(list(request.args.items(multi=True)))
     except ValueError as err:
         raise ApiError(400, str(err)) from None
-    return render("site/map/index.html", map_page(_entries(), req, site), site)
+    page = map_page(_entries(), req, site, read_basemap(_settings()))
+    return render("site/map/index.html", page, site)
 
 
 @bp.get("/scenarios")

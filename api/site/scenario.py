@@ -20,6 +20,7 @@ from api.site.catalog import scenario_description, scenario_groups, scenario_tit
 from api.site.common import Site
 from api.site.legend import WidthStep, width_key
 from api.site.scenario_charts import DemandPanel, MorningPanel, demand_panel, morning_panel
+from api.site.scenario_zones import ZoneLayer, zone_layer
 from opendata.errors import NotFound
 from opendata.metadata.search import Entry
 from opendata.settings import Settings
@@ -124,6 +125,7 @@ class ScenarioPage:
     streets: list[StreetChange]  #: largest traffic changes (the maps' text alternative)
     changes: dict[str, Any]  #: changed links as GeoJSON (drawn before / after)
     width_key: list[WidthStep]  #: flows and the line widths that draw them (the maps' key)
+    zones: ZoneLayer | None  #: trip time from each zone before and after (a layer to switch on)
     bbox: list[float] | None
     datasets: list[dict[str, str]]
     addresses: list[str]
@@ -326,6 +328,7 @@ def scenario_page(
         streets=street_changes(data.links),
         changes=changes_geojson(data.links, site),
         width_key=_width_key(data.links, site),
+        zones=zone_layer(data.zones, site),
         bbox=first.version.bbox,
         datasets=[
             {"part": p, "name": e.name, "href": f"/datasets/{e.name}"} for p, e in parts.items()

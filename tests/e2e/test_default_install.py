@@ -11,7 +11,7 @@ import requests
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 #: Bundled datasets plus the five published results of each of the four bundled scenarios
 #: (links, zones, totals, accessibility, and the morning's periods).
-COLLECTIONS = 5 + 4 * 5
+COLLECTIONS = 7 + 4 * 5
 #: Per-link failures (downloads that do not open or miscount are their own test below).
 LINK_KINDS = ("status", "media", "language", "size", "range", "fetch", "openapi")
 

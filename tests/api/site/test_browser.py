@@ -7,6 +7,7 @@ import json
 import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -140,8 +141,11 @@ def test_popup_shows_human_labels_and_no_internal_keys(page, live_site):
 
 
 def test_roads_popup_formats_numbers_in_the_page_language(page, live_site):
-    load(page, live_site, "/map?layers=roads&lat=60.1699&lon=24.9410&z=17&lang=fi")
-    page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
+    lat, lon = _mid_mannerheimintie(page, live_site)  # roads are drawn from vector tiles
+    load(page, live_site, f"/map?layers=roads&lat={lat:.6f}&lon={lon:.6f}&z=18&lang=fi")
+    wait_until(page, "Number(document.querySelector('#map').dataset.rendered) > 0")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     heads, cells = popup.locator("th").all_inner_texts(), popup.locator("td").all_inner_texts()
@@ -326,3 +330,46 @@ def test_basemap_is_drawn_from_our_own_vector_tiles(page, live_site):
     wait_until(page, f"({DRAWN_JS})()")
     assert page.recorder.tiles  # HTTP Range reads of /tiles/basemap.pmtiles
     assert page.recorder.foreign == []
+
+
+def _mid_mannerheimintie(page, base: str) -> tuple[float, float]:
+    """A point halfway along a segment of Mannerheimintie (not at a crossing)."""
+    url = f"{base}/collections/roads/items?name=Mannerheimintie&highway=primary&limit=1&f=json"
+    line = page.request.get(url).json()["features"][0]["geometry"]["coordinates"]
+    (lon1, lat1), (lon2, lat2) = line[len(line) // 2 - 1], line[len(line) // 2]
+    return (lat1 + lat2) / 2, (lon1 + lon2) / 2
+
+
+def test_map_draws_roads_and_buildings_from_vector_tiles_with_popups(page, live_site):
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path))
+    lat, lon = _mid_mannerheimintie(page, live_site)
+    load(page, live_site, f"/map?layers=roads,buildings&lat={lat:.6f}&lon={lon:.6f}&z=18&lang=fi")
+    wait_until(page, "Number(document.querySelector('#map').dataset.rendered) > 0")
+    assert any(p.startswith("/collections/roads/tiles/WebMercatorQuad/16/") for p in asked)
+    assert any(p.startswith("/collections/buildings/tiles/WebMercatorQuad/16/") for p in asked)
+    assert not [p for p in asked if p.endswith("preview.geojson")]  # no big GeoJSON
+    assert page.locator("#map path.leaflet-interactive").count() == 0
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert "Mannerheimintie" in popup.inner_text()
+    labels = popup.locator("th").all_inner_texts()
+    assert "Kadun nimi" in labels and "fid" not in labels and "osm_key" not in labels
+    assert own_console_errors(page, "/map") == [] and page.recorder.foreign == []
+
+
+def test_scenario_zones_switch_on_over_the_after_map_with_popups(page, live_site):
+    load(page, live_site, f"/scenarios/{SCENARIO}?lang=fi")
+    zones = page.request.get(f"{live_site}/scenarios/{SCENARIO}?f=json").json()["zones"]
+    before = rendered(page, "#map-after")
+    page.check("#zones-toggle")
+    wait_until(page, f"document.querySelector('#map-after').dataset.rendered !== '{before}'")
+    assert rendered(page, "#map-after") == before + len(zones["geojson"]["features"])
+    page.locator("#map-after path.leaflet-interactive").last.dispatch_event("click")
+    popup = page.locator("#map-after .leaflet-popup-content")
+    popup.wait_for()
+    assert {"Alue", "Ennen", "Jälkeen", "Muutos"} <= set(popup.locator("th").all_inner_texts())
+    page.uncheck("#zones-toggle")
+    wait_until(page, f"document.querySelector('#map-after').dataset.rendered === '{before}'")

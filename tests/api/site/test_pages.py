@@ -306,6 +306,19 @@ def test_scenario_page_explains_what_changed(client):
     assert page["changes"]["features"]
 
 
+def test_scenario_page_offers_its_zones_with_trip_times_before_and_after(client):
+    zones = client.get(f"/scenarios/{SCENARIO}?f=json&lang=fi").get_json()["zones"]
+    features = zones["geojson"]["features"]
+    assert len(features) == zones["longer"] + zones["shorter"] + zones["same"] > 20
+    assert zones["longer"] > zones["shorter"]  # Mannerheimintie closed: longer trips
+    first = features[0]["properties"]
+    assert first["before"].endswith(" min") and "," in first["before"]  # Finnish decimals
+    assert first["_d"] in (-1, 0, 1) and first["change"][0] in "+−0"
+    assert zones["labels"]["zone"]["label"] == "Alue"
+    body = client.get(f"/scenarios/{SCENARIO}?lang=fi", headers=HTML).get_data(as_text=True)
+    assert 'data-toggle-map="map-after"' in body and f"{zones['longer']} aluetta: pitempi" in body
+
+
 def test_scenario_indicators_cover_travel_noise_co2_and_access(client):
     indicators = client.get(f"/scenarios/{SCENARIO}?f=json").get_json()["indicators"]
     themes = {i["theme"] for i in indicators}

@@ -22,14 +22,21 @@ X, Y = tile_index(24.94, 60.17, Z)
 
 def test_tileset_metadata_names_layers_limits_and_the_tile_template(client):
     meta = client.get("/tiles/WebMercatorQuad").get_json()
-    assert [layer["id"] for layer in meta["layers"]] == ["green", "buildings", "roads"]
+    layers = [layer["id"] for layer in meta["layers"]]
+    assert layers == ["water", "green", "buildings", "roads", "places"]
     item = next(link for link in meta["links"] if link["rel"] == "item")
     assert item["href"] == "/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"
     assert item["type"] == MVT
     at14 = next(lim for lim in meta["tileMatrixSetLimits"] if lim["tileMatrix"] == "14")
     assert at14["minTileCol"] <= X <= at14["maxTileCol"]
     assert at14["minTileRow"] <= Y <= at14["maxTileRow"]
-    assert meta["sources"] == {"green_areas": 1, "buildings": 1, "roads": 1}
+    assert meta["sources"] == {
+        "water": 1,
+        "green_areas": 1,
+        "buildings": 1,
+        "roads": 1,
+        "place_names": 1,
+    }
 
 
 def test_tile_matrix_set_is_web_mercator_quad(client):
@@ -39,11 +46,11 @@ def test_tile_matrix_set_is_web_mercator_quad(client):
     assert (z14["matrixWidth"], round(z14["cellSize"], 4)) == (2**14, 9.5546)
 
 
-def test_tile_decodes_with_roads_buildings_and_green_areas(client):
+def test_tile_decodes_with_water_green_buildings_roads_and_places(client):
     resp = client.get(f"/tiles/WebMercatorQuad/{Z}/{Y}/{X}")
     assert (resp.status_code, resp.mimetype) == (200, MVT)
     tile = mapbox_vector_tile.decode(resp.data)
-    assert set(tile) == {"green", "buildings", "roads"}
+    assert set(tile) == {"water", "green", "buildings", "roads", "places"}
     names = {f["properties"].get("name") for f in tile["roads"]["features"]}
     assert "Mannerheimintie" in names
     assert {"kind", "name"} <= set().union(*(f["properties"] for f in tile["roads"]["features"]))
@@ -59,6 +66,15 @@ def test_tiles_travel_gzip_compressed_to_clients_that_accept_it(client):
         url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_every_place_name_is_in_the_lowest_zoom_with_its_swedish_name(client):
+    x, y = tile_index(24.94, 60.17, 12)
+    tile = mapbox_vector_tile.decode(client.get(f"/tiles/WebMercatorQuad/12/{y}/{x}").data)
+    places = {f["properties"]["name"]: f["properties"] for f in tile["places"]["features"]}
+    assert len(places) >= 15  # no label thinned away at zoom 12
+    assert places["Kluuvi"] == {"name": "Kluuvi", "name_sv": "Gloet", "kind": "suburb"}
+    assert places["Helsinki"]["kind"] == "city"
 
 
 def test_collection_tile_holds_only_its_layer(client):
@@ -107,3 +123,19 @@ def test_gdal_reads_a_tile(live_site, tmp_path: Path):
     ).stdout  # fmt: skip
     assert "using driver `MVT' successful" in out
     assert "Layer name: roads" in out and "Geometry: Multi Line String" in out
+
+
+def test_map_page_names_the_tiles_of_roads_and_buildings_and_their_fid_finds_the_item(client):
+    layers = {x["name"]: x for x in client.get("/map?f=json").get_json()["layers"]}
+    roads = layers["roads"]["tiles"]  # a URI template, not a URL (no "url" key for crawlers)
+    assert roads["template"] == "/collections/roads/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    assert "url" not in roads
+    assert layers["buildings"]["tiles"]["shape"] == "area"
+    assert layers["stops"]["tiles"] is None  # small layers stay GeoJSON previews
+    tile = mapbox_vector_tile.decode(
+        client.get(f"/collections/roads/tiles/WebMercatorQuad/{Z}/{Y}/{X}").data
+    )
+    road = next(f for f in tile["roads"]["features"] if f["properties"].get("name"))
+    assert "fid" not in road["properties"]  # the feature id, not a text attribute
+    item = client.get(f"/collections/roads/items/{road['id']}?f=json").get_json()
+    assert item["properties"]["name"] == road["properties"]["name"]

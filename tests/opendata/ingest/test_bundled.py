@@ -17,7 +17,8 @@ def catalog(bundled: Settings) -> Catalog:
 
 def test_every_bundled_dataset_is_published(catalog: Catalog) -> None:
     names = {ds.name for ds, _ in catalog.current()}
-    assert {"roads", "buildings", "services", "stops", "green_areas"} <= names
+    bundled = {"roads", "buildings", "services", "stops", "green_areas", "water", "place_names"}
+    assert bundled <= names
 
 
 def test_roads_carry_class_name_oneway_lanes_and_speed(bundled: Settings) -> None:
@@ -74,3 +75,20 @@ def test_green_areas_and_stops_have_kinds(bundled: Settings) -> None:
     assert "park" in set(green["kind"]) and green["area_m2"].sum() > 10_000
     assert {"bus_stop"} <= set(stops["kind"])
     assert isinstance(stops, gpd.GeoDataFrame) and set(stops.geometry.geom_type) == {"Point"}
+
+
+def test_water_areas_are_polygons_with_kinds_and_areas(bundled: Settings) -> None:
+    water, version = read_published(bundled, "water")
+    assert len(water) >= 10
+    assert {"pond", "basin"} <= set(water["kind"])
+    assert set(water.geometry.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert water["area_m2"].sum() > 3000
+    assert version.report["rows_quarantined"] >= 1  # Töölönlahti, cut by the extract's edge
+
+
+def test_place_names_are_points_named_in_finnish_and_swedish(bundled: Settings) -> None:
+    places, _ = read_published(bundled, "place_names")
+    by_name = dict(zip(places["name"], places["name_sv"], strict=True))
+    assert by_name["Kluuvi"] == "Gloet" and by_name["Senaatintori"] == "Senatstorget"
+    assert {"city", "suburb", "square"} <= set(places["place"])
+    assert set(places.geometry.geom_type) == {"Point"} and places["name"].notna().all()

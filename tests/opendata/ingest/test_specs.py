@@ -151,7 +151,8 @@ BUNDLED = sorted(find_specs(DATASETS))
 
 
 def test_bundled_municipality_has_the_promised_datasets() -> None:
-    assert {"roads", "buildings", "services", "stops", "green_areas"} <= set(BUNDLED)
+    promised = {"roads", "buildings", "services", "stops", "green_areas", "water", "place_names"}
+    assert promised <= set(BUNDLED)
 
 
 @pytest.mark.parametrize("name", BUNDLED)

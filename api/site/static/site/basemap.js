@@ -1,7 +1,7 @@
 /* The city's basemap, drawn in the browser from our own vector tiles (/tiles/basemap.pmtiles,
-   built from the published roads, buildings and green areas) with the vendored
-   protomaps-leaflet: a sober style of water, green, buildings, roads by class and street names
-   at the zooms where they fit. No request leaves our host. */
+   built from the published water, green areas, buildings, roads and place names) with the vendored
+   protomaps-leaflet: a sober style of water, green, buildings, roads by class, and district,
+   square and street names at the zooms where they fit. No request leaves our host. */
 (function () {
   "use strict";
   if (!window.L || !window.protomapsL) { return; }
@@ -12,12 +12,18 @@
   function isMajor(z, f) { return !!MAJOR[kind(f)]; }
   function isMinor(z, f) { return !!MINOR[kind(f)]; }
   function isPath(z, f) { return !MAJOR[kind(f)] && !MINOR[kind(f)]; }
+  /* Districts from zoom 12 (the city itself only below 14, where it is the whole view); squares
+     are labelled from zoom 15, where they are big enough to see. */
+  var AREA = { suburb: 1, quarter: 1, neighbourhood: 1, island: 1, locality: 1, town: 1 };
+  function isArea(z, f) { return !!AREA[kind(f)] || (kind(f) === "city" && z < 14); }
+  function isSquare(z, f) { return kind(f) === "square" || kind(f) === "islet"; }
   function grow(base) { return function (z) { return base * Math.pow(1.6, Math.max(0, z - 14)); }; }
 
   function rules() {
     return [
-      { dataLayer: "water", symbolizer: new P.PolygonSymbolizer({ fill: "#b5d0e6" }) },
       { dataLayer: "green", symbolizer: new P.PolygonSymbolizer({ fill: "#d4e6c3" }) },
+      /* water over green: ponds and basins lie inside parks */
+      { dataLayer: "water", symbolizer: new P.PolygonSymbolizer({ fill: "#9ec5e4", stroke: "#7aa9cf", width: 0.8 }) },
       { dataLayer: "buildings", minzoom: 14, symbolizer: new P.PolygonSymbolizer({ fill: "#dcd6ce", stroke: "#c4bcb1", width: 0.6 }) },
       { dataLayer: "roads", minzoom: 15, filter: isPath, symbolizer: new P.LineSymbolizer({ color: "#c9c2b8", width: 1, dash: [2, 2] }) },
       { dataLayer: "roads", filter: isMinor, symbolizer: new P.LineSymbolizer({ color: "#bdb5aa", width: grow(3) }) },
@@ -31,7 +37,9 @@
     var props = lang === "sv" ? ["name_sv", "name"] : ["name"];
     var text = { labelProps: props, fill: "#3d3d3d", stroke: "#ffffff", width: 2.5, font: "500 12px sans-serif" };
     return [
-      { dataLayer: "places", symbolizer: new P.CenteredTextSymbolizer({ labelProps: props, fill: "#333", stroke: "#fff", width: 3, font: "600 14px sans-serif" }) },
+      { dataLayer: "places", filter: isArea, symbolizer: new P.CenteredTextSymbolizer({ labelProps: props, fill: "#333", stroke: "#fff", width: 3, font: "600 14px sans-serif", textTransform: "uppercase" }) },
+      { dataLayer: "places", minzoom: 15, filter: isSquare, symbolizer: new P.CenteredTextSymbolizer({ labelProps: props, fill: "#5a4a3a", stroke: "#fff", width: 2.5, font: "italic 500 12px sans-serif" }) },
+      { dataLayer: "water", minzoom: 15, symbolizer: new P.CenteredTextSymbolizer({ labelProps: props, fill: "#2f5f8a", stroke: "#fff", width: 2, font: "italic 500 12px sans-serif" }) },
       { dataLayer: "roads", minzoom: 15, filter: isMajor, symbolizer: new P.LineLabelSymbolizer(text) },
       { dataLayer: "roads", minzoom: 16, filter: isMinor, symbolizer: new P.LineLabelSymbolizer(text) }
     ];

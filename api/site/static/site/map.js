@@ -1,6 +1,7 @@
 /* Maps of the citizens' website (Leaflet, served from our own host).
    Each `[data-map]` element has a JSON config in `#<id>-config`. Data layers are drawn as SVG
-   from our preview endpoint; tiles come from the configured tile URL and may fail without harm.
+   from our preview endpoint, large ones from their vector tiles (datatiles.js); tiles come from
+   the configured tile URL and may fail without harm.
    Every data string reaches the page through textContent, never innerHTML. */
 (function () {
   "use strict";
@@ -31,7 +32,7 @@
 
   /* A popup lists a feature's attributes under human labels with units (from the dataset's
      column descriptions); a column without a description keeps its name. */
-  function popup(feature, texts, labels) {
+  function popup(feature, texts, labels, order) {
     var props = feature.properties || {};
     var box = document.createElement("div");
     if (props.count !== undefined && Object.keys(props).length === 1) {
@@ -39,8 +40,8 @@
       return box;
     }
     var table = document.createElement("table");
-    Object.keys(props).forEach(function (key) {
-      if (INTERNAL.test(key)) { return; }
+    (order || Object.keys(props)).forEach(function (key) {
+      if (INTERNAL.test(key) || props[key] === undefined) { return; }
       var label = (labels && labels[key]) || { label: key };
       var row = table.insertRow();
       var th = document.createElement("th");
@@ -64,6 +65,9 @@
       var line = kind === "LineString" || kind === "MultiLineString";
       var base = { color: layer.color, weight: line ? 3 : 1.5, opacity: 0.9, fillOpacity: 0.3 };
       var p = feature.properties || {};
+      if (layer.mode === "zones") {  /* a zone's trip time: longer, shorter or about the same */
+        return { color: "#ffffff", weight: 2, fillOpacity: 0.9, fillColor: p._d > 0 ? MORE : (p._d < 0 ? LESS : SAME) };
+      }
       if (layer.mode === "before") { base.weight = p._wb; }
       if (layer.mode === "before") { base.color = SAME; }
       if (layer.mode === "after" || layer.mode === "near") {
@@ -77,6 +81,7 @@
 
   function pointFor(layer) {
     return function (feature, latlng) {
+      if (layer.mode === "zones") { return L.circleMarker(latlng, { radius: 9 }); }  /* styleFor */
       var count = (feature.properties || {}).count;
       var radius = count ? Math.min(22, 5 + 3 * Math.log2(count)) : 6;
       return L.circleMarker(latlng, {
@@ -186,7 +191,7 @@
       pointToLayer: pointFor(layer),
       interactive: !passive,
       onEachFeature: function (feature, item) {
-        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts, layer.labels); }); }
+        if (!passive) { item.bindPopup(function () { return popup(feature, state.texts, layer.labels, layer.order); }); }
       }
     }).addTo(state.map);
     state.layers[layer.name] = drawn;
@@ -196,8 +201,30 @@
     report(state);
   }
 
+  /* A large layer from its vector tiles (site/datatiles.js); a click on it opens its popup. */
+  function drawTiles(state, layer) {
+    var tiled = window.civicDataTiles(layer, function (feature, latlng) {
+      L.popup().setLatLng(latlng).setContent(popup(feature, state.texts, layer.labels)).openOn(state.map);
+    }, function (n) {
+      if (state.layers[layer.name] !== tiled) { return; }
+      state.drawn[layer.name] = n;
+      report(state);
+    }).addTo(state.map);
+    document.querySelectorAll("[data-symbol='" + CSS.escape(layer.name) + "']").forEach(function (el) {
+      el.classList.add("symbol-" + (layer.tiles.shape === "line" ? "line" : "area"));
+    });
+    state.layers[layer.name] = tiled;
+    state.drawn[layer.name] = 0;
+    state.notes[layer.name] = fmt(state.texts.tiled, { layer: layer.title, z: layer.tiles.minzoom });
+    report(state);
+  }
+
   function addLayer(state, layer) {
     if (state.layers[layer.name]) { return; }
+    if (layer.tiles && window.civicDataTiles) {
+      drawTiles(state, layer);
+      return;
+    }
     if (layer.ref) {
       draw(state, layer, JSON.parse(document.getElementById(layer.ref).textContent));
       return;
@@ -297,4 +324,17 @@
     if (group) { (groups[group] = groups[group] || []).push(s); }
   });
   Object.keys(groups).forEach(function (g) { sync(groups[g]); });
+
+  /* Layers a page offers beside a map (the scenario's zones): a checkbox whose
+     `data-toggle-map` names the map and `data-toggle-layer` holds the layer's config. */
+  document.querySelectorAll("input[data-toggle-map]").forEach(function (box) {
+    var state = (document.getElementById(box.getAttribute("data-toggle-map")) || {}).civicMap;
+    if (!state) { return; }
+    var layer = JSON.parse(box.getAttribute("data-toggle-layer"));
+    function apply() {
+      if (box.checked) { addLayer(state, layer); } else { removeLayer(state, layer.name); }
+    }
+    box.addEventListener("change", apply);
+    if (box.checked) { apply(); }
+  });
 })();
