@@ -54,7 +54,8 @@ def _map_config(settings: Settings) -> dict[str, Any]:
         bbox = Catalog(settings.catalog_url).version("roads").bbox or list(settings.city_bbox)
     except NotFound:
         bbox = list(settings.city_bbox)
-    return {"tiles": settings.tile_url, "attribution": settings.tile_attribution, "bbox": bbox,
+    return {"tiles": settings.tile_url, "basemap": "/tiles/basemap.pmtiles",
+            "attribution": settings.tile_attribution, "bbox": bbox,
             "min_change": MIN_FLOW_CHANGE}  # fmt: skip
 
 

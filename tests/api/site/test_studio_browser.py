@@ -77,6 +77,14 @@ def test_planner_journey_draft_publish_withdraw(browser, live_site, planners, re
     )
     assert "rgb(179, 88, 6)" in strokes and "rgb(33, 102, 172)" in strokes  # orange and blue
     assert "veh/h" in page.text_content("#studio-flow-legend")
+    # the before map beside it: the same links in grey, widths by the baseline flow, a width key
+    before = page.eval_on_selector_all(
+        "#studio-before-map path", "paths => paths.map(p => p.getAttribute('stroke'))"
+    )
+    assert len(before) > 100 and set(before) == {"rgb(118, 118, 118)"}
+    assert page.locator("#studio-width-key li").count() == 3
+    assert "veh/h" in page.text_content("#studio-width-key")
+    assert any("/tiles/basemap.pmtiles" in url for url in page.recorder.tiles)  # our basemap
     assert _fetch(page, "GET", f"/datasets/scenario_{NAME}_links") == 200  # the owner's draft
 
     anon_context, anon = open_page(browser, live_site, request)

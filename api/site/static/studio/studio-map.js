@@ -5,13 +5,21 @@
 // is a list of clicked points, which is all a planner needs here. The street search beside the
 // map stays the keyboard way to add edits.
 "use strict";
+// The basemap under every studio map: our own vector tiles (site/basemap.js), or the third-party
+// raster tiles a city opted into with CIVIC_TILE_URL; by default no request leaves our host.
+window.studioBasemap = function (map, cfg) {
+  const box = document.createElement("span");
+  box.textContent = cfg.attribution || "";  // Leaflet writes attributions as HTML: escape it
+  if (cfg.tiles) L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: box.innerHTML }).addTo(map);
+  else if (cfg.basemap && window.civicBasemap) window.civicBasemap(cfg.basemap, box.innerHTML).addTo(map);
+};
 window.studioMap = (function () {
   const el = document.getElementById("studio-map");
   if (!el || !window.L) return null;
   const cfg = JSON.parse(document.getElementById("studio-map-config").textContent);
   const map = L.map(el, { scrollWheelZoom: false, keyboard: true });
   map.attributionControl.setPrefix("Leaflet");
-  L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution }).addTo(map);
+  window.studioBasemap(map, cfg);
   map.fitBounds([[cfg.bbox[1], cfg.bbox[0]], [cfg.bbox[3], cfg.bbox[2]]]);
   const edits = L.layerGroup().addTo(map);
   const found = L.layerGroup().addTo(map);  // the street or stretch just pointed at
