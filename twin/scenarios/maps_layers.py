@@ -232,8 +232,9 @@ def table_html(
     head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns)
 
     def cell(v: object) -> str:
-        if isinstance(v, float | int):
-            return f'<td class="num">{html.escape(text.num(float(v), 1))}</td>'
+        if isinstance(v, float | int):  # counts and big values whole (15 686), others 1 decimal
+            digits = 0 if isinstance(v, int) or abs(v) >= 100 else 1
+            return f'<td class="num">{html.escape(text.num(float(v), digits))}</td>'
         return f"<td>{html.escape(str(v))}</td>"
 
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
