@@ -110,3 +110,30 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "time_of_day": {"type": "object"},
     },
 }
+
+#: The answer of `POST /api/scenarios/validate` (the dry run): `cut_off` lists the zones a closure
+#: leaves without any path (most pairs lost first, at most 50), `cut_off_total` counts them all.
+DRY_RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["valid", "problem", "edits", "cut_off", "cut_off_total"],
+    "properties": {
+        "valid": {"type": "boolean"},
+        "problem": {"type": "string", "nullable": True},
+        "edits": {"type": "array", "items": {"type": "object"}},
+        "cut_off": {
+            "type": "array",
+            "maxItems": 50,
+            "items": {
+                "type": "object",
+                "required": ["zone", "pairs", "lon", "lat"],
+                "properties": {
+                    "zone": {"type": "integer", "description": "zone id as the problem names it"},
+                    "pairs": {"type": "integer", "description": "its zone pairs left without path"},
+                    "lon": {"type": "number", "description": "zone centroid, EPSG:4326"},
+                    "lat": {"type": "number", "description": "zone centroid, EPSG:4326"},
+                },
+            },
+        },
+        "cut_off_total": {"type": "integer", "minimum": 0},
+    },
+}

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from api.auth.access import require
 from api.auth.accounts import User
 from api.http import ApiError, json_response
-from api.scenario_schema import SCENARIO_SCHEMA
+from api.scenario_schema import DRY_RUN_SCHEMA, SCENARIO_SCHEMA
 from api.scenarios import JOB_ID, absolute, bundled, job_doc, operation, visible_job
 from opendata.errors import NotFound, SpecError
 from opendata.settings import Settings
@@ -236,7 +236,8 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 "validateScenario",
                 "Dry run: what the edits resolve to on the network (streets, links, problems)",
                 {
-                    "200": "Each edit resolved; `valid`, `problem`, name suggestions",
+                    "200": "Each edit resolved; `valid`, `problem`, name suggestions, and "
+                    "the zones a closure cuts off (`cut_off`, with centroids)",
                     "400": "Empty body or not JSON",
                     **AUTH_CODES,
                     "409": "No published roads yet",
@@ -246,6 +247,7 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
                 },
                 requestBody=body,
                 security=SECURITY,
+                content={"content": {"application/json": {"schema": DRY_RUN_SCHEMA}}},
             )
         },
         "/api/scenarios/{job_id}/publish": {

@@ -56,6 +56,9 @@ SCRIPT_MESSAGES = (
     N_("studio.js.dev_bad_count"),
     N_("studio.js.dev_need_some"),
     N_("studio.js.in_zone"),
+    N_("studio.js.cut_off_zone"),
+    N_("studio.js.cut_off_summary"),
+    N_("studio.js.cut_off_top"),
 )
 #: Keys the templates build from a value (a role, a job status, a visibility, a compare side).
 BUILT_KEYS = (

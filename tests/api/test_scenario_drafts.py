@@ -235,6 +235,28 @@ def test_validate_names_the_problem_of_edits_that_cannot_run(api, auth):
     assert doc["edits"][0]["links"] > 0
 
 
+def test_validate_over_http_names_and_places_the_zones_a_closure_cuts_off(http, auth, store):
+    body = {**scenario(name="dry_run"), "edits": [{"type": "close", "name": "Mannerheimintie"}]}
+    resp = requests.post(
+        f"{http}/api/scenarios/validate", json=body, headers=auth["anna"], timeout=120
+    )
+    assert resp.status_code == 200, resp.text[:300]
+    doc = resp.json()
+    example = re.search(r"e\.g\. zone (\d+) -> zone (\d+)", doc["problem"])
+    cut = doc["cut_off"]
+    assert example and 0 < len(cut) <= 50 and doc["cut_off_total"] >= len(cut)
+    assert {int(example[1]), int(example[2])} & {z["zone"] for z in cut}  # the zone it names
+    assert [z["pairs"] for z in cut] == sorted((z["pairs"] for z in cut), reverse=True)
+    assert cut[0]["pairs"] > 1 and all(isinstance(z["zone"], int) for z in cut)
+    west, south, east, north = Catalog(store.catalog_url).version("roads").bbox  # the city's roads
+    assert all(west < z["lon"] < east and south < z["lat"] < north for z in cut), cut[:3]
+
+
+def test_validate_of_runnable_edits_cuts_off_no_zone(api, auth):
+    doc = _validate(api, auth, scenario()["edits"])
+    assert doc["cut_off"] == [] and doc["cut_off_total"] == 0
+
+
 def test_validate_suggests_the_real_name_for_a_miscased_unaccented_one(api, auth):
     doc = _validate(api, auth, [{"type": "close", "name": "mannerheimintie"}])
     assert doc["valid"] is False and "matches no road links" in doc["problem"]

@@ -1,7 +1,7 @@
 """A dry run of a scenario's edits on the published network (no assignment, no job): what each
 edit resolves to (matched streets, link counts, a cordon's crossing links), the problem if the
-edits cannot run (a selection matching nothing, zones cut off), and for a street name that
-matches nothing the closest real names, case- and accent-insensitively."""
+edits cannot run (a selection matching nothing, zones cut off: which, and where on the map), and
+for a street name that matches nothing the closest real names, case- and accent-insensitively."""
 
 from __future__ import annotations
 
@@ -20,11 +20,18 @@ from opendata.store.publish import version_path
 from twin.city.developments import zone_shares
 from twin.city.roads import METRIC_CRS
 from twin.scenarios.cache import Memo, city_for
-from twin.scenarios.edits import apply_edits, baseline_variant, link_arrays, select_links
+from twin.scenarios.edits import (
+    Disconnected,
+    apply_edits,
+    baseline_variant,
+    link_arrays,
+    select_links,
+)
 from twin.scenarios.model import ScenarioSpec
 
 MAX_STREETS = 20  #: street names listed per edit
 MAX_ZONES = 5  #: zones listed for a development spread over several
+MAX_CUT_OFF = 50  #: zones cut off by a closure listed (most pairs lost first)
 NAME_COLUMNS = ("name", "name_sv")
 _NAMES = Memo(2)
 
@@ -94,14 +101,38 @@ def dry_run(settings: Settings, spec: ScenarioSpec) -> dict[str, Any]:
     roads = city.roads
     known = sorted({str(v) for c in ("name", "name_sv") for v in roads[c].dropna().unique()})
     edits = [_resolve(city, base, edit, i, known) for i, edit in enumerate(spec.edits)]
-    problem = None
+    problem, cut_off = None, {}
     try:
         variant = apply_edits(city, spec, base)
         for note in variant.notes:
             edits[note["index"]].update(_described(city, note, spec.edits[note["index"]]))
+    except Disconnected as err:
+        problem, cut_off = str(err), err.zones
     except SpecError as err:
         problem = str(err)
-    return {"valid": problem is None, "problem": problem, "edits": edits}
+    return {
+        "valid": problem is None,
+        "problem": problem,
+        "edits": edits,
+        "cut_off": _placed(city, cut_off),
+        "cut_off_total": len(cut_off),
+    }
+
+
+def _placed(city: Any, cut_off: dict[int, int]) -> list[dict[str, Any]]:
+    """The zones a closure cuts off, most pairs lost first, each at its centroid (EPSG:4326)
+    so a map can show them; at most `MAX_CUT_OFF`."""
+    centres = city.model.zones.set_index("zone").geometry
+    top = sorted(cut_off.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CUT_OFF]
+    return [
+        {
+            "zone": zone,
+            "pairs": pairs,
+            "lon": round(float(centres.loc[zone].centroid.x), 6),
+            "lat": round(float(centres.loc[zone].centroid.y), 6),
+        }
+        for zone, pairs in top
+    ]
 
 
 def _resolve(city: Any, base: Any, edit: Any, index: int, known: list[str]) -> dict[str, Any]:

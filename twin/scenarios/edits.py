@@ -36,6 +36,15 @@ LINK_FIELDS = (*FLOAT_FIELDS, "link_type", "source_id")
 ADDED_LINK_TYPE = 2  # link_type of links added by a scenario (roads are 1, connectors 9)
 
 
+class Disconnected(SpecError):
+    """A closure that leaves zone pairs with demand without any path; `zones` maps each zone
+    cut off (its id as the message shows it) to how many of its pairs lost every path."""
+
+    def __init__(self, message: str, zones: dict[int, int]) -> None:
+        super().__init__(message)
+        self.zones = zones
+
+
 @dataclass(frozen=True, eq=False)
 class Variant:
     """A network, the people per zone and per-link context; the baseline has no edits."""
@@ -297,7 +306,19 @@ def _check_reachable(net: Network, demand: np.ndarray, spec: ScenarioSpec, notes
     closes = [n for n in notes if n["type"] == "close"]
     culprits = ", ".join(f"edits[{n['index']}] (close)" for n in closes)
     ids = net.node_ids
-    raise SpecError(
+    raise Disconnected(
         f"{culprits or 'the edits'}: the closure disconnects {int(lost.sum())} zone pairs with "
-        f"demand (e.g. zone {ids[o] + 1} -> zone {ids[d] + 1}); nothing was run"
+        f"demand (e.g. zone {ids[o] + 1} -> zone {ids[d] + 1}); nothing was run",
+        cut_off_zones(lost, demand > 0, ids),
     )
+
+
+def cut_off_zones(lost: np.ndarray, wanted: np.ndarray, ids: np.ndarray) -> dict[int, int]:
+    """The zones that lost at least half of their pairs (origin or destination), with the count
+    lost: the cut-off side, not the rest of the city that only loses its pairs to them."""
+    n_lost = lost.sum(axis=0) + lost.sum(axis=1)
+    cut = n_lost * 2 >= wanted.sum(axis=0) + wanted.sum(axis=1)
+    cut &= n_lost > 0
+    if not cut.any():  # no zone lost half its pairs: name every zone that lost any
+        cut = n_lost > 0
+    return {int(ids[i]) + 1: int(n_lost[i]) for i in np.flatnonzero(cut)}

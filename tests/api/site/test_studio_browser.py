@@ -5,6 +5,8 @@ anonymous visitor and to a second planner. Plus axe-core and screenshots in fi/s
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from api.auth import accounts
@@ -251,5 +253,30 @@ def test_a_development_placed_on_the_map_lands_in_a_zone(
     edit = page.text_content("#studio-edits li")
     assert edit.startswith("New homes / jobs: 200 / 50") and "lands in zone " in edit
     assert page.locator("#studio-map path.leaflet-interactive").count() == 1  # its marker
+    assert page.recorder.errors == []
+    context.close()
+
+
+def test_zones_a_closure_cuts_off_are_drawn_and_cleared(browser, live_site, planners, request):
+    context, page = _signed_in(browser, live_site, request, planners[1])
+    page.goto(f"{live_site}/studio?lang=fi")
+    page.click("#studio-start button[type=submit]")  # an empty scenario
+    page.fill("#studio-name", "cut_off_zones")
+    page.fill("#studio-street", "Mannerheimintie")  # closed whole: a zone loses every path
+    page.click("#studio-add button[type=submit]")
+    wait_until(page, "!document.querySelector('#studio-cutoff').hidden", 90)
+    assert page.text_content("#studio-cutoff").startswith("Sulku katkaisee ")
+    markers = page.locator("#studio-map path.studio-cutoff-zone")
+    assert markers.count() >= 1
+    markers.first.click(force=True)
+    popup = page.locator("#studio-map .leaflet-popup-content")
+    popup.wait_for()
+    assert re.fullmatch(r"Alue \d+: \d+ aluepariä ilman yhteyttä", popup.text_content())
+    page.locator("#studio-edits li button").first.click()  # removed, and a runnable edit instead
+    page.select_option("#studio-edit-type", "change")
+    page.fill("#studio-street", "Bulevardi")
+    page.click("#studio-add button[type=submit]")
+    wait_until(page, "document.querySelector('#studio-cutoff').hidden", 90)
+    assert markers.count() == 0
     assert page.recorder.errors == []
     context.close()

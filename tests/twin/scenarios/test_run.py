@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import shapely
 
 from opendata.errors import SpecError
+from twin.scenarios.edits import Disconnected
 from twin.scenarios.model import ScenarioSpec
 from twin.scenarios.run import run_scenario
 from twin.scenarios.spec import parse_scenario
@@ -173,6 +175,11 @@ def test_bad_edit_stops_before_anything_runs(bundled, baseline, case):
         run_scenario(bundled, spec, baseline=baseline, progress=lambda s, p: stages.append(s))
     assert message in str(err.value)
     assert stages == ["edits"]  # no assignment started
+    if "disconnects" in message:  # it names the zones cut off, each with the pairs it lost
+        named = re.search(r"e\.g\. zone (\d+) -> zone (\d+)", str(err.value))
+        assert isinstance(err.value, Disconnected) and err.value.zones
+        assert {int(named[1]), int(named[2])} & set(err.value.zones)
+        assert all(n > 0 for n in err.value.zones.values())
 
 
 def test_a_baseline_for_other_settings_is_refused(bundled, baseline):

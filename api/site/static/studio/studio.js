@@ -120,6 +120,7 @@
     say("studio-check", T.checking);
     const { status, doc } = await call("POST", "/api/scenarios/validate", current());
     if (mine !== checks) return;
+    if (window.studioCutoff) window.studioCutoff.show(status === 200 ? doc : null);
     if (status !== 200) { say("studio-check", doc ? doc.detail : String(status), true); return; }
     renderEdits(doc.edits);
     say("studio-check", doc.valid ? T.valid : doc.problem, !doc.valid);
