@@ -59,6 +59,8 @@ SCRIPT_MESSAGES = (
     N_("studio.js.cut_off_zone"),
     N_("studio.js.cut_off_summary"),
     N_("studio.js.cut_off_top"),
+    N_("studio.js.cut_off_zone_one"),  # one/other is every site language's plural rule
+    N_("studio.js.cut_off_summary_one"),
 )
 #: Keys the templates build from a value (a role, a job status, a visibility, a compare side).
 BUILT_KEYS = (

@@ -18,7 +18,7 @@ window.studioCutoff = (function () {
   function marker(zone, most) {  // area grows with the pairs lost: radius 5..20 px
     const radius = 5 + 15 * Math.sqrt(zone.pairs / most);
     const label = document.createElement("span");
-    label.textContent = fill(T.cut_off_zone, { zone: zone.zone, n: zone.pairs.toLocaleString() });
+    label.textContent = fill(zone.pairs === 1 ? T.cut_off_zone_one : T.cut_off_zone, { zone: zone.zone, n: zone.pairs.toLocaleString(document.documentElement.lang || undefined) });
     return L.circleMarker([zone.lat, zone.lon], {
       radius, color: "#b3261e", weight: 2, fillOpacity: 0.35, className: "studio-cutoff-zone",
     }).bindPopup(label);
@@ -33,7 +33,7 @@ window.studioCutoff = (function () {
     const most = Math.max(...zones.map((z) => z.pairs));
     if (layer) zones.forEach((z) => marker(z, most).addTo(layer));
     const total = doc.cut_off_total || zones.length;
-    let text = fill(T.cut_off_summary, { n: total.toLocaleString() });
+    let text = fill(total === 1 ? T.cut_off_summary_one : T.cut_off_summary, { n: total.toLocaleString(document.documentElement.lang || undefined) });
     if (total > zones.length) text += " — " + fill(T.cut_off_top, { shown: zones.length });
     line.textContent = text;
   }
