@@ -69,10 +69,10 @@ def stretch() -> Response:
     return _answer(pointing.stretch(_settings(), start, end))
 
 
-def _param(name: str, description: str) -> dict[str, Any]:
+def _param(name: str, description: str, example: float) -> dict[str, Any]:
     schema = {"type": "number", "format": "double", "minimum": -180, "maximum": 180}
     return {"name": name, "in": "query", "required": True, "description": description,
-            "schema": schema}  # fmt: skip
+            "schema": schema, "example": example}  # fmt: skip
 
 
 def _op(op_id: str, summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
@@ -106,18 +106,20 @@ def openapi_paths(settings: Settings) -> dict[str, Any]:
         "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$",
         "example": "24.94,60.17",
     }
+    # examples on Mannerheimintie in the bundled city, so generated clients and crawlers get a
+    # street and a stretch (a city with other data answers 400 outside its bounding box)
     ends = [
         {"name": n, "in": "query", "required": True, "description": f"{n} point: lon,lat",
-         "schema": point}
-        for n in ("from", "to")
+         "schema": point, "example": example}
+        for n, example in (("from", "24.9386,60.1693"), ("to", "24.9395,60.1712"))
     ]  # fmt: skip
     return {
         "/api/network/nearest": _op(
             "nearestStreet",
             "The street nearest to a point (for pointing at the map)",
             [
-                _param("lon", "Longitude, degrees (inside the city)"),
-                _param("lat", "Latitude, degrees (inside the city)"),
+                _param("lon", "Longitude, degrees (inside the city)", 24.9386),
+                _param("lat", "Latitude, degrees (inside the city)", 60.1693),
             ],
         ),  # fmt: skip
         "/api/network/stretch": _op(
