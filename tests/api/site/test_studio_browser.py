@@ -85,7 +85,7 @@ def test_planner_journey_draft_publish_withdraw(browser, live_site, planners, re
     )
     assert len(before) > 100 and set(before) == {"rgb(118, 118, 118)"}
     assert page.locator("#studio-width-key li").count() == 3
-    assert "veh/h" in page.text_content("#studio-width-key")
+    assert page.text_content("#studio-width-key").count("\xa0cars/h") == 3  # the flow unit
     assert any("/tiles/basemap.pmtiles" in url for url in page.recorder.tiles)  # our basemap
     assert _fetch(page, "GET", f"/datasets/scenario_{NAME}_links") == 200  # the owner's draft
 
