@@ -17,6 +17,7 @@ RUN pip install -c requirements.lock '.[postgres,s3,redis,dask]' \
     && useradd --system --home-dir /var/lib/civic --create-home civic
 USER civic
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=5s CMD python -c "import urllib.request,sys; \
-    sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+HEALTHCHECK --interval=10s --timeout=5s CMD python -c "import os, sys, urllib.request; \
+    port = os.environ.get('CIVIC_PORT', '8000'); \
+    sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz').status != 200)"
 CMD ["civic", "serve"]

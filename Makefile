@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # i18n targets: see api/site/i18n.py
 .PHONY: i18n-extract i18n-compile i18n-check
 .PHONY: all run scenarios ingest serve sysdeps lock test test-pg test-fast e2e fuzz lint fix bench bench-ingest bench-api bench-twin \
-	bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic clean help
+	bench-scenarios bench-batch bench-writes bench-site bench-load bench-hosts bench-dynamic clean help
 
 all: lint test
 
@@ -103,7 +103,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(BENCH)/bin/pip install --quiet -e '.[bench]'
 	touch $@
 
-bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-site bench-load bench-hosts bench-dynamic ## every benchmark, us against the named peers, in one run
+bench: bench-ingest bench-api bench-twin bench-scenarios bench-batch bench-writes bench-site bench-load bench-hosts bench-dynamic ## every benchmark, us against the named peers, in one run
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
@@ -119,6 +119,9 @@ bench-scenarios: $(STAMP)
 
 bench-batch: $(STAMP)
 	$(BIN)/python bench/bench_batch.py
+
+bench-writes: $(STAMP) ## the first POST /api/scenarios after a server start (target < 200 ms), and warm
+	$(BIN)/python bench/bench_writes.py
 
 bench-site: $(STAMP)
 	$(BIN)/python bench/bench_site.py

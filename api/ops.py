@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from api.http import ApiError, json_response, request_id
 from opendata.settings import Settings
+from opendata.store import objects
 from opendata.store.catalog import Catalog
 from twin.jobs import queue
 
@@ -63,12 +64,20 @@ def healthz() -> Response:
         raise ApiError(503, f"catalog unreachable: {type(err).__name__}") from None
 
 
+def _store_probe(settings: Settings) -> None:
+    """The store's folder, or the object store itself (a host's cache of it proves nothing)."""
+    if settings.store_is_remote:
+        objects.reachable(settings.store_url)
+    else:
+        os.listdir(settings.store_dir)
+
+
 def _checks(settings: Settings) -> dict[str, str]:
     """Each dependency a host needs to serve: "ok" or the reason it is not."""
     results = {}
     probes = {
         "catalog": lambda: Catalog(settings.catalog_url).datasets(kind="none"),
-        "store": lambda: os.listdir(settings.store_dir),
+        "store": lambda: _store_probe(settings),
         "jobs": lambda: queue.queued_count(settings),
     }
     for name, probe in probes.items():

@@ -31,7 +31,29 @@ class CivicServer(BaseApplication):
         from api.app import create_app
 
         ops.json_logs()
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        warm(self.settings)
+        return app
+
+
+def warm(settings: Settings) -> None:
+    """Before a worker takes requests: open the catalog and job-queue databases and read the
+    current street names (one Parquet read), so the first `POST /api/scenarios` after a start
+    costs what later ones do. Nothing here is required: on a store with no roads yet, or a
+    database that is down, the worker starts anyway and the request reports it."""
+    from opendata.store.catalog import Catalog
+    from twin.jobs import queue
+    from twin.scenarios.dryrun import street_names
+
+    for step in (
+        lambda: Catalog(settings.catalog_url).datasets(kind="none"),
+        lambda: queue.queued_count(settings),
+        lambda: street_names(settings),
+    ):
+        try:
+            step()
+        except Exception:  # noqa: BLE001, S112 - a warm-up never stops a worker from starting
+            continue
 
 
 def gunicorn_options(

@@ -104,7 +104,7 @@ class Settings:
             "source_roots": tuple(Path(p).absolute() for p in self.source_roots) or (datasets_dir,),
             "catalog_url": self.catalog_url or f"sqlite:///{data_dir / 'catalog.db'}",
             "store_url": _store(self.store_url) if self.store_url else str(data_dir),
-            "base_url": (self.base_url or f"http://{self.host}:{self.port}").rstrip("/"),
+            "base_url": (self.base_url or self._derived_base_url()).rstrip("/"),
         }
         if self.city is _NEUTRAL:  # built without a city: read the file, as `from_env` does
             derived["city"] = _city_of(self.city_file, datasets_dir)
@@ -143,11 +143,22 @@ class Settings:
             return self.data_dir / "store-cache"
         return Path(self.store_url)
 
+    def _derived_base_url(self) -> str:
+        """`http://HOST:PORT`; a wildcard bind address (`0.0.0.0`, `::`, as in the Docker image)
+        is no address a client can open, so links then name `localhost` (set `CIVIC_BASE_URL`
+        to the public URL in any real deployment)."""
+        host = "localhost" if self.host in WILDCARD_HOSTS else self.host
+        return f"http://{host}:{self.port}"
+
     def with_address(self, host: str | None, port: int | None) -> Settings:
         """The same settings served on another address; a derived base URL follows it."""
+        derived = self.base_url == self._derived_base_url()
         host, port = host or self.host, port or self.port
-        derived = self.base_url == f"http://{self.host}:{self.port}"
         return replace(self, host=host, port=port, base_url="" if derived else self.base_url)
+
+
+#: Bind addresses that mean "every interface" and never belong in a link.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 
 def _city_of(city_file: Path | str, datasets_dir: Path) -> City:

@@ -160,6 +160,24 @@ def openapi_paths(settings: object) -> dict[str, Any]:
                 ),
             ],
         ),
+        "/scenarios/{name}/periods.geojson": {
+            "get": {
+                "tags": ["Website"],
+                "operationId": "siteScenarioPeriods",
+                "summary": "The scenario page's time-slider layer: links with their flows and "
+                "queues per quarter hour of the morning peak, before and after",
+                "parameters": [_path("name", "Scenario name")],
+                "responses": {
+                    "200": {
+                        "description": "GeoJSON FeatureCollection; properties `_fb`/`_fs` "
+                        "(flow, vehicles/h) and `_qb`/`_qs` (queue, m) per period",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    },
+                    "304": {"description": "Not modified"},
+                    "404": {"description": "No such scenario, or not simulated through time"},
+                },
+            }
+        },
         "/sql": _sql_page(),
         "/language": {
             "get": {

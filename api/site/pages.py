@@ -23,6 +23,7 @@ from api.site.dataset import dataset_page, table_preview
 from api.site.map import map_page, parse_map, preview_etag, preview_text
 from api.site.openapi import openapi_paths  # noqa: F401 - part of the blueprint contract
 from api.site.scenario import scenario_page
+from api.site.scenario_charts import periods_geojson
 from api.site.sql import sql_page
 from api.site.studio_messages import withdrawn_note
 from opendata.errors import NotFound
@@ -238,6 +239,20 @@ def scenario(name: str) -> Response:
     except ValueError as err:
         raise ApiError(400, str(err)) from None
     return render("site/scenarios/scenario.html", page, site)
+
+
+@bp.get("/scenarios/<name>/periods.geojson")
+def scenario_periods(name: str) -> Response:
+    """The time slider's layer of a scenario page: links that queue or carry traffic in the
+    morning peak, with flows and queues per quarter hour (fetched by the page, not inlined)."""
+    try:
+        content_hash, text = periods_geojson(_settings(), _entries(), name)
+    except NotFound as err:
+        raise ApiError(404, str(err), title="Not Found") from None
+    tag = f"periods-{content_hash[:32]}"
+    if (cached := not_modified(tag)) is not None:
+        return cached
+    return cacheable(Response(text, mimetype="application/geo+json"), tag, max_age=300)
 
 
 @bp.get("/sql")

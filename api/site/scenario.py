@@ -16,12 +16,11 @@ import shapely
 from babel.numbers import format_scientific
 
 from api.site import scenario_data as sd
-from api.site.catalog import scenario_description, scenario_groups, scenario_title
+from api.site.catalog import scenario_description, scenario_title
 from api.site.common import Site
 from api.site.legend import WidthStep, width_key
 from api.site.scenario_charts import DemandPanel, MorningPanel, demand_panel, morning_panel
 from api.site.scenario_zones import ZoneLayer, zone_layer
-from opendata.errors import NotFound
 from opendata.metadata.search import Entry
 from opendata.settings import Settings
 
@@ -294,19 +293,11 @@ def _near_buildings(frame: gpd.GeoDataFrame | None) -> list[NearBuilding]:
     ]  # fmt: skip
 
 
-def _parts(items: Sequence[Entry], name: str) -> dict[str, Entry]:
-    group = scenario_groups(items).get(name)
-    if not group:
-        raise NotFound(f"no published scenario named '{name[:80]}'")
-    prefix = f"scenario_{name}_"
-    return {e.name.removeprefix(prefix): e for e in group}
-
-
 def scenario_page(
     settings: Settings, items: Sequence[Entry], name: str, args: Mapping[str, str], site: Site
 ) -> ScenarioPage:
     """The scenario page context (NotFound for an unknown scenario; ValueError for bad args)."""
-    parts = _parts(items, name)
+    parts = sd.parts_of(items, name)
     data = sd.load(settings, parts)
     first = parts.get("links") or parts.get("totals") or next(iter(parts.values()))
     title, title_lang = scenario_title(first, site)
@@ -337,7 +328,12 @@ def scenario_page(
         nearby=nearby(data, args, site),
         gap_note=_gap_note(relative_gap, site),
         demand=demand_panel(data.totals, provenance, site),
-        morning=morning_panel(data.periods, timed.version.provenance if timed else {}, site),
+        morning=morning_panel(
+            data.periods,
+            timed.version.provenance if timed else {},
+            site,
+            f"/scenarios/{name}/periods.geojson",
+        ),
         noise_note=_noise_note(data.totals, site),
         limits=site.t("scenario.limits"),
     )

@@ -6,15 +6,23 @@ no inline style), and every chart has a table holding the same numbers."""
 
 from __future__ import annotations
 
+import json
 import math
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
+from cachetools import LRUCache
 
+from api.site import scenario_data as sd
 from api.site.common import Site
+from opendata.errors import NotFound
+from opendata.metadata.search import Entry
+from opendata.settings import Settings
 
 MODES = ("car", "pt", "bike", "walk")
 CHART_W, CHART_H, PAD = 560.0, 220.0, 40.0
@@ -62,7 +70,7 @@ class MorningPanel:
     points_scen: str
     y_ticks: list[dict[str, Any]]
     x_ticks: list[dict[str, Any]]
-    layer: dict[str, Any]  #: GeoJSON; `_fb/_fs` flows and `_qb/_qs` queues per period
+    layer_url: str  #: the slider's link layer (`periods_layer`), fetched by the page's script
     busiest: int  #: the period with the most delay after the change (the slider starts there)
 
 
@@ -127,28 +135,30 @@ def _nice(top: float) -> float:
     return next(m * step for m in (1, 2, 2.5, 5, 10) if m * step >= top)
 
 
-def _layer(periods: pd.DataFrame) -> dict[str, Any]:
-    """Links that queue or carry traffic in some period, with per-period values."""
-    wide = periods.sort_values(["link", "period"]).groupby("link", sort=True)
-    stats = wide.agg(
-        qmax=("queue_scen", "max"), qbmax=("queue_base", "max"),
-        fmax=("flow_scen", "max"), fbmax=("flow_base", "max"),
-    )  # fmt: skip
-    keep = stats.index[
-        (stats[["qmax", "qbmax"]].max(axis=1) >= MIN_QUEUE_M)
-        | (stats[["fmax", "fbmax"]].max(axis=1) >= MIN_FLOW)
-    ]
-    rows = periods[periods["link"].isin(keep)].sort_values(["link", "period"])
+def periods_layer(periods: pd.DataFrame) -> dict[str, Any]:
+    """Links that queue or carry traffic in some period, with per-period values: GeoJSON whose
+    properties `_fb/_fs` are flows and `_qb/_qs` queues per period, before and after. Built
+    column-wise (one pass over the sorted rows, not a group loop): about 20 ms for the bundled
+    city's 830 links x 16 periods instead of 0.8 s, so it is cheap even on a cache miss."""
+    rows = periods.sort_values(["link", "period"], kind="stable")
+    links = rows["link"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, links[1:] != links[:-1]])
+    bounds = np.r_[starts, len(rows)]
+    columns = {
+        key: rows[col].to_numpy(dtype=float)
+        for key, col in (("_fb", "flow_base"), ("_fs", "flow_scen"),
+                         ("_qb", "queue_base"), ("_qs", "queue_scen"))
+    }  # fmt: skip
+    peak_queue = np.maximum.reduceat(np.maximum(columns["_qb"], columns["_qs"]), starts)
+    peak_flow = np.maximum.reduceat(np.maximum(columns["_fb"], columns["_fs"]), starts)
+    keep = np.flatnonzero((peak_queue >= MIN_QUEUE_M) | (peak_flow >= MIN_FLOW))
+    geoms = shapely.set_precision(rows.geometry.to_numpy()[starts[keep]], 1e-5, mode="pointwise")
+    rounded = {key: np.round(values).tolist() for key, values in columns.items()}
     features = []
-    for link, group in rows.groupby("link", sort=True):
-        geom = shapely.set_precision(group.geometry.iloc[0], 1e-5, mode="pointwise")
-        props = {
-            "_fb": group["flow_base"].round(0).tolist(),
-            "_fs": group["flow_scen"].round(0).tolist(),
-            "_qb": group["queue_base"].round(0).tolist(),
-            "_qs": group["queue_scen"].round(0).tolist(),
-            "_link": int(link),
-        }
+    for geom, i in zip(geoms, keep, strict=True):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        props: dict[str, Any] = {key: values[lo:hi] for key, values in rounded.items()}
+        props["_link"] = int(links[lo])
         features.append(
             {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
         )
@@ -156,9 +166,10 @@ def _layer(periods: pd.DataFrame) -> dict[str, Any]:
 
 
 def morning_panel(
-    periods: pd.DataFrame | None, provenance: dict[str, Any], site: Site
+    periods: pd.DataFrame | None, provenance: dict[str, Any], site: Site, layer_url: str
 ) -> MorningPanel | None:
-    """The morning through time (None when the scenario was not simulated through time)."""
+    """The morning through time (None when the scenario was not simulated through time); the
+    slider's link layer is not in the page (about 0.5 MB) but at `layer_url`."""
     morning = provenance.get("morning") if isinstance(provenance, dict) else None
     if periods is None or not len(periods) or not morning or not morning.get("simulated"):
         return None
@@ -184,6 +195,32 @@ def morning_panel(
         points_scen=_points(scen, top),
         y_ticks=y_ticks,
         x_ticks=x_ticks,
-        layer=_layer(periods),
+        layer_url=layer_url,
         busiest=int(np.argmax(scen)) if scen else 0,
     )
+
+
+#: Serialised slider layers by the content hash of their (immutable) periods version.
+_PERIODS: LRUCache = LRUCache(maxsize=8)
+_PERIODS_LOCK = threading.Lock()
+
+
+def periods_geojson(settings: Settings, items: Sequence[Entry], name: str) -> tuple[str, str]:
+    """A published scenario's morning-peak link layer as GeoJSON text, with the content hash of
+    the version it comes from (NotFound when the scenario, or its simulation through the
+    morning, does not exist)."""
+    parts = sd.parts_of(items, name)
+    timed = parts.get("periods")
+    if timed is None:
+        raise NotFound(f"the scenario '{name[:80]}' was not simulated through the morning")
+    key = timed.version.content_hash
+    with _PERIODS_LOCK:
+        text = _PERIODS.get(key)
+    if text is None:
+        periods = sd.load(settings, parts).periods
+        if periods is None or not len(periods):
+            raise NotFound(f"the scenario '{name[:80]}' was not simulated through the morning")
+        text = json.dumps(periods_layer(periods), separators=(",", ":"))
+        with _PERIODS_LOCK:
+            _PERIODS[key] = text
+    return key, text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 from cachetools import LRUCache
 
-from opendata.errors import CivicError
+from api.site.catalog import scenario_groups
+from opendata.errors import CivicError, NotFound
 from opendata.metadata.search import Entry, fold
 from opendata.settings import Settings
 from opendata.store.catalog import Catalog
@@ -71,6 +72,15 @@ def _addresses(buildings: gpd.GeoDataFrame, base: pd.DataFrame | None) -> pd.Ser
     known = base.dropna(subset=["street"]).set_index("fid")
     label = (known["street"] + " " + known["housenumber"].fillna("")).str.strip()
     return buildings["fid"].map(label).fillna("").astype(str)
+
+
+def parts_of(items: Sequence[Entry], name: str) -> dict[str, Entry]:
+    """A published scenario's result datasets by part (links, zones, ...); NotFound if none."""
+    group = scenario_groups(items).get(name)
+    if not group:
+        raise NotFound(f"no published scenario named '{name[:80]}'")
+    prefix = f"scenario_{name}_"
+    return {e.name.removeprefix(prefix): e for e in group}
 
 
 def load(settings: Settings, parts: Mapping[str, Entry]) -> ScenarioData:

@@ -113,6 +113,12 @@ def delete_prefix(store_url: str, prefix: str) -> int:
     return len(paths)
 
 
+def reachable(store_url: str) -> None:
+    """Raise unless the object store answers: one listing of the store's top level (the local
+    cache says nothing about it; a fresh host has none)."""
+    _obstore().list_with_delimiter(_store(store_url))
+
+
 def put_bytes(store_url: str, key: str, data: bytes) -> None:
     """Write one small object (a single PUT: readers see the old or the new bytes, never half)."""
     _obstore().put(_store(store_url), key, data)

@@ -48,6 +48,27 @@ def test_readyz_is_503_naming_an_unreachable_store(settings: Settings, tmp_path:
     assert str(tmp_path) not in resp.get_data(as_text=True)
 
 
+def test_readyz_asks_the_object_store_itself_not_the_hosts_cache(
+    settings: Settings, tmp_path: Path, s3_env: dict
+):
+    """A fresh host on an S3 store has no local cache yet and is ready; a store whose bucket
+    does not exist is not, although the cache folder is there."""
+    from tests import s3
+
+    fresh = replace(settings, data_dir=tmp_path / "fresh-host", store_url=s3.fresh_prefix())
+    assert not (fresh.data_dir / "store-cache").exists()
+    resp = create_app(fresh).test_client().get("/readyz")
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["checks"]["store"] == "ok"
+
+    missing = replace(fresh, store_url="s3://no-such-bucket/store")
+    (missing.data_dir / "store-cache").mkdir(parents=True, exist_ok=True)
+    resp = create_app(missing).test_client().get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["detail"].startswith("not ready: store unreachable (")
+    assert "no-such-bucket" not in resp.get_data(as_text=True)
+
+
 def test_metrics_count_requests_per_route_and_report_jobs_and_runs(app):
     client = app.test_client()
     for _ in range(3):

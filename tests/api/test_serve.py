@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from api.cli import cli
-from api.serve import CivicServer, gunicorn_options
+from api.serve import CivicServer, gunicorn_options, warm
 from opendata.settings import Settings
 
 
@@ -32,3 +32,17 @@ def test_server_loads_the_app_for_its_settings(tmp_path):
     app = server.load()
     assert app.config["CIVIC_SETTINGS"] is settings
     assert app.test_client().get("/healthz").get_json()["status"] == "ok"
+
+
+def test_a_worker_reads_the_street_names_before_its_first_request(bundled: Settings):
+    """The first POST after a start must not pay for the names a scenario is checked against."""
+    from twin.scenarios import dryrun
+
+    dryrun._NAMES.items.clear()
+    warm(bundled)
+    (names,) = dryrun._NAMES.items.values()
+    assert {"Mannerheimintie", "Mannerheimvägen"} <= names
+
+
+def test_the_warm_up_never_stops_a_worker_on_an_empty_store(tmp_path):
+    warm(Settings(data_dir=tmp_path / "empty"))  # no roads, no catalog yet: nothing raised

@@ -38,7 +38,9 @@ def test_a_value_that_does_not_parse_names_its_variable():
 
 def test_a_derived_base_url_follows_the_served_address_but_a_public_one_stays():
     derived = Settings().with_address("0.0.0.0", 9000)
-    assert derived.base_url == "http://0.0.0.0:9000"
+    assert derived.base_url == "http://localhost:9000"  # no link may name a wildcard address
+    assert Settings(host="0.0.0.0", port=8000).base_url == "http://localhost:8000"
+    assert Settings(host="10.1.2.3", port=8000).base_url == "http://10.1.2.3:8000"
     public = Settings(base_url="https://data.example.fi/").with_address("0.0.0.0", 9000)
     assert public.base_url == "https://data.example.fi"
 

@@ -42,8 +42,34 @@ def test_json_twin_has_delay_through_the_morning(page_json):
     morning = page_json["morning"]
     assert len(morning["periods"]) == 16 and morning["periods"][0] == "06:00"
     assert len(morning["delay_base"]) == len(morning["delay_scen"]) == 16
-    assert morning["layer"]["features"]
-    assert len(morning["layer"]["features"][0]["properties"]["_qs"]) == 16
+    assert morning["layer_url"] == f"/scenarios/{SCENARIO}/periods.geojson"
+
+
+def test_the_slider_layer_is_its_own_cacheable_resource_not_part_of_the_page(client):
+    html = client.get(f"/scenarios/{SCENARIO}").get_data(as_text=True)
+    assert f'data-source="/scenarios/{SCENARIO}/periods.geojson"' in html
+    assert '"_qs"' not in html  # the per-period values are no longer inlined
+    resp = client.get(f"/scenarios/{SCENARIO}/periods.geojson")
+    assert resp.status_code == 200 and resp.mimetype == "application/geo+json"
+    layer = resp.get_json()
+    assert layer["type"] == "FeatureCollection" and len(layer["features"]) > 100
+    props = layer["features"][0]["properties"]
+    assert {len(props[k]) for k in ("_fb", "_fs", "_qb", "_qs")} == {16}
+    assert all(v >= 0 and v == round(v) for k in ("_fb", "_fs", "_qb", "_qs") for v in props[k])
+    links = [f["properties"]["_link"] for f in layer["features"]]
+    assert links == sorted(set(links))  # one feature per link
+    again = client.get(
+        f"/scenarios/{SCENARIO}/periods.geojson", headers={"If-None-Match": resp.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("name", ["no_such_scenario", "x" * 300, "Bad Name!"])
+def test_the_slider_layer_of_an_unknown_scenario_is_a_clear_404(client, name):
+    resp = client.get(f"/scenarios/{name}/periods.geojson")
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+    assert "scenario" in resp.get_json()["detail"]
 
 
 def test_page_shows_a_mode_table_and_charts_with_table_alternatives(client):
@@ -65,6 +91,8 @@ def test_mode_table_speaks_the_page_language(client, lang, word):
 @pytest.mark.e2e
 def test_time_slider_redraws_the_chosen_quarter_hour(page, live_site):
     page.goto(f"{live_site}/scenarios/{SCENARIO}", wait_until="networkidle")
+    page.wait_for_selector("#map-periods[data-periods-loaded]")
+    assert int(page.get_attribute("#map-periods", "data-periods-loaded")) > 100
     slider = page.locator("#period-slider")
     drawn = page.locator("#map-periods path.leaflet-interactive, #map-periods path")
     assert drawn.count() > 0

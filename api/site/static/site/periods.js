@@ -1,19 +1,18 @@
 /* The time slider of a scenario page: redraws the per-period link layer (queues by colour,
    flow by width) for the chosen 15 minutes, before or after the change. Our own code, served
-   from our host; data comes from the page's own JSON and reaches it as numbers only. */
+   from our host; the layer comes from our own server (the slider's data-source, about 0.5 MB,
+   so it is not in the page) and reaches the map as numbers only. */
 (function () {
   "use strict";
   if (!window.L) { return; }
   var el = document.getElementById("map-periods");
-  var source = document.getElementById("scenario-periods");
   var slider = document.getElementById("period-slider");
   var variant = document.getElementById("period-variant");
   var output = document.getElementById("period-label");
-  if (!el || !source || !slider || !variant) { return; }
+  if (!el || !slider || !variant) { return; }
   var state = (window.civicMaps || []).filter(function (s) { return s && s.el === el; })[0];
   if (!state) { return; }
   var labels = JSON.parse(slider.getAttribute("data-labels"));
-  var data = JSON.parse(source.textContent);
 
   function colour(queue) {
     /* blue to dark orange-brown: ordered, and safe for red-green colour blindness */
@@ -29,7 +28,8 @@
     return { color: colour(queue), weight: 1.5 + Math.min(8, Math.sqrt(flow / 40)), opacity: 0.9 };
   }
 
-  var layer = L.geoJSON(data, { style: style, interactive: false }).addTo(state.map);
+  var data = { features: [] };
+  var layer = L.geoJSON(null, { style: style, interactive: false }).addTo(state.map);
 
   function update() {
     layer.setStyle(style);
@@ -46,4 +46,13 @@
   slider.addEventListener("input", update);
   variant.addEventListener("change", update);
   update();
+  fetch(slider.getAttribute("data-source"), { credentials: "same-origin" })
+    .then(function (resp) { return resp.ok ? resp.json() : Promise.reject(resp.status); })
+    .then(function (json) {
+      data = json;
+      layer.addData(json);
+      update();
+      el.setAttribute("data-periods-loaded", String(json.features.length));
+    })
+    .catch(function () { el.setAttribute("data-periods-loaded", "failed"); });
 })();
