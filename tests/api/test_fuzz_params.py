@@ -132,7 +132,8 @@ OPERATIONS = (
     "getPublishedScenarioMap", "getQueryables", "getScenarioJob", "getScenarioMap",
     "getReadiness", "listScenarios", "nearestStreet", "streetStretch", "searchDatasets",
     "siteCatalog", "siteDataset",
-    "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarios", "siteSql",
+    "siteDatasetPreview", "siteLanguage", "siteMap", "siteScenario", "siteScenarioPeriods",
+    "siteScenarios", "siteSql",
     "sqlGet", "studio", "studioSignInForm",
 )  # fmt: skip
 
