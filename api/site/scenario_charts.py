@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from cachetools import LRUCache
 
 from api.site import scenario_data as sd
 from api.site.common import Site
 from opendata.errors import NotFound
 from opendata.metadata.search import Entry
 from opendata.settings import Settings
+from twin.scenarios.cache import Memo
 
 MODES = ("car", "pt", "bike", "walk")
 CHART_W, CHART_H, PAD = 560.0, 220.0, 40.0
@@ -201,26 +200,22 @@ def morning_panel(
 
 
 #: Serialised slider layers by the content hash of their (immutable) periods version.
-_PERIODS: LRUCache = LRUCache(maxsize=8)
-_PERIODS_LOCK = threading.Lock()
+_PERIODS = Memo(8)
 
 
 def periods_geojson(settings: Settings, items: Sequence[Entry], name: str) -> tuple[str, str]:
     """A published scenario's morning-peak link layer as GeoJSON text, with the content hash of
     the version it comes from (NotFound when the scenario, or its simulation through the
-    morning, does not exist)."""
-    parts = sd.parts_of(items, name)
-    timed = parts.get("periods")
+    morning, does not exist). Only the periods part is read, not the page's joined parts."""
+    timed = sd.parts_of(items, name).get("periods")
     if timed is None:
         raise NotFound(f"the scenario '{name[:80]}' was not simulated through the morning")
-    key = timed.version.content_hash
-    with _PERIODS_LOCK:
-        text = _PERIODS.get(key)
-    if text is None:
-        periods = sd.load(settings, parts).periods
-        if periods is None or not len(periods):
+
+    def build() -> str:
+        periods = sd.read_part(settings, timed)
+        if not len(periods):
             raise NotFound(f"the scenario '{name[:80]}' was not simulated through the morning")
-        text = json.dumps(periods_layer(periods), separators=(",", ":"))
-        with _PERIODS_LOCK:
-            _PERIODS[key] = text
-    return key, text
+        return json.dumps(periods_layer(periods), separators=(",", ":"))
+
+    key = timed.version.content_hash
+    return key, _PERIODS.get(key, build)

@@ -43,7 +43,8 @@ class ScenarioData:
     periods: gpd.GeoDataFrame | None = None  #: per link and 15 minutes (None: not simulated)
 
 
-def _read(settings: Settings, entry: Entry | None, columns: list[str] | None = None):
+def read_part(settings: Settings, entry: Entry | None, columns: list[str] | None = None):
+    """One published part's rows (None when the scenario has no such part)."""
     if entry is None:
         return None
     return gpd.read_parquet(version_path(settings, entry.version), columns=columns)
@@ -99,8 +100,9 @@ def _load(settings: Settings, key: tuple, parts: Mapping[str, Entry]) -> Scenari
         found = _CACHE.get(cache_key)
     if found is not None:
         return found
-    links, buildings = _read(settings, parts.get("links")), _read(settings, parts.get("buildings"))
-    zones, totals = _read(settings, parts.get("zones")), _read(settings, parts.get("totals"))
+    links, buildings, zones, totals = (
+        read_part(settings, parts.get(p)) for p in ("links", "buildings", "zones", "totals")
+    )
     used = next(iter(parts.values())).version.provenance.get("datasets", {})
     crs = "EPSG:3067"
     if links is not None and len(links):
@@ -112,7 +114,7 @@ def _load(settings: Settings, key: tuple, parts: Mapping[str, Entry]) -> Scenari
             settings, "buildings", used.get("buildings"), ["fid", "street", "housenumber"]
         )
         buildings = buildings.assign(address=_addresses(buildings, base))
-    periods = _read(settings, parts.get("periods"))
+    periods = read_part(settings, parts.get("periods"))
     data = ScenarioData(links, buildings, zones, totals, crs, periods)
     with _CACHE_LOCK:
         _CACHE[cache_key] = data
